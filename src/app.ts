@@ -1,0 +1,93 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TokenVerifier, resolveJwtSecret } from './auth/jwt';
+import type { AppConfig } from './config/config';
+import { migrateUp, openOrm, type Orm } from './db/orm';
+import { buildHttpApp } from './http/http-app';
+import { AgentService } from './rooms/agent-service';
+import { RoomService } from './rooms/room-service';
+import { SessionService } from './rooms/session-service';
+import { UserService } from './rooms/user-service';
+import type { HealthChecks, Services } from './services';
+import { DomainEvents } from './shared/domain-events';
+import { createLogger, type Logger } from './shared/logger';
+
+export interface App {
+  /** Base URL, e.g. http://127.0.0.1:3000 */
+  url: string;
+  port: number;
+  config: AppConfig;
+  orm: Orm;
+  services: Services;
+  logger: Logger;
+  httpServer: HttpServer;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: builds the whole server from a config. Embedded (PGlite, in-memory
+ * transport, in-process queue) when DATABASE_URL/REDIS_URL are absent; PostgreSQL/Redis when set.
+ * `main.ts` and every test start the server through this.
+ */
+export async function createApp(config: AppConfig, opts: { logger?: Logger } = {}): Promise<App> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const closers: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        logger.warn('error while closing', { err });
+      }
+    }
+    closers.length = 0;
+  };
+
+  try {
+    const secret = resolveJwtSecret(config);
+    const verifier = new TokenVerifier({ ...config.jwt, secret });
+
+    const orm = await openOrm(config);
+    closers.push(() => orm.close(true));
+    const applied = await migrateUp(orm);
+    if (applied.length) logger.info('migrations applied', { applied });
+
+    const events = new DomainEvents();
+    const services: Services = {
+      users: new UserService(orm),
+      rooms: new RoomService(orm, events),
+      agents: new AgentService(orm, events, () => Object.keys(config.models), config.defaultModelAlias),
+      sessions: new SessionService(orm),
+    };
+    const health: HealthChecks = {
+      database: () => orm.em.fork().getConnection().execute('select 1'),
+    };
+
+    const httpApp = buildHttpApp({ config, services, verifier, health, logger });
+    const httpServer = createServer(httpApp);
+    httpServer.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.port, config.host, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
+    });
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          httpServer.close(() => resolve());
+          httpServer.closeAllConnections();
+        }),
+    );
+    const port = (httpServer.address() as AddressInfo).port;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    const url = `http://${host}:${port}`;
+    logger.info('listening', { url, mode: config.databaseUrl ? 'postgresql' : 'embedded', redis: Boolean(config.redisUrl) });
+
+    return { url, port, config, orm, services, logger, httpServer, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,220 @@
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { parseModelTable, type ModelAlias } from './models';
+
+/**
+ * Every setting the server reads from its environment, parsed once at start.
+ * A bad value stops start-up with a message naming the variable (see `ConfigError`).
+ */
+const intFrom = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+const envSchema = z.object({
+  PORT: intFrom(3000, 0, 65535),
+  HOST: z.string().default('0.0.0.0'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  /** Pool size per process for PostgreSQL. */
+  DATABASE_POOL_MAX: intFrom(10, 1, 200),
+  REDIS_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .optional(),
+  ),
+  /** Prefix of every Redis key this deployment writes; lets deployments (and tests) share a Redis. */
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, : _ - only').default('pantheon:'),
+  JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+  JWT_PUBLIC_KEY: optionalString,
+  JWT_ISSUER: optionalString,
+  JWT_AUDIENCE: optionalString,
+  CORS_ORIGINS: optionalString,
+  MODELS: optionalString,
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: optionalString.pipe(z.string().url().optional()),
+  DEFAULT_MODEL_ALIAS: optionalString,
+  TAVILY_API_KEY: optionalString,
+  TAVILY_BASE_URL: optionalString.pipe(z.string().url().optional()),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+
+  // limits
+  MAX_JSON_BODY_BYTES: intFrom(64 * 1024, 1024, 16 * 1024 * 1024),
+  MAX_SOCKET_PAYLOAD_BYTES: intFrom(64 * 1024, 1024, 16 * 1024 * 1024),
+  MAX_MESSAGE_CHARS: intFrom(16_000, 1, 1_000_000),
+  MAX_UPLOAD_BYTES: intFrom(20 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+  RATE_LIMIT_MESSAGES_PER_MINUTE: intFrom(30, 1, 100_000),
+  RATE_LIMIT_REQUESTS_PER_MINUTE: intFrom(600, 1, 1_000_000),
+  MAX_OUTPUT_TOKENS: intFrom(1024, 1, 200_000),
+  MANAGER_MAX_TOKENS: intFrom(256, 1, 200_000),
+  SUMMARY_MAX_TOKENS: intFrom(512, 1, 200_000),
+  CONTEXT_BUDGET_TOKENS: intFrom(6000, 100, 2_000_000),
+  RECENT_MESSAGES: intFrom(20, 1, 500),
+  MODEL_TIMEOUT_MS: intFrom(60_000, 100, 3_600_000),
+  TURN_RECURSION_LIMIT: intFrom(25, 1, 1000),
+  DELTA_FLUSH_MS: intFrom(40, 0, 10_000),
+  REPLAY_LOG_MAX_EVENTS: intFrom(2000, 10, 1_000_000),
+  REPLAY_LOG_TTL_SECONDS: intFrom(3600, 1, 7 * 24 * 3600),
+  CSV_MAX_ROWS: intFrom(50_000, 1, 10_000_000),
+  PDF_MAX_PAGES: intFrom(500, 1, 100_000),
+  PARSE_TIMEOUT_MS: intFrom(30_000, 100, 3_600_000),
+  PARSE_MEMORY_MB: intFrom(256, 32, 16_384),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface JwtConfig {
+  /** HMAC secret (HS256). In embedded mode without one, a secret is generated under DATA_DIR. */
+  secret?: string;
+  /** PEM public key (RS256 / ES256); the server then only verifies. */
+  publicKey?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl?: string;
+  databasePoolMax: number;
+  redisUrl?: string;
+  redisKeyPrefix: string;
+  jwt: JwtConfig;
+  corsOrigins: string[] | '*';
+  models: Record<string, ModelAlias>;
+  defaultModelAlias: string;
+  tavily: { apiKey?: string; baseUrl?: string };
+  logLevel: Env['LOG_LEVEL'];
+  limits: {
+    jsonBodyBytes: number;
+    socketPayloadBytes: number;
+    messageChars: number;
+    uploadBytes: number;
+    messagesPerMinute: number;
+    requestsPerMinute: number;
+    maxOutputTokens: number;
+    managerMaxTokens: number;
+    summaryMaxTokens: number;
+    contextBudgetTokens: number;
+    recentMessages: number;
+    modelTimeoutMs: number;
+    turnRecursionLimit: number;
+    deltaFlushMs: number;
+    replayLogMaxEvents: number;
+    replayLogTtlSeconds: number;
+    csvMaxRows: number;
+    pdfMaxPages: number;
+    parseTimeoutMs: number;
+    parseMemoryMb: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      'Invalid configuration:\n' + problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment into the app's config, or throws a ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })),
+    );
+  }
+  const e = parsed.data;
+  const problems: { variable: string; message: string }[] = [];
+
+  let publicKey = e.JWT_PUBLIC_KEY;
+  if (publicKey && !publicKey.includes('BEGIN')) {
+    if (existsSync(publicKey)) publicKey = readFileSync(publicKey, 'utf8');
+    else problems.push({ variable: 'JWT_PUBLIC_KEY', message: 'must be a PEM key or the path of one' });
+  }
+  if (e.JWT_SECRET && publicKey) {
+    problems.push({ variable: 'JWT_SECRET', message: 'set either JWT_SECRET or JWT_PUBLIC_KEY, not both' });
+  }
+
+  let models: Record<string, ModelAlias> = {};
+  try {
+    models = parseModelTable(e.MODELS, {
+      openaiApiKey: e.OPENAI_API_KEY,
+      openaiBaseUrl: e.OPENAI_BASE_URL,
+      env,
+    });
+  } catch (err) {
+    problems.push({ variable: 'MODELS', message: (err as Error).message });
+  }
+  const defaultModelAlias =
+    e.DEFAULT_MODEL_ALIAS ?? Object.keys(models).find((k) => k !== 'demo') ?? 'demo';
+  if (!models[defaultModelAlias]) {
+    problems.push({ variable: 'DEFAULT_MODEL_ALIAS', message: `unknown model alias "${defaultModelAlias}"` });
+  }
+
+  let corsOrigins: string[] | '*' = [];
+  if (e.CORS_ORIGINS === '*') corsOrigins = '*';
+  else if (e.CORS_ORIGINS) {
+    corsOrigins = e.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const o of corsOrigins) {
+      if (!/^https?:\/\/[^/]+$/.test(o)) {
+        problems.push({ variable: 'CORS_ORIGINS', message: `"${o}" is not an origin like https://app.example.com` });
+      }
+    }
+  }
+
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    jwt: { secret: e.JWT_SECRET, publicKey, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    corsOrigins,
+    models,
+    defaultModelAlias,
+    tavily: { apiKey: e.TAVILY_API_KEY, baseUrl: e.TAVILY_BASE_URL },
+    logLevel: e.LOG_LEVEL,
+    limits: {
+      jsonBodyBytes: e.MAX_JSON_BODY_BYTES,
+      socketPayloadBytes: e.MAX_SOCKET_PAYLOAD_BYTES,
+      messageChars: e.MAX_MESSAGE_CHARS,
+      uploadBytes: e.MAX_UPLOAD_BYTES,
+      messagesPerMinute: e.RATE_LIMIT_MESSAGES_PER_MINUTE,
+      requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE,
+      maxOutputTokens: e.MAX_OUTPUT_TOKENS,
+      managerMaxTokens: e.MANAGER_MAX_TOKENS,
+      summaryMaxTokens: e.SUMMARY_MAX_TOKENS,
+      contextBudgetTokens: e.CONTEXT_BUDGET_TOKENS,
+      recentMessages: e.RECENT_MESSAGES,
+      modelTimeoutMs: e.MODEL_TIMEOUT_MS,
+      turnRecursionLimit: e.TURN_RECURSION_LIMIT,
+      deltaFlushMs: e.DELTA_FLUSH_MS,
+      replayLogMaxEvents: e.REPLAY_LOG_MAX_EVENTS,
+      replayLogTtlSeconds: e.REPLAY_LOG_TTL_SECONDS,
+      csvMaxRows: e.CSV_MAX_ROWS,
+      pdfMaxPages: e.PDF_MAX_PAGES,
+      parseTimeoutMs: e.PARSE_TIMEOUT_MS,
+      parseMemoryMb: e.PARSE_MEMORY_MB,
+    },
+  };
+}
+
+export const isEmbedded = (config: AppConfig) => !config.databaseUrl;

@@ -1,0 +1,44 @@
+import { defineEntity, p } from '@mikro-orm/core';
+import { newId, now } from './common';
+import { Room } from './room';
+import { User } from './user';
+
+export const FILE_STATUSES = ['queued', 'parsing', 'ready', 'failed'] as const;
+export type FileStatus = (typeof FILE_STATUSES)[number];
+export const FILE_KINDS = ['pdf', 'docx', 'csv', 'txt', 'md'] as const;
+export type FileKind = (typeof FILE_KINDS)[number];
+
+export interface ParsedContent {
+  /** PDF pages, or one chunk for text formats. */
+  pages?: { page: number; text: string }[];
+  /** CSV rows in ranges, with the detected header. */
+  header?: string[] | null;
+  rows?: { from: number; to: number; text: string }[];
+  text?: string;
+  truncated?: boolean;
+}
+
+/** An uploaded file, stored content-addressed under DATA_DIR and parsed by a queued job. */
+export const StoredFileSchema = defineEntity({
+  name: 'StoredFile',
+  tableName: 'files',
+  properties: {
+    id: p.uuid().primary().onCreate(newId),
+    room: () => p.manyToOne(Room).deleteRule('cascade'),
+    uploadedBy: () => p.manyToOne(User).deleteRule('set null').nullable(),
+    filename: p.string().length(255),
+    kind: p.enum(FILE_KINDS),
+    mime: p.string().length(100),
+    sizeBytes: p.bigint('number'),
+    sha256: p.string().length(64).index(),
+    status: p.enum(FILE_STATUSES).default('queued'),
+    errorCode: p.string().length(64).nullable(),
+    errorMessage: p.text().nullable(),
+    parsed: p.json<ParsedContent>().nullable(),
+    meta: p.json<Record<string, unknown>>().nullable(),
+    createdAt: p.datetime().onCreate(now).defaultRaw('now()'),
+    updatedAt: p.datetime().onCreate(now).onUpdate(now).defaultRaw('now()'),
+  },
+});
+export class StoredFile extends StoredFileSchema.class {}
+StoredFileSchema.setClass(StoredFile);

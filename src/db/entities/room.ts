@@ -1,0 +1,48 @@
+import { defineEntity, p } from '@mikro-orm/core';
+import { newId, now } from './common';
+import { User } from './user';
+
+export const ROOM_MODES = ['manual', 'roundtable', 'orchestrator'] as const;
+export type RoomMode = (typeof ROOM_MODES)[number];
+
+export interface RoomSettings {
+  /** Alias used by the orchestrator's manager model; defaults to the server's default alias. */
+  managerModelAlias?: string;
+  /** Context budget in tokens before the session summary runs. */
+  contextBudgetTokens?: number;
+  [key: string]: unknown;
+}
+
+export const RoomSchema = defineEntity({
+  name: 'Room',
+  tableName: 'rooms',
+  properties: {
+    id: p.uuid().primary().onCreate(newId),
+    name: p.string().length(200),
+    mode: p.enum(ROOM_MODES).default('manual'),
+    settings: p.json<RoomSettings>(),
+    createdBy: () => p.manyToOne(User).deleteRule('restrict'),
+    createdAt: p.datetime().onCreate(now).defaultRaw('now()'),
+    updatedAt: p.datetime().onCreate(now).onUpdate(now).defaultRaw('now()'),
+  },
+});
+export class Room extends RoomSchema.class {}
+RoomSchema.setClass(Room);
+
+export const MEMBER_ROLES = ['owner', 'member'] as const;
+export type MemberRole = (typeof MEMBER_ROLES)[number];
+
+export const RoomMemberSchema = defineEntity({
+  name: 'RoomMember',
+  tableName: 'room_members',
+  uniques: [{ properties: ['room', 'user'] }],
+  properties: {
+    id: p.uuid().primary().onCreate(newId),
+    room: () => p.manyToOne(Room).deleteRule('cascade'),
+    user: () => p.manyToOne(User).deleteRule('cascade').index(),
+    role: p.enum(MEMBER_ROLES).default('member'),
+    createdAt: p.datetime().onCreate(now).defaultRaw('now()'),
+  },
+});
+export class RoomMember extends RoomMemberSchema.class {}
+RoomMemberSchema.setClass(RoomMember);

@@ -1,0 +1,30 @@
+import { defineEntity, p } from '@mikro-orm/core';
+import { newId, now } from './common';
+import { Room } from './room';
+import { User } from './user';
+
+export interface SummaryData {
+  topics: string[];
+  decisions: string[];
+  openQuestions: string[];
+  usedFallback: boolean;
+}
+
+/** A conversation thread inside a room; turns run one at a time per session. */
+export const SessionSchema = defineEntity({
+  name: 'Session',
+  tableName: 'sessions',
+  properties: {
+    id: p.uuid().primary().onCreate(newId),
+    room: () => p.manyToOne(Room).deleteRule('cascade'),
+    title: p.string().length(200),
+    summary: p.text().nullable(),
+    summaryData: p.json<SummaryData>().nullable(),
+    summaryUpdatedAt: p.datetime().nullable(),
+    createdBy: () => p.manyToOne(User).deleteRule('restrict'),
+    createdAt: p.datetime().onCreate(now).defaultRaw('now()'),
+    updatedAt: p.datetime().onCreate(now).onUpdate(now).defaultRaw('now()'),
+  },
+});
+export class Session extends SessionSchema.class {}
+SessionSchema.setClass(Session);

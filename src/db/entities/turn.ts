@@ -1,0 +1,47 @@
+import { defineEntity, p } from '@mikro-orm/core';
+import { newId, now } from './common';
+import { ROOM_MODES, Room } from './room';
+import { Session } from './session';
+import { User } from './user';
+
+export const TURN_STATUSES = [
+  'queued',
+  'running',
+  'completed',
+  'partial',
+  'failed',
+  'cancelled',
+  'interrupted',
+] as const;
+export type TurnStatus = (typeof TURN_STATUSES)[number];
+export const FINAL_TURN_STATUSES: readonly TurnStatus[] = ['completed', 'partial', 'failed', 'cancelled', 'interrupted'];
+
+export interface TurnPlan {
+  agentKeys: string[];
+  /** True when the manager's answer was invalid and the deterministic fallback chose the agents. */
+  fallback: boolean;
+  reason?: string;
+}
+
+/** One run of the room's agents in answer to one user message. */
+export const TurnSchema = defineEntity({
+  name: 'Turn',
+  tableName: 'turns',
+  indexes: [{ properties: ['session', 'status'] }],
+  properties: {
+    id: p.uuid().primary().onCreate(newId),
+    room: () => p.manyToOne(Room).deleteRule('cascade'),
+    session: () => p.manyToOne(Session).deleteRule('cascade'),
+    requestedBy: () => p.manyToOne(User).deleteRule('restrict'),
+    status: p.enum(TURN_STATUSES).default('queued'),
+    mode: p.enum(ROOM_MODES),
+    plan: p.json<TurnPlan>().nullable(),
+    error: p.text().nullable(),
+    queuedAt: p.datetime().onCreate(now).defaultRaw('now()'),
+    startedAt: p.datetime().nullable(),
+    endedAt: p.datetime().nullable(),
+    summaryTriggered: p.boolean().default(false),
+  },
+});
+export class Turn extends TurnSchema.class {}
+TurnSchema.setClass(Turn);

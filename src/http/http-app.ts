@@ -1,0 +1,47 @@
+import express, { Router, type Express } from 'express';
+import type { TokenVerifier } from '../auth/jwt';
+import type { AppConfig } from '../config/config';
+import { presentUser } from '../rooms/presenters';
+import type { HealthChecks, Services } from '../services';
+import type { Logger } from '../shared/logger';
+import { authenticate, currentUser } from './middleware/auth';
+import { cors } from './middleware/cors';
+import { errorHandler, notFound } from './middleware/errors';
+import { agentRoutes } from './routes/agents';
+import { healthRoutes } from './routes/health';
+import { roomRoutes } from './routes/rooms';
+
+export interface HttpDeps {
+  config: AppConfig;
+  services: Services;
+  verifier: TokenVerifier;
+  health: HealthChecks;
+  logger: Logger;
+  /** Extra authenticated routers mounted under /api/v1 (files, turns) by the composition root. */
+  extraRoutes?: Router[];
+}
+
+/** The REST transport: authenticate, validate, call one service, present. */
+export function buildHttpApp(d: HttpDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(cors(d.config.corsOrigins));
+
+  const api = Router();
+  api.use(healthRoutes(d.health));
+  // Authenticate before reading a body: unauthenticated callers cost no parsing.
+  api.use(authenticate(d.verifier, d.services.users));
+  api.use(express.json({ limit: d.config.limits.jsonBodyBytes, strict: true, type: ['application/json', '+json'] }));
+  api.get('/auth/me', (req, res) => {
+    res.json({ user: presentUser(currentUser(req)) });
+  });
+  api.use(roomRoutes(d.services));
+  api.use(agentRoutes(d.services));
+  for (const r of d.extraRoutes ?? []) api.use(r);
+
+  app.use('/api/v1', api);
+  app.use(notFound);
+  app.use(errorHandler(d.logger));
+  return app;
+}

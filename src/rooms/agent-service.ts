@@ -1,0 +1,99 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { AgentDto } from '../contract/dto';
+import type { Orm } from '../db/orm';
+import { Agent, Room } from '../db/entities';
+import { AppError } from '../shared/errors';
+import type { DomainEvents } from '../shared/domain-events';
+import { requireMember, requireOwner } from './access';
+import { presentAgent } from './presenters';
+import type { CreateAgentBody, UpdateAgentBody } from './schemas';
+
+/** The agents of a room; members read them, owners manage them. */
+export class AgentService {
+  constructor(
+    private readonly orm: Orm,
+    private readonly events: DomainEvents,
+    private readonly modelAliases: () => string[],
+    private readonly defaultModelAlias: string,
+  ) {}
+
+  private checkAlias(alias: string) {
+    if (!this.modelAliases().includes(alias)) {
+      throw new AppError('UNKNOWN_MODEL_ALIAS', `Unknown model alias "${alias}"; known: ${this.modelAliases().join(', ')}`);
+    }
+  }
+
+  async list(userId: string, roomId: string): Promise<{ items: AgentDto[] }> {
+    const em = this.orm.em.fork();
+    await requireMember(em, roomId, userId);
+    const agents = await em.find(Agent, { room: roomId }, { orderBy: { position: 'asc', createdAt: 'asc' } });
+    return { items: agents.map(presentAgent) };
+  }
+
+  async get(userId: string, roomId: string, key: string): Promise<AgentDto> {
+    const em = this.orm.em.fork();
+    await requireMember(em, roomId, userId);
+    return presentAgent(await this.find(em, roomId, key));
+  }
+
+  async create(userId: string, roomId: string, body: CreateAgentBody): Promise<AgentDto> {
+    const em = this.orm.em.fork();
+    await requireOwner(em, roomId, userId);
+    const modelAlias = body.modelAlias ?? this.defaultModelAlias;
+    this.checkAlias(modelAlias);
+    let position = body.position;
+    if (position === undefined) {
+      const last = await em.findOne(Agent, { room: roomId }, { orderBy: { position: 'desc' } });
+      position = last ? last.position + 1 : 0;
+    }
+    const agent = em.create(Agent, {
+      room: em.getReference(Room, roomId),
+      key: body.key,
+      name: body.name,
+      rolePrompt: body.rolePrompt,
+      modelAlias,
+      toolPermissions: body.toolPermissions,
+      position,
+    });
+    try {
+      await em.flush();
+    } catch (err) {
+      if (err instanceof UniqueConstraintViolationException) {
+        throw new AppError('AGENT_KEY_TAKEN', `This room already has an agent with key "${body.key}"`);
+      }
+      throw err;
+    }
+    this.events.emit('agents:changed', { roomId });
+    return presentAgent(agent);
+  }
+
+  async update(userId: string, roomId: string, key: string, body: UpdateAgentBody): Promise<AgentDto> {
+    const em = this.orm.em.fork();
+    await requireOwner(em, roomId, userId);
+    const agent = await this.find(em, roomId, key);
+    if (body.modelAlias !== undefined) {
+      this.checkAlias(body.modelAlias);
+      agent.modelAlias = body.modelAlias;
+    }
+    if (body.name !== undefined) agent.name = body.name;
+    if (body.rolePrompt !== undefined) agent.rolePrompt = body.rolePrompt;
+    if (body.toolPermissions !== undefined) agent.toolPermissions = body.toolPermissions;
+    if (body.position !== undefined) agent.position = body.position;
+    await em.flush();
+    this.events.emit('agents:changed', { roomId });
+    return presentAgent(agent);
+  }
+
+  async remove(userId: string, roomId: string, key: string): Promise<void> {
+    const em = this.orm.em.fork();
+    await requireOwner(em, roomId, userId);
+    await em.remove(await this.find(em, roomId, key)).flush();
+    this.events.emit('agents:changed', { roomId });
+  }
+
+  private async find(em: ReturnType<Orm['em']['fork']>, roomId: string, key: string): Promise<Agent> {
+    const agent = await em.findOne(Agent, { room: roomId, key: key.toLowerCase() });
+    if (!agent) throw new AppError('AGENT_NOT_FOUND', `No agent "${key}" in this room`);
+    return agent;
+  }
+}

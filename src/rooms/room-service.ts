@@ -1,0 +1,127 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { MemberDto, RoomDto } from '../contract/dto';
+import type { Orm } from '../db/orm';
+import { Room, RoomMember, User } from '../db/entities';
+import { AppError } from '../shared/errors';
+import type { DomainEvents } from '../shared/domain-events';
+import { decodeCursor, encodeCursor, type Page } from '../shared/pagination';
+import { requireMember, requireOwner } from './access';
+import { presentMember, presentRoom } from './presenters';
+import type { AddMemberBody, CreateRoomBody, UpdateRoomBody } from './schemas';
+
+/** Rooms and their members. The creator of a room is its first owner; owners manage members. */
+export class RoomService {
+  constructor(
+    private readonly orm: Orm,
+    private readonly events: DomainEvents,
+  ) {}
+
+  async create(userId: string, body: CreateRoomBody): Promise<RoomDto> {
+    const em = this.orm.em.fork();
+    const room = em.create(Room, {
+      name: body.name,
+      mode: body.mode,
+      settings: body.settings ?? {},
+      createdBy: em.getReference(User, userId),
+    });
+    em.create(RoomMember, { room, user: em.getReference(User, userId), role: 'owner' });
+    await em.flush();
+    return presentRoom(room, 'owner');
+  }
+
+  async list(userId: string, q: { before?: string; limit: number }): Promise<Page<RoomDto>> {
+    const em = this.orm.em.fork();
+    const cursor = decodeCursor(q.before);
+    const rows = await em.find(
+      RoomMember,
+      {
+        user: userId,
+        ...(cursor
+          ? { $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] }
+          : {}),
+      },
+      { populate: ['room'], orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: q.limit + 1 },
+    );
+    const page = rows.slice(0, q.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map((m) => presentRoom(m.room, m.role)),
+      ...(rows.length > q.limit && last ? { nextCursor: encodeCursor(last) } : {}),
+    };
+  }
+
+  async get(userId: string, roomId: string): Promise<RoomDto> {
+    const em = this.orm.em.fork();
+    const { room, role } = await requireMember(em, roomId, userId);
+    return presentRoom(room, role);
+  }
+
+  async update(userId: string, roomId: string, body: UpdateRoomBody): Promise<RoomDto> {
+    const em = this.orm.em.fork();
+    const { room } = await requireOwner(em, roomId, userId);
+    if (body.name !== undefined) room.name = body.name;
+    if (body.mode !== undefined) room.mode = body.mode;
+    if (body.settings !== undefined) room.settings = body.settings;
+    await em.flush();
+    this.events.emit('room:updated', { roomId });
+    return presentRoom(room, 'owner');
+  }
+
+  async listMembers(userId: string, roomId: string): Promise<{ items: MemberDto[] }> {
+    const em = this.orm.em.fork();
+    await requireMember(em, roomId, userId);
+    const rows = await em.find(RoomMember, { room: roomId }, { populate: ['user'], orderBy: { createdAt: 'asc', id: 'asc' } });
+    return { items: rows.map(presentMember) };
+  }
+
+  async addMember(userId: string, roomId: string, body: AddMemberBody): Promise<MemberDto> {
+    const em = this.orm.em.fork();
+    await requireOwner(em, roomId, userId);
+    let user: User | null;
+    if ('userId' in body) {
+      user = await em.findOne(User, { id: body.userId });
+      if (!user) throw new AppError('USER_NOT_FOUND', 'No such user');
+    } else {
+      // Owners know a colleague by the `sub` of their identity provider; the row is made now and
+      // filled in by the colleague's first token.
+      user = await em.upsert(
+        User,
+        { sub: body.sub, displayName: body.displayName ?? body.sub, kind: 'human' },
+        { onConflictFields: ['sub'], onConflictAction: 'ignore' },
+      );
+      if (!user.id) user = await em.findOneOrFail(User, { sub: body.sub });
+    }
+    const member = em.create(RoomMember, { room: em.getReference(Room, roomId), user, role: body.role });
+    try {
+      await em.flush();
+    } catch (err) {
+      if (err instanceof UniqueConstraintViolationException) {
+        throw new AppError('ALREADY_MEMBER', 'That user is already a member of this room');
+      }
+      throw err;
+    }
+    this.events.emit('member:added', { roomId, userId: user.id, role: body.role });
+    return presentMember(member);
+  }
+
+  async removeMember(userId: string, roomId: string, targetUserId: string): Promise<void> {
+    const em = this.orm.em.fork();
+    // Anyone may leave; only owners remove others.
+    if (targetUserId === userId) await requireMember(em, roomId, userId);
+    else await requireOwner(em, roomId, userId);
+    const member = await em.findOne(RoomMember, { room: roomId, user: targetUserId });
+    if (!member) throw new AppError('USER_NOT_FOUND', 'That user is not a member of this room');
+    if (member.role === 'owner') {
+      const owners = await em.count(RoomMember, { room: roomId, role: 'owner' });
+      if (owners <= 1) throw new AppError('LAST_OWNER', 'A room keeps at least one owner');
+    }
+    await em.remove(member).flush();
+    this.events.emit('member:removed', { roomId, userId: targetUserId });
+  }
+
+  /** True when the user is a member; used by transports on every room event. */
+  async isMember(roomId: string, userId: string): Promise<boolean> {
+    const em = this.orm.em.fork();
+    return (await em.count(RoomMember, { room: roomId, user: userId })) > 0;
+  }
+}

@@ -1,0 +1,67 @@
+import type { MessageDto, SessionDto } from '../contract/dto';
+import type { Orm } from '../db/orm';
+import { Message, Room, Session, User } from '../db/entities';
+import { decodeCursor, encodeCursor, type Page } from '../shared/pagination';
+import { requireMember, requireSessionMember } from './access';
+import { presentMessage, presentSession } from './presenters';
+
+/** Sessions of a room and their message history. */
+export class SessionService {
+  constructor(private readonly orm: Orm) {}
+
+  async create(userId: string, roomId: string, title: string): Promise<SessionDto> {
+    const em = this.orm.em.fork();
+    await requireMember(em, roomId, userId);
+    const session = em.create(Session, {
+      room: em.getReference(Room, roomId),
+      title,
+      createdBy: em.getReference(User, userId),
+    });
+    await em.flush();
+    return presentSession(session);
+  }
+
+  async list(userId: string, roomId: string, q: { before?: string; limit: number }): Promise<Page<SessionDto>> {
+    const em = this.orm.em.fork();
+    await requireMember(em, roomId, userId);
+    const cursor = decodeCursor(q.before);
+    const rows = await em.find(
+      Session,
+      {
+        room: roomId,
+        ...(cursor
+          ? { $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] }
+          : {}),
+      },
+      { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: q.limit + 1 },
+    );
+    return pageOf(rows, q.limit, presentSession);
+  }
+
+  /** Messages newest first; `before` is the cursor of the previous page. */
+  async messages(userId: string, sessionId: string, q: { before?: string; limit: number }): Promise<Page<MessageDto>> {
+    const em = this.orm.em.fork();
+    await requireSessionMember(em, sessionId, userId);
+    const cursor = decodeCursor(q.before);
+    const rows = await em.find(
+      Message,
+      {
+        session: sessionId,
+        ...(cursor
+          ? { $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] }
+          : {}),
+      },
+      { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: q.limit + 1 },
+    );
+    return pageOf(rows, q.limit, presentMessage);
+  }
+}
+
+function pageOf<E extends { createdAt: Date; id: string }, T>(rows: E[], limit: number, present: (e: E) => T): Page<T> {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(present),
+    ...(rows.length > limit && last ? { nextCursor: encodeCursor(last) } : {}),
+  };
+}

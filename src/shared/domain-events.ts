@@ -1,0 +1,15 @@
+import { EventEmitter } from 'node:events';
+
+/**
+ * In-process notifications from services to transports (e.g. a member removed over REST must
+ * leave the room's socket channel at once). Transports fan these out across nodes themselves.
+ */
+export interface DomainEventMap {
+  'member:added': [{ roomId: string; userId: string; role: string }];
+  'member:removed': [{ roomId: string; userId: string }];
+  'agents:changed': [{ roomId: string }];
+  'room:updated': [{ roomId: string }];
+  'room:deleted': [{ roomId: string }];
+}
+
+export class DomainEvents extends EventEmitter<DomainEventMap> {}

@@ -1,0 +1,67 @@
+/**
+ * Errors with stable codes. Transport layers turn an AppError into
+ * `{ error: { code, message, details? } }`; anything else becomes INTERNAL with a generic message.
+ */
+export const ErrorCodes = {
+  VALIDATION_FAILED: 400,
+  MALFORMED_JSON: 400,
+  UNKNOWN_TOOL: 400,
+  UNKNOWN_MODEL_ALIAS: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  PAYLOAD_TOO_LARGE: 413,
+  UNAUTHENTICATED: 401,
+  TOKEN_INVALID: 401,
+  TOKEN_EXPIRED: 401,
+  FORBIDDEN: 403,
+  NOT_A_MEMBER: 403,
+  NOT_FOUND: 404,
+  ROOM_NOT_FOUND: 404,
+  SESSION_NOT_FOUND: 404,
+  AGENT_NOT_FOUND: 404,
+  TURN_NOT_FOUND: 404,
+  FILE_NOT_FOUND: 404,
+  USER_NOT_FOUND: 404,
+  AGENT_KEY_TAKEN: 409,
+  ALREADY_MEMBER: 409,
+  CONFLICT: 409,
+  LAST_OWNER: 409,
+  RATE_LIMITED: 429,
+  UNKNOWN_EVENT: 400,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export interface ErrorBody {
+  code: ErrorCode | (string & {});
+  message: string;
+  details?: unknown;
+}
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'AppError';
+    this.status = ErrorCodes[code];
+  }
+
+  toBody(): ErrorBody {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
+
+/** The body for any thrown value: AppErrors keep their code, anything else is a generic INTERNAL. */
+export function toErrorBody(e: unknown): { status: number; body: ErrorBody } {
+  if (isAppError(e)) return { status: e.status, body: e.toBody() };
+  return { status: 500, body: { code: 'INTERNAL', message: 'Internal server error' } };
+}
