@@ -18,7 +18,10 @@ export default defineConfig({
         extends: true,
         test: { name: 'pglite', include: ['tests/matrix/**/*.test.ts'], env: { TEST_DB: 'pglite' } },
       },
-      { extends: true, test: { name: 'scaled', include: ['tests/scaled/**/*.test.ts'], env: { TEST_DB: 'postgres' } } },
+      {
+        extends: true,
+        test: { name: 'scaled', include: ['tests/scaled/**/*.test.ts', 'tests/system/**/*.test.ts'], env: { TEST_DB: 'postgres' } },
+      },
     ],
   },
 });

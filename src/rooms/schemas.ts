@@ -7,7 +7,7 @@ const name = z.string().trim().min(1).max(200);
 const settingsSchema = z
   .record(z.string().max(64), z.union([z.string().max(2000), z.number(), z.boolean(), z.null()]))
   .refine((s) => Object.keys(s).length <= 32, 'at most 32 settings')
-  .refine((s) => !('__proto__' in s) && !('constructor' in s) && !('prototype' in s), 'reserved key');
+  .refine((s) => !['__proto__', 'constructor', 'prototype'].some((k) => Object.hasOwn(s, k)), 'reserved key');
 
 export const createRoomBody = z.strictObject({
   name,
