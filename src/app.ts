@@ -1,4 +1,5 @@
 import { createServer, type Server as HttpServer } from 'node:http';
+import type { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
 import { TokenVerifier, resolveJwtSecret } from './auth/jwt';
 import type { AppConfig } from './config/config';
@@ -11,6 +12,9 @@ import { UserService } from './rooms/user-service';
 import type { HealthChecks, Services } from './services';
 import { DomainEvents } from './shared/domain-events';
 import { createLogger, type Logger } from './shared/logger';
+import { createRedis, quitRedis } from './infra/redis';
+import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './realtime/rate-limiter';
+import { createRealtime, type Realtime } from './realtime/socket-server';
 
 export interface App {
   /** Base URL, e.g. http://127.0.0.1:3000 */
@@ -21,6 +25,7 @@ export interface App {
   services: Services;
   logger: Logger;
   httpServer: HttpServer;
+  realtime: Realtime;
   close(): Promise<void>;
 }
 
@@ -63,9 +68,31 @@ export async function createApp(config: AppConfig, opts: { logger?: Logger } = {
       database: () => orm.em.fork().getConnection().execute('select 1'),
     };
 
+    let redis: { pub: Redis; sub: Redis; adapterSub: Redis } | undefined;
+    let rateLimiter: RateLimiter = new MemoryRateLimiter();
+    if (config.redisUrl) {
+      const pub = createRedis(config.redisUrl, logger, 'pub');
+      redis = { pub, sub: createRedis(config.redisUrl, logger, 'sub'), adapterSub: createRedis(config.redisUrl, logger, 'adapter-sub') };
+      const conns = redis;
+      closers.push(() => Promise.all([quitRedis(conns.pub), quitRedis(conns.sub), quitRedis(conns.adapterSub)]));
+      rateLimiter = new RedisRateLimiter(pub, config.redisKeyPrefix);
+      health.redis = () => pub.ping();
+    }
+
     const httpApp = buildHttpApp({ config, services, verifier, health, logger });
     const httpServer = createServer(httpApp);
     httpServer.keepAliveTimeout = 65_000;
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          if (!httpServer.listening) return resolve();
+          httpServer.close(() => resolve());
+          httpServer.closeAllConnections();
+        }),
+    );
+    const realtime = await createRealtime({ httpServer, config, verifier, services, events, rateLimiter, logger, redis });
+    closers.push(() => realtime.close());
+
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
       httpServer.listen(config.port, config.host, () => {
@@ -73,19 +100,12 @@ export async function createApp(config: AppConfig, opts: { logger?: Logger } = {
         resolve();
       });
     });
-    closers.push(
-      () =>
-        new Promise<void>((resolve) => {
-          httpServer.close(() => resolve());
-          httpServer.closeAllConnections();
-        }),
-    );
     const port = (httpServer.address() as AddressInfo).port;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${host}:${port}`;
     logger.info('listening', { url, mode: config.databaseUrl ? 'postgresql' : 'embedded', redis: Boolean(config.redisUrl) });
 
-    return { url, port, config, orm, services, logger, httpServer, close };
+    return { url, port, config, orm, services, logger, httpServer, realtime, close };
   } catch (err) {
     await close();
     throw err;

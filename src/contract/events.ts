@@ -87,8 +87,13 @@ export interface RoomSnapshot {
   turnsInFlight: InFlightTurn[];
 }
 
+/**
+ * `replay`: the missed events were sent as ordinary events just before this ack, `replayed` of
+ * them, up to `seq`. `snapshot`: the log did not reach back to `lastSeq` (`replayGap`) or none was
+ * given; the snapshot reflects every event up to `seq`, and live events after `seq` follow the ack.
+ */
 export type JoinAck = Ack<
-  | { mode: 'replay'; events: LoggedRoomEvent[]; seq: number }
+  | { mode: 'replay'; replayed: number; seq: number }
   | { mode: 'snapshot'; snapshot: RoomSnapshot; seq: number; replayGap?: boolean }
 >;
 

@@ -1,12 +1,13 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { MemberDto, RoomDto } from '../contract/dto';
 import type { Orm } from '../db/orm';
-import { Room, RoomMember, User } from '../db/entities';
+import { Agent, Message, Room, RoomMember, Session, User } from '../db/entities';
 import { AppError } from '../shared/errors';
 import type { DomainEvents } from '../shared/domain-events';
 import { decodeCursor, encodeCursor, type Page } from '../shared/pagination';
 import { requireMember, requireOwner } from './access';
-import { presentMember, presentRoom } from './presenters';
+import { presentAgent, presentMember, presentMessage, presentRoom, presentSession } from './presenters';
+import type { AgentDto, MessageDto, SessionDto } from '../contract/dto';
 import type { AddMemberBody, CreateRoomBody, UpdateRoomBody } from './schemas';
 
 /** Rooms and their members. The creator of a room is its first owner; owners manage members. */
@@ -123,5 +124,33 @@ export class RoomService {
   async isMember(roomId: string, userId: string): Promise<boolean> {
     const em = this.orm.em.fork();
     return (await em.count(RoomMember, { room: roomId, user: userId })) > 0;
+  }
+
+  /** What a joining client needs to draw the room: its agents, recent sessions and messages. */
+  async snapshotData(
+    roomId: string,
+    opts: { sessions: number; messages: number },
+  ): Promise<{
+    room: Room;
+    agents: AgentDto[];
+    sessions: SessionDto[];
+    recentMessages: MessageDto[];
+    roles: Map<string, RoomMember['role']>;
+  }> {
+    const em = this.orm.em.fork();
+    const room = await em.findOneOrFail(Room, { id: roomId });
+    const [agents, sessions, messages, members] = await Promise.all([
+      em.find(Agent, { room: roomId }, { orderBy: { position: 'asc', createdAt: 'asc' } }),
+      em.find(Session, { room: roomId }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: opts.sessions }),
+      em.find(Message, { room: roomId }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: opts.messages }),
+      em.find(RoomMember, { room: roomId }),
+    ]);
+    return {
+      room,
+      agents: agents.map(presentAgent),
+      sessions: sessions.map(presentSession),
+      recentMessages: messages.reverse().map(presentMessage),
+      roles: new Map(members.map((m) => [m.user.id, m.role])),
+    };
   }
 }

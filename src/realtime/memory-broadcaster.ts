@@ -1,0 +1,74 @@
+import type { LoggedRoomEvent, RoomEvent, RoomEventName, RoomEventPayloads } from '../contract/events';
+import type { Broadcaster } from './broadcaster';
+import type { ReplayLog, ReplayResult } from './replay-log';
+
+export type Deliver = (roomId: string, event: RoomEventName, data: RoomEvent) => void;
+
+interface RoomLog {
+  seq: number;
+  events: { at: number; e: LoggedRoomEvent }[];
+}
+
+/**
+ * Embedded mode (one node): seq counters and a ring of recent events per room, in memory.
+ * Delivery is synchronous, so events go out in seq order by construction.
+ */
+export class MemoryBroadcaster implements Broadcaster, ReplayLog {
+  private readonly rooms = new Map<string, RoomLog>();
+
+  constructor(
+    private readonly deliver: Deliver,
+    private readonly opts: { maxEvents: number; ttlSeconds: number; now?: () => number },
+  ) {}
+
+  private now() {
+    return this.opts.now?.() ?? Date.now();
+  }
+
+  private room(roomId: string): RoomLog {
+    let r = this.rooms.get(roomId);
+    if (!r) {
+      r = { seq: 0, events: [] };
+      this.rooms.set(roomId, r);
+    }
+    return r;
+  }
+
+  async publish<E extends RoomEventName>(roomId: string, event: E, payload: RoomEventPayloads[E]): Promise<RoomEvent<E>> {
+    const r = this.room(roomId);
+    const ts = this.now();
+    const data = { ...payload, roomId, seq: ++r.seq, ts } as RoomEvent<E>;
+    r.events.push({ at: ts, e: { event, data } as LoggedRoomEvent });
+    this.trim(r, ts);
+    this.deliver(roomId, event, data as RoomEvent);
+    return data;
+  }
+
+  private trim(r: RoomLog, now: number) {
+    const overflow = r.events.length - this.opts.maxEvents;
+    if (overflow > 0) r.events.splice(0, overflow);
+    const oldest = now - this.opts.ttlSeconds * 1000;
+    let expired = 0;
+    while (expired < r.events.length && r.events[expired]!.at < oldest) expired++;
+    if (expired) r.events.splice(0, expired);
+  }
+
+  async currentSeq(roomId: string): Promise<number> {
+    return this.rooms.get(roomId)?.seq ?? 0;
+  }
+
+  async since(roomId: string, lastSeq: number): Promise<ReplayResult> {
+    const r = this.rooms.get(roomId);
+    const seq = r?.seq ?? 0;
+    if (lastSeq > seq) return { gap: true, seq };
+    if (lastSeq === seq) return { gap: false, events: [], seq };
+    this.trim(r!, this.now());
+    const first = r!.events[0];
+    if (!first || first.e.data.seq > lastSeq + 1) return { gap: true, seq };
+    return { gap: false, events: r!.events.filter((x) => x.e.data.seq > lastSeq).map((x) => x.e), seq };
+  }
+
+  async close() {
+    this.rooms.clear();
+  }
+}

@@ -1,0 +1,203 @@
+import type { Server as HttpServer } from 'node:http';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { Redis } from 'ioredis';
+import { Server } from 'socket.io';
+import type { TokenVerifier } from '../auth/jwt';
+import type { AppConfig } from '../config/config';
+import type { ClientToServerEvents, InFlightTurn, ServerToClientEvents, SocketData } from '../contract/events';
+import type { Services } from '../services';
+import type { DomainEvents } from '../shared/domain-events';
+import { AppError, toErrorBody } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+import { roomChannel, userChannel, type Broadcaster } from './broadcaster';
+import type { AppSocket } from './handler-kit';
+import { registerRoomHandlers } from './handlers/room-handlers';
+import { MemoryBroadcaster } from './memory-broadcaster';
+import type { RateLimiter } from './rate-limiter';
+import { createRedisBroadcaster, subscribeRoomEvents } from './redis-broadcaster';
+import type { ReplayLog } from './replay-log';
+import { RoomDelivery } from './room-delivery';
+
+export type AppServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+/** What every socket handler module gets. */
+export interface RealtimeContext {
+  io: AppServer;
+  config: AppConfig;
+  services: Services;
+  broadcaster: Broadcaster;
+  replayLog: ReplayLog;
+  delivery: RoomDelivery;
+  rateLimiter: RateLimiter;
+  logger: Logger;
+  /** Turns running or queued in a room, with their partial text (filled in by the turn engine). */
+  inFlightTurns: (roomId: string) => Promise<InFlightTurn[]>;
+  /** True when the user is (still) a member; checked on every room event. */
+  requireMember: (roomId: string, userId: string) => Promise<void>;
+}
+
+export type HandlerModule = (socket: AppSocket, ctx: RealtimeContext) => void;
+
+export interface RealtimeDeps {
+  httpServer: HttpServer;
+  config: AppConfig;
+  verifier: TokenVerifier;
+  services: Services;
+  events: DomainEvents;
+  rateLimiter: RateLimiter;
+  logger: Logger;
+  redis?: { pub: Redis; sub: Redis; adapterSub: Redis };
+}
+
+export interface Realtime {
+  io: AppServer;
+  ctx: RealtimeContext;
+  /** Adds handler modules (message:send, turn:cancel) for every later connection. */
+  use(module: HandlerModule): void;
+  close(): Promise<void>;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Socket.IO on the app's HTTP server: handshake auth with the REST rules, typed events, room
+ * channels with sequenced, replayable room events, presence and typing across nodes.
+ */
+export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
+  const { config, logger } = d;
+  const io: AppServer = new Server(d.httpServer, {
+    path: '/socket.io',
+    serveClient: false,
+    // Above the per-event cap, so an oversize event gets an error ack rather than a dropped socket.
+    maxHttpBufferSize: Math.max(2 * 1024 * 1024, config.limits.socketPayloadBytes * 4),
+    cors: { origin: config.corsOrigins === '*' ? '*' : config.corsOrigins, methods: ['GET', 'POST'] },
+    connectionStateRecovery: undefined,
+  });
+  const nsp = () => io.of('/');
+  const delivery = new RoomDelivery(nsp);
+
+  let broadcaster: Broadcaster;
+  let replayLog: ReplayLog;
+  const closers: (() => Promise<unknown>)[] = [];
+  if (d.redis) {
+    io.adapter(createAdapter(d.redis.pub, d.redis.adapterSub, { key: `${config.redisKeyPrefix}socket.io` }));
+    const rb = createRedisBroadcaster(d.redis.pub, {
+      keyPrefix: config.redisKeyPrefix,
+      maxEvents: config.limits.replayLogMaxEvents,
+      ttlSeconds: config.limits.replayLogTtlSeconds,
+    });
+    broadcaster = rb;
+    replayLog = rb;
+    closers.push(await subscribeRoomEvents(d.redis.sub, config.redisKeyPrefix, delivery.deliver));
+  } else {
+    const mb = new MemoryBroadcaster(delivery.deliver, {
+      maxEvents: config.limits.replayLogMaxEvents,
+      ttlSeconds: config.limits.replayLogTtlSeconds,
+    });
+    broadcaster = mb;
+    replayLog = mb;
+  }
+
+  const ctx: RealtimeContext = {
+    io,
+    config,
+    services: d.services,
+    broadcaster,
+    replayLog,
+    delivery,
+    rateLimiter: d.rateLimiter,
+    logger,
+    inFlightTurns: async () => [],
+    requireMember: async (roomId, userId) => {
+      if (!(await d.services.rooms.isMember(roomId, userId))) {
+        throw new AppError('ROOM_NOT_FOUND', 'Room not found');
+      }
+    },
+  };
+
+  const modules: HandlerModule[] = [registerRoomHandlers];
+
+  io.use((socket, next) => {
+    const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    let claims;
+    try {
+      claims = d.verifier.verify(token);
+    } catch (err) {
+      const { body } = toErrorBody(err);
+      const e = new Error(body.message) as Error & { data?: unknown };
+      e.data = { code: body.code };
+      next(e);
+      return;
+    }
+    d.services.users
+      .upsertFromClaims(claims)
+      .then((user) => {
+        socket.data = {
+          userId: user.id,
+          sub: user.sub,
+          displayName: user.displayName,
+          kind: user.kind,
+          tokenExp: claims.exp,
+          rooms: new Set(),
+        };
+        next();
+      })
+      .catch((err) => {
+        logger.error('socket auth failed', { err });
+        const e = new Error('Internal server error') as Error & { data?: unknown };
+        e.data = { code: 'INTERNAL' };
+        next(e);
+      });
+  });
+
+  io.on('connection', (socket) => {
+    socket.join(userChannel(socket.data.userId));
+    // Drop the socket when its token expires; the client reconnects with a fresh token.
+    const msLeft = socket.data.tokenExp * 1000 - Date.now();
+    const expiry = setTimeout(
+      () => {
+        socket.emit('auth:expired', { reason: 'token expired' });
+        socket.disconnect(true);
+      },
+      Math.max(0, Math.min(msLeft, MAX_TIMER_MS)),
+    );
+    socket.on('disconnect', () => clearTimeout(expiry));
+    for (const m of modules) m(socket, ctx);
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if (KNOWN_EVENTS.has(event)) return;
+      const ack = args.at(-1);
+      if (typeof ack === 'function') {
+        ack({ ok: false, error: { code: 'UNKNOWN_EVENT', message: `Unknown event "${String(event).slice(0, 64)}"` } });
+      }
+    });
+  });
+
+  // A member removed over REST leaves the room's channel at once, on every node.
+  const onRemoved = ({ roomId, userId }: { roomId: string; userId: string }) => {
+    io.in(userChannel(userId)).socketsLeave(roomChannel(roomId));
+    io.to(userChannel(userId)).emit('room:removed', { roomId, reason: 'membership revoked' });
+  };
+  d.events.on('member:removed', onRemoved);
+
+  return {
+    io,
+    ctx,
+    use(module) {
+      modules.push(module);
+    },
+    async close() {
+      d.events.off('member:removed', onRemoved);
+      for (const c of closers) await c().catch(() => undefined);
+      await broadcaster.close();
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => {
+        // io.close() also closes the HTTP server; the app closes that itself.
+        io.engine.close();
+        for (const s of io.of('/').sockets.values()) s.disconnect(true);
+        resolve();
+      });
+    },
+  };
+}
+
+const KNOWN_EVENTS = new Set(['room:join', 'room:leave', 'message:send', 'turn:cancel', 'typing']);

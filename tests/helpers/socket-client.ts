@@ -1,0 +1,102 @@
+import { io, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, RoomEvent, ServerToClientEvents } from '../../src/contract/events';
+
+export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface Received {
+  event: string;
+  data: RoomEvent & Record<string, any>;
+}
+
+/** A test client: records every event in arrival order and waits for conditions without sleeping. */
+export class TestClient {
+  readonly socket: ClientSocket;
+  readonly received: Received[] = [];
+  private waiters: { check: () => boolean; resolve: () => void }[] = [];
+
+  constructor(url: string, token: string | (() => string), opts: { autoConnect?: boolean } = {}) {
+    this.socket = io(url, {
+      transports: ['websocket'],
+      auth: (cb) => cb({ token: typeof token === 'function' ? token() : token }),
+      reconnection: false,
+      autoConnect: opts.autoConnect ?? true,
+      forceNew: true,
+    });
+    this.socket.onAny((event: string, data: any) => {
+      this.received.push({ event, data });
+      this.poke();
+    });
+  }
+
+  private poke() {
+    for (const w of [...this.waiters]) {
+      if (w.check()) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  }
+
+  connected(): Promise<void> {
+    if (this.socket.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.socket.once('connect', () => resolve());
+      this.socket.once('connect_error', reject);
+      if (!this.socket.active) this.socket.connect();
+    });
+  }
+
+  /** Emits with an ack and resolves with the ack body. */
+  request<T = any>(event: string, payload?: unknown): Promise<T> {
+    return new Promise((resolve) => {
+      (this.socket as any).timeout(10_000).emit(event, payload, (err: Error | null, ack: T) => {
+        resolve(err ? ({ ok: false, error: { code: 'ACK_TIMEOUT', message: err.message } } as T) : ack);
+      });
+    });
+  }
+
+  /** Resolves when `check` holds (checked on every event), or rejects after `timeoutMs`. */
+  until(check: () => boolean, what = 'condition', timeoutMs = 15_000): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.check !== check);
+        reject(new Error(`timed out waiting for ${what}; got ${this.received.length} events`));
+      }, timeoutMs);
+      this.waiters.push({
+        check,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  roomEvents(roomId: string, name?: string): Received[] {
+    return this.received.filter((r) => r.data?.roomId === roomId && typeof r.data?.seq === 'number' && (!name || r.event === name));
+  }
+
+  seqs(roomId: string): number[] {
+    return this.roomEvents(roomId).map((r) => r.data.seq);
+  }
+
+  close() {
+    this.socket.disconnect();
+  }
+}
+
+/** Connects and resolves with the connect_error's data (code) or 'connected'. */
+export function tryConnect(url: string, token: unknown): Promise<{ code?: string; message?: string } | 'connected'> {
+  const s = io(url, { transports: ['websocket'], auth: { token }, reconnection: false, forceNew: true });
+  return new Promise((resolve) => {
+    s.once('connect', () => {
+      s.disconnect();
+      resolve('connected');
+    });
+    s.once('connect_error', (err: Error & { data?: { code?: string } }) => {
+      s.disconnect();
+      resolve({ code: err.data?.code, message: err.message });
+    });
+  });
+}
