@@ -15,6 +15,10 @@ import { createLogger, type Logger } from './shared/logger';
 import { createRedis, quitRedis } from './infra/redis';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './realtime/rate-limiter';
 import { createRealtime, type Realtime } from './realtime/socket-server';
+import { createModelProvider } from './llm/model-provider';
+import { createTavilySearch } from './tools/search-provider';
+import { createTurnEngine } from './turns/turn-engine';
+import { DbFileContentReader } from './files/file-content-reader';
 
 export interface App {
   /** Base URL, e.g. http://127.0.0.1:3000 */
@@ -92,6 +96,22 @@ export async function createApp(config: AppConfig, opts: { logger?: Logger } = {
     );
     const realtime = await createRealtime({ httpServer, config, verifier, services, events, rateLimiter, logger, redis });
     closers.push(() => realtime.close());
+
+    const models = createModelProvider(config.models);
+    const fileReader = new DbFileContentReader(orm);
+    const search = config.tavily.apiKey
+      ? createTavilySearch({ apiKey: config.tavily.apiKey, baseUrl: config.tavily.baseUrl })
+      : undefined;
+    const turnEngine = await createTurnEngine({
+      orm,
+      config,
+      realtime,
+      models,
+      toolDeps: (roomId) => ({ roomId, search, files: fileReader }),
+      logger,
+    });
+    closers.push(() => turnEngine.close());
+    services.turns = turnEngine.turns;
 
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);

@@ -10,6 +10,7 @@ import { errorHandler, notFound } from './middleware/errors';
 import { agentRoutes } from './routes/agents';
 import { healthRoutes } from './routes/health';
 import { roomRoutes } from './routes/rooms';
+import { turnRoutes } from './routes/turns';
 
 export interface HttpDeps {
   config: AppConfig;
@@ -38,6 +39,7 @@ export function buildHttpApp(d: HttpDeps): Express {
   });
   api.use(roomRoutes(d.services));
   api.use(agentRoutes(d.services));
+  api.use(turnRoutes(d.services));
   for (const r of d.extraRoutes ?? []) api.use(r);
 
   app.use('/api/v1', api);

@@ -86,6 +86,19 @@ export const toolNamesOf = (req: RecordedRequest): string[] => (req.body.tools ?
 export const transcriptOf = (req: RecordedRequest): string =>
   req.body.messages.map((m) => `${m.role}: ${typeof m.content === 'string' ? m.content : JSON.stringify(m.content)}`).join('\n');
 
+/** A model alias (src/config/models.ts shape) pointing at a fake server; prices make cost assertions easy. */
+export function fakeModelAlias(fake: Pick<FakeOpenAI, 'baseUrl'>, alias = 'fake', model = 'fake-model') {
+  return {
+    kind: 'openai' as const,
+    alias,
+    baseUrl: fake.baseUrl,
+    model,
+    apiKey: 'sk-test-key-123456',
+    inputPricePerMillion: 1,
+    outputPricePerMillion: 2,
+  };
+}
+
 const estimate = (text: string) => Math.max(1, Math.ceil(text.length / 4));
 
 function chunksOf(text: FakeReply['text']): { text: string; delayMs?: number }[] {
@@ -179,6 +192,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     }
 
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.flushHeaders(); // so "hang after 0 chunks" means headers arrived and then nothing
     const base = { id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model };
     const frames: { data: unknown; delayMs?: number }[] = [];
     frames.push({ data: { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] } });

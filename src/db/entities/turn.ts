@@ -27,7 +27,7 @@ export interface TurnPlan {
 export const TurnSchema = defineEntity({
   name: 'Turn',
   tableName: 'turns',
-  indexes: [{ properties: ['session', 'status'] }],
+  indexes: [{ properties: ['session', 'status'] }, { properties: ['status', 'heartbeatAt'] }],
   properties: {
     id: p.uuid().primary().onCreate(newId),
     room: () => p.manyToOne(Room).deleteRule('cascade'),
@@ -41,6 +41,9 @@ export const TurnSchema = defineEntity({
     startedAt: p.datetime().nullable(),
     endedAt: p.datetime().nullable(),
     summaryTriggered: p.boolean().default(false),
+    /** The node running the turn, and its last sign of life; a stale heartbeat means the node died. */
+    runnerId: p.string().length(64).nullable(),
+    heartbeatAt: p.datetime().nullable(),
   },
 });
 export class Turn extends TurnSchema.class {}

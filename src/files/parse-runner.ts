@@ -1,0 +1,34 @@
+import type { FileKind, ParsedContent } from '../db/entities/file';
+import { DEFAULT_PARSE_LIMITS, type ParseLimits, type ParseRequest } from './parsers/types';
+import { runWorkerTask, type WorkerLimits, type WorkerRunOptions } from './worker-task';
+
+const PARSE_TASK_URL = new URL('./parse-task.ts', import.meta.url).href;
+
+export interface ParseRunOptions extends WorkerLimits, WorkerRunOptions {
+  limits?: Partial<ParseLimits>;
+}
+
+/** Limits of a parse from the app's config. */
+export function parseRunLimits(limits: { csvMaxRows: number; pdfMaxPages: number; parseTimeoutMs: number; parseMemoryMb: number }) {
+  return {
+    timeoutMs: limits.parseTimeoutMs,
+    memoryMb: limits.parseMemoryMb,
+    limits: { csvMaxRows: limits.csvMaxRows, pdfMaxPages: limits.pdfMaxPages },
+  } satisfies ParseRunOptions;
+}
+
+/**
+ * Parses off the main event loop, in a worker thread limited to `memoryMb` of heap and `timeoutMs`
+ * of wall time. Fails with a ParseError: the parser's own code, or PARSE_TIMEOUT / PARSE_MEMORY /
+ * PARSE_ABORTED / PARSE_WORKER_FAILED / PARSE_FAILED. Progress arrives as fractions from 0 to 1.
+ */
+export function runParse(kind: FileKind, bytes: Uint8Array, opts: ParseRunOptions): Promise<ParsedContent> {
+  // A private copy whose buffer can be moved to the thread instead of cloned.
+  const copy = new Uint8Array(bytes);
+  const request: ParseRequest = { kind, bytes: copy, limits: { ...DEFAULT_PARSE_LIMITS, ...opts.limits } };
+  return runWorkerTask<ParsedContent>(
+    { moduleUrl: PARSE_TASK_URL, exportName: 'runParseTask', input: request, transferList: [copy.buffer] },
+    { timeoutMs: opts.timeoutMs, memoryMb: opts.memoryMb },
+    { onProgress: opts.onProgress, signal: opts.signal },
+  );
+}

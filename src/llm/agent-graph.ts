@@ -1,0 +1,68 @@
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import type { AIMessageChunk, BaseMessage } from '@langchain/core/messages';
+import type { StructuredToolInterface } from '@langchain/core/tools';
+import { END, MessagesAnnotation, START, StateGraph, type LangGraphRunnableConfig } from '@langchain/langgraph';
+import { ToolNode, toolsCondition } from '@langchain/langgraph/prebuilt';
+import { mergeStream, type ChatRunnable } from './call-model';
+import { withDeadline } from './deadline';
+
+/**
+ * One agent as a LangGraph graph: a `model` node and, when the agent has tools, a ToolNode that
+ * loops back to the model until it answers without tool calls. Hand-built instead of
+ * createReactAgent so each model call gets its own deadline and usage record.
+ */
+
+export const MODEL_NODE = 'model';
+export const TOOLS_NODE = 'tools';
+
+/**
+ * What the graph reports about each model call, for usage and latency. The record is created
+ * when the call starts and completed when it ends: a call the caller aborted may never end
+ * (the graph stops waiting for it), and still has to be counted.
+ */
+export interface ModelCallReport {
+  prompt: BaseMessage[];
+  startedAt: number;
+  /** The answer; absent while running, or when the call failed or was aborted. */
+  message?: AIMessageChunk;
+  /** Set when the call ended, answered or not. */
+  latencyMs?: number;
+}
+
+export interface AgentGraphOptions {
+  model: BaseChatModel;
+  tools: readonly StructuredToolInterface[];
+  /** Whole-call deadline for each model call (the HTTP client's own timeout stops at headers). */
+  timeoutMs: number;
+  /** Called at the start of each call with a record the graph completes in place when the call ends. */
+  onModelCall(report: ModelCallReport): void;
+}
+
+export function buildAgentGraph(opts: AgentGraphOptions) {
+  const tools = [...opts.tools];
+  // An agent without tools gets no `tools` in its request at all, not an empty list.
+  const runnable: ChatRunnable = tools.length && opts.model.bindTools ? (opts.model.bindTools(tools) as ChatRunnable) : opts.model;
+
+  const callModel = async (state: typeof MessagesAnnotation.State, config: LangGraphRunnableConfig) => {
+    const report: ModelCallReport = { prompt: state.messages, startedAt: performance.now() };
+    opts.onModelCall(report);
+    try {
+      // Passing `config` on keeps LangGraph's callbacks: that is how tokens reach the `messages` stream.
+      const message = await withDeadline(opts.timeoutMs, config.signal, (signal) => mergeStream(runnable, report.prompt, { ...config, signal }));
+      if (!message) throw new Error('The model returned an empty stream');
+      report.message = message;
+      return { messages: [message] };
+    } finally {
+      report.latencyMs = performance.now() - report.startedAt;
+    }
+  };
+
+  const graph = new StateGraph(MessagesAnnotation).addNode(MODEL_NODE, callModel);
+  if (!tools.length) return graph.addEdge(START, MODEL_NODE).addEdge(MODEL_NODE, END).compile();
+  return graph
+    .addNode(TOOLS_NODE, new ToolNode(tools))
+    .addEdge(START, MODEL_NODE)
+    .addConditionalEdges(MODEL_NODE, toolsCondition, [TOOLS_NODE, END])
+    .addEdge(TOOLS_NODE, MODEL_NODE)
+    .compile();
+}

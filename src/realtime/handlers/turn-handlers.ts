@@ -1,0 +1,34 @@
+import type { TurnIntake } from '../../turns/turn-intake';
+import type { TurnService } from '../../turns/turn-service';
+import { onEvent, type AppSocket } from '../handler-kit';
+import type { RealtimeContext } from '../socket-server';
+import { cancelPayload, sendPayload } from '../socket-schemas';
+
+/** message:send (durable and idempotent before the ack) and turn:cancel. */
+export function turnHandlers(deps: { intake: TurnIntake; turns: TurnService; kick: (sessionId: string) => void }) {
+  return (socket: AppSocket, ctx: RealtimeContext) => {
+    const opts = { maxBytes: ctx.config.limits.socketPayloadBytes, logger: ctx.logger };
+    const sendSchema = sendPayload(ctx.config.limits.messageChars);
+
+    onEvent(socket, 'message:send', sendSchema, opts, async (p) => {
+      await ctx.requireMember(p.roomId, socket.data.userId);
+      await ctx.rateLimiter.hit(`msg:${socket.data.userId}`, ctx.config.limits.messagesPerMinute, 60);
+      const accepted = await deps.intake.accept(socket.data.userId, p);
+      if (!accepted.duplicate) {
+        await ctx.broadcaster.publish(p.roomId, 'message:created', { message: accepted.message });
+        await ctx.broadcaster.publish(p.roomId, 'turn:queued', {
+          turnId: accepted.turnId,
+          sessionId: p.sessionId,
+          messageId: accepted.message.id,
+          position: 0,
+        });
+        deps.kick(p.sessionId);
+      }
+      return { messageId: accepted.message.id, turnId: accepted.turnId, duplicate: accepted.duplicate };
+    });
+
+    onEvent(socket, 'turn:cancel', cancelPayload, opts, async ({ roomId, turnId }) => {
+      return deps.turns.cancel(socket.data.userId, roomId, turnId);
+    });
+  };
+}

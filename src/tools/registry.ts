@@ -1,0 +1,36 @@
+import type { StructuredToolInterface } from '@langchain/core/tools';
+import { isKnownTool, type ToolName } from '../domain/tool-names';
+import { readFileTool, type FileContentReader } from './read-file';
+import type { SearchProvider } from './search-provider';
+import { webSearchTool } from './web-search';
+
+/**
+ * The tools one agent may use. Only permitted tools are built, so a forbidden tool is absent from
+ * the model request altogether rather than refused when called.
+ */
+
+export interface ToolDeps {
+  /** The room the turn runs in: read_file only reads files of this room. */
+  roomId: string;
+  /** Absent when no search engine is configured (no TAVILY_API_KEY). */
+  search?: SearchProvider;
+  /** Absent when file reading is not wired. */
+  files?: FileContentReader;
+}
+
+const builders: Record<ToolName, (deps: ToolDeps) => StructuredToolInterface | undefined> = {
+  web_search: (deps) => (deps.search ? webSearchTool(deps.search) : undefined),
+  read_file: (deps) => (deps.files ? readFileTool(deps.roomId, deps.files) : undefined),
+};
+
+/**
+ * Permitted and available tools, in a stable order. A permitted tool whose backend is not
+ * configured is left out too: offering the model a tool that can only fail wastes a round trip.
+ */
+export function buildTools(permissions: readonly string[], deps: ToolDeps): StructuredToolInterface[] {
+  const allowed = new Set(permissions.filter(isKnownTool));
+  return (Object.keys(builders) as ToolName[])
+    .filter((name) => allowed.has(name))
+    .map((name) => builders[name](deps))
+    .filter((t): t is StructuredToolInterface => t !== undefined);
+}

@@ -1,0 +1,84 @@
+import { tool, type StructuredToolInterface } from '@langchain/core/tools';
+import type { ToolRunnableConfig } from '@langchain/core/tools';
+import type { z } from 'zod';
+import type { ToolName } from '../domain/tool-names';
+
+/**
+ * Tools report what they do on LangGraph's `custom` stream (the `writer` LangGraph hands every
+ * node, and ToolNode hands each tool). The agent runner turns these events into tool:start,
+ * tool:progress and tool:end; measuring latency here, around the tool's own work, keeps it
+ * exact even when several tool calls of one model answer run in parallel.
+ */
+
+export const TOOL_EVENT_SOURCE = 'pantheon.tool';
+
+export type ToolStreamEvent =
+  | { source: typeof TOOL_EVENT_SOURCE; type: 'start'; toolCallId: string; toolName: string; input: Record<string, unknown> }
+  | { source: typeof TOOL_EVENT_SOURCE; type: 'progress'; toolCallId: string; toolName: string; message: string; percent?: number }
+  | {
+      source: typeof TOOL_EVENT_SOURCE;
+      type: 'end';
+      toolCallId: string;
+      toolName: string;
+      status: 'succeeded' | 'failed';
+      latencyMs: number;
+      error?: string;
+      /** A small summary of the output for the audit record (not the full text the model sees). */
+      output?: Record<string, unknown>;
+    };
+
+export const isToolStreamEvent = (chunk: unknown): chunk is ToolStreamEvent =>
+  typeof chunk === 'object' && chunk !== null && (chunk as { source?: unknown }).source === TOOL_EVENT_SOURCE;
+
+export interface ToolRunContext {
+  signal?: AbortSignal;
+  /** Reports progress; shows as tool:progress. */
+  progress(message: string, percent?: number): void;
+}
+
+export interface ToolOutcome {
+  /** What the model reads. */
+  content: string;
+  /** What the audit record keeps. */
+  summary: Record<string, unknown>;
+}
+
+export interface ToolDefinition<S extends z.ZodObject> {
+  name: ToolName;
+  description: string;
+  schema: S;
+  run(input: z.infer<S>, ctx: ToolRunContext): Promise<ToolOutcome>;
+}
+
+type WriterConfig = ToolRunnableConfig & { writer?: ((chunk: unknown) => void) | null; toolCallId?: string };
+
+/**
+ * A LangChain tool whose runs emit start/progress/end on the custom stream. Errors are re-thrown
+ * after the end event so ToolNode turns them into an error ToolMessage the model can read.
+ */
+export function instrumentTool<S extends z.ZodObject>(def: ToolDefinition<S>): StructuredToolInterface {
+  return tool(
+    async (input: z.infer<S>, config: WriterConfig) => {
+      const toolCallId = config.toolCall?.id ?? config.toolCallId ?? 'unknown';
+      const write = (event: ToolStreamEvent) => config.writer?.(event);
+      const base = { source: TOOL_EVENT_SOURCE, toolCallId, toolName: def.name } as const;
+      write({ ...base, type: 'start', input: input as Record<string, unknown> });
+      const started = performance.now();
+      const latency = () => Math.round(performance.now() - started);
+      try {
+        const outcome = await def.run(input, {
+          signal: config.signal,
+          progress: (message, percent) => write({ ...base, type: 'progress', message, ...(percent === undefined ? {} : { percent }) }),
+        });
+        write({ ...base, type: 'end', status: 'succeeded', latencyMs: latency(), output: outcome.summary });
+        return outcome.content;
+      } catch (err) {
+        // An abort shows as "cancelled", the same word the runner uses for calls it closes itself.
+        const error = config.signal?.aborted ? 'cancelled' : err instanceof Error ? err.message : String(err);
+        write({ ...base, type: 'end', status: 'failed', latencyMs: latency(), error });
+        throw err;
+      }
+    },
+    { name: def.name, description: def.description, schema: def.schema },
+  ) as unknown as StructuredToolInterface;
+}

@@ -1,0 +1,236 @@
+import { AIMessageChunk, isToolMessage, type BaseMessage } from '@langchain/core/messages';
+import { buildAgentGraph, MODEL_NODE, TOOLS_NODE, type ModelCallReport } from '../llm/agent-graph';
+import { classifyModelError, type ModelFailure } from '../llm/errors';
+import type { ModelDescription, ModelProvider } from '../llm/model-provider';
+import { textOfContent, usageOfCall, type ModelCallUsage } from '../llm/usage';
+import { isAppError } from '../shared/errors';
+import { isToolStreamEvent, type ToolStreamEvent } from '../tools/tool-events';
+import { buildTools, type ToolDeps } from '../tools/registry';
+
+/**
+ * Runs ONE agent of a turn: its graph (model + permitted tools), streamed. Reports text deltas
+ * and tool activity through callbacks as they happen, and returns what the turn records. A model
+ * failure, a timeout, a tool loop or a cancel is returned, never thrown.
+ */
+
+export interface AgentRunAgent {
+  key: string;
+  modelAlias: string;
+  toolPermissions: readonly string[];
+}
+
+export interface ToolCallRecord {
+  toolCallId: string;
+  toolName: string;
+  input: Record<string, unknown>;
+  status: 'succeeded' | 'failed';
+  latencyMs: number;
+  error?: string;
+  /** Summary of the output for the audit record. */
+  output?: Record<string, unknown>;
+}
+
+export interface AgentRunCallbacks {
+  onDelta?(text: string): void;
+  onToolStart?(e: { toolCallId: string; toolName: string; input: Record<string, unknown> }): void;
+  onToolProgress?(e: { toolCallId: string; toolName: string; message: string; percent?: number }): void;
+  onToolEnd?(e: ToolCallRecord): void;
+}
+
+export interface AgentRunLimits {
+  maxOutputTokens: number;
+  modelTimeoutMs: number;
+  /** LangGraph super-steps: one per model call and one per tool round. */
+  recursionLimit: number;
+}
+
+export interface AgentRunInput {
+  agent: AgentRunAgent;
+  /** From buildAgentMessages (src/turns/prompt.ts). */
+  messages: BaseMessage[];
+  models: ModelProvider;
+  toolDeps: ToolDeps;
+  limits: AgentRunLimits;
+  /** Aborting it stops the model call in flight (its HTTP request is closed) and keeps what streamed. */
+  signal?: AbortSignal;
+  callbacks?: AgentRunCallbacks;
+}
+
+export type AgentRunError = ModelFailure | { code: 'UNKNOWN_MODEL_ALIAS'; message: string };
+
+export interface AgentRunResult {
+  /** Everything streamed, exactly the concatenation of the deltas. */
+  text: string;
+  /** The last model answer's finish reason ('stop', 'length'), 'cancelled', or null after a failure. */
+  finishReason: string | null;
+  /** One entry per model call, tool rounds included (summed by the caller, never only the last). */
+  usage: ModelCallUsage[];
+  toolCalls: ToolCallRecord[];
+  error?: AgentRunError;
+  cancelled: boolean;
+}
+
+export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
+  const { agent, limits, signal } = input;
+  const cb = input.callbacks ?? {};
+  let description: ModelDescription;
+  let model;
+  try {
+    description = input.models.describe(agent.modelAlias);
+    model = input.models.chatModel(agent.modelAlias, { maxTokens: limits.maxOutputTokens, timeoutMs: limits.modelTimeoutMs });
+  } catch (err) {
+    if (!isAppError(err)) throw err;
+    return { text: '', finishReason: null, usage: [], toolCalls: [], error: { code: 'UNKNOWN_MODEL_ALIAS', message: err.message }, cancelled: false };
+  }
+
+  const calls: ModelCallReport[] = [];
+  const graph = buildAgentGraph({
+    model,
+    tools: buildTools(agent.toolPermissions, input.toolDeps),
+    timeoutMs: limits.modelTimeoutMs,
+    onModelCall: (report) => calls.push(report),
+  });
+
+  const state = new RunState(cb);
+  let failure: unknown;
+  try {
+    const stream = await graph.stream(
+      { messages: input.messages },
+      { streamMode: ['messages', 'updates', 'custom'], signal, recursionLimit: limits.recursionLimit },
+    );
+    for await (const [mode, chunk] of stream as AsyncIterable<[string, unknown]>) {
+      if (process.env.DEBUG_RUNNER) console.dir([mode, chunk], { depth: 5 });
+      if (mode === 'messages') state.onMessage(chunk as [BaseMessage, Record<string, unknown>]);
+      else if (mode === 'custom' && isToolStreamEvent(chunk)) state.onToolEvent(chunk);
+      else if (mode === 'updates') state.onUpdate(chunk as Record<string, unknown>);
+    }
+  } catch (err) {
+    failure = err;
+  }
+
+  const cancelled = signal?.aborted === true;
+  state.closeOpenToolCalls(cancelled ? 'cancelled' : 'the agent stopped before the tool finished');
+  const usage = calls.map((call) =>
+    usageOfCall({
+      purpose: 'agent',
+      description,
+      reported: call.message?.usage_metadata,
+      prompt: call.prompt,
+      // A call without an answer (failed, aborted) is estimated from what it streamed.
+      outputText: call.message ? textOfContent(call.message.content) : state.textOutside(calls),
+      latencyMs: call.latencyMs ?? performance.now() - call.startedAt,
+    }),
+  );
+  const result: AgentRunResult = { text: state.text, finishReason: state.finishReason, usage, toolCalls: state.toolCalls, cancelled };
+  if (cancelled) return { ...result, finishReason: 'cancelled' };
+  if (failure !== undefined) return { ...result, finishReason: null, error: classifyModelError(failure, { streamStarted: state.streamStartedSinceLastCall }) };
+  return result;
+}
+
+/** The bookkeeping of one run: streamed text, tool calls in flight and done, the last finish reason. */
+class RunState {
+  text = '';
+  finishReason: string | null = null;
+  readonly toolCalls: ToolCallRecord[] = [];
+  /** True once the model call in progress has streamed something; tells a cut stream from a refused request. */
+  streamStartedSinceLastCall = false;
+  private readonly open = new Map<string, { toolName: string; input: Record<string, unknown>; started: number }>();
+  private readonly seenToolCallIds = new Set<string>();
+  private readonly textByMessageId = new Map<string, string>();
+  private lastMessageId: string | undefined;
+
+  constructor(private readonly cb: AgentRunCallbacks) {}
+
+  onMessage([message, metadata]: [BaseMessage, Record<string, unknown>]) {
+    if (metadata.langgraph_node !== MODEL_NODE || !AIMessageChunk.isInstance(message)) return;
+    this.streamStartedSinceLastCall = true;
+    const delta = textOfContent(message.content);
+    if (!delta) return;
+    const id = message.id ?? 'unknown';
+    // A new model call (after a tool round) starts a new paragraph, sent as a delta too so the
+    // streamed text and the stored text stay identical.
+    if (this.lastMessageId !== undefined && id !== this.lastMessageId && this.text) {
+      const sep = this.text.endsWith('\n\n') ? '' : this.text.endsWith('\n') ? '\n' : '\n\n';
+      if (sep) this.emit(sep, id);
+    }
+    this.lastMessageId = id;
+    this.emit(delta, id);
+  }
+
+  private emit(text: string, messageId: string) {
+    this.text += text;
+    this.textByMessageId.set(messageId, (this.textByMessageId.get(messageId) ?? '') + text);
+    this.cb.onDelta?.(text);
+  }
+
+  /** Text streamed by messages that no finished call returned: the output of a failed call. */
+  textOutside(calls: readonly ModelCallReport[]): string {
+    const finished = new Set(calls.map((c) => c.message?.id).filter(Boolean));
+    return [...this.textByMessageId.entries()].filter(([id]) => !finished.has(id)).map(([, t]) => t).join('');
+  }
+
+  onUpdate(update: Record<string, unknown>) {
+    const modelUpdate = update[MODEL_NODE] as { messages?: BaseMessage[] } | undefined;
+    for (const m of modelUpdate?.messages ?? []) {
+      const reason = (m.response_metadata as { finish_reason?: unknown } | undefined)?.finish_reason;
+      if (typeof reason === 'string') this.finishReason = reason;
+      this.streamStartedSinceLastCall = false;
+    }
+    const toolsUpdate = update[TOOLS_NODE] as { messages?: BaseMessage[] } | undefined;
+    for (const m of toolsUpdate?.messages ?? []) {
+      // A call that never reached the tool's code (unknown tool, arguments failing the schema)
+      // only shows up here, as an error ToolMessage: record it as a failed call all the same.
+      if (!isToolMessage(m) || this.seenToolCallIds.has(m.tool_call_id)) continue;
+      const toolName = m.name ?? 'unknown';
+      this.onToolEvent({ source: 'pantheon.tool', type: 'start', toolCallId: m.tool_call_id, toolName, input: {} });
+      this.onToolEvent({
+        source: 'pantheon.tool',
+        type: 'end',
+        toolCallId: m.tool_call_id,
+        toolName,
+        status: m.status === 'error' ? 'failed' : 'succeeded',
+        latencyMs: 0,
+        ...(m.status === 'error' ? { error: textOfContent(m.content).slice(0, 500) } : {}),
+      });
+    }
+  }
+
+  onToolEvent(e: ToolStreamEvent) {
+    if (e.type === 'start') {
+      this.seenToolCallIds.add(e.toolCallId);
+      this.open.set(e.toolCallId, { toolName: e.toolName, input: e.input, started: performance.now() });
+      this.cb.onToolStart?.({ toolCallId: e.toolCallId, toolName: e.toolName, input: e.input });
+    } else if (e.type === 'progress') {
+      this.cb.onToolProgress?.({ toolCallId: e.toolCallId, toolName: e.toolName, message: e.message, ...(e.percent === undefined ? {} : { percent: e.percent }) });
+    } else {
+      const started = this.open.get(e.toolCallId);
+      this.open.delete(e.toolCallId);
+      const record: ToolCallRecord = {
+        toolCallId: e.toolCallId,
+        toolName: e.toolName,
+        input: started?.input ?? {},
+        status: e.status,
+        latencyMs: e.latencyMs,
+        ...(e.error === undefined ? {} : { error: e.error }),
+        ...(e.output === undefined ? {} : { output: e.output }),
+      };
+      this.toolCalls.push(record);
+      this.cb.onToolEnd?.(record);
+    }
+  }
+
+  /** Every started tool call ends with a tool:end, even when the run stopped under it. */
+  closeOpenToolCalls(reason: string) {
+    for (const [toolCallId, call] of [...this.open]) {
+      this.onToolEvent({
+        source: 'pantheon.tool',
+        type: 'end',
+        toolCallId,
+        toolName: call.toolName,
+        status: 'failed',
+        latencyMs: Math.round(performance.now() - call.started),
+        error: reason,
+      });
+    }
+  }
+}

@@ -1,0 +1,149 @@
+import { HumanMessage, SystemMessage, type BaseMessage } from '@langchain/core/messages';
+import { estimateTokens } from '../domain/budget';
+import {
+  cleanSummaryText,
+  fallbackSummaryFields,
+  fallbackSummaryText,
+  parseSummaryFields,
+  type SummaryFields,
+  type SummarySourceMessage,
+} from '../domain/summary';
+import type { ParseResult } from '../domain/plan';
+import { streamModelCall } from '../llm/call-model';
+import { classifyModelError } from '../llm/errors';
+import type { ModelDescription, ModelProvider } from '../llm/model-provider';
+import { usageOfCall, type ModelCallUsage } from '../llm/usage';
+
+/**
+ * The session summary pipeline, run after a turn when the context exceeds its budget:
+ * 1. generate the updated summary text; 2. extract { topics, decisions, openQuestions } from it.
+ * Each step falls back deterministically on its own and records that it did, so a bad
+ * extraction never throws away a good summary.
+ */
+
+export interface SummaryInput {
+  models: ModelProvider;
+  alias: string;
+  previousSummary: string | null;
+  /** Messages not yet folded into the summary, oldest first (this turn's answers included). */
+  messages: readonly SummarySourceMessage[];
+  limits: { summaryMaxTokens: number; modelTimeoutMs: number };
+  /** Cap on the transcript handed to the model; older messages beyond it are left out. */
+  maxInputTokens?: number;
+  signal?: AbortSignal;
+}
+
+export interface SummaryStep {
+  usedFallback: boolean;
+  reason?: string;
+}
+
+export interface SummaryResult {
+  summary: string;
+  /** The shape stored on the session (SummaryData); usedFallback when either step fell back. */
+  data: SummaryFields & { usedFallback: boolean };
+  steps: { generation: SummaryStep; extraction: SummaryStep };
+  /** One entry per model call made, purpose 'summary'. */
+  usage: ModelCallUsage[];
+}
+
+const DEFAULT_MAX_INPUT_TOKENS = 8000;
+
+export function transcript(messages: readonly SummarySourceMessage[], maxTokens: number): string {
+  const lines: string[] = [];
+  let used = 0;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!;
+    const line = `${m.author}: ${m.content.trim()}`;
+    used += estimateTokens(line) + 1;
+    if (used > maxTokens && lines.length) break;
+    lines.unshift(line);
+  }
+  return lines.join('\n');
+}
+
+export function generationMessages(previous: string | null, messages: readonly SummarySourceMessage[], maxInputTokens: number): BaseMessage[] {
+  return [
+    new SystemMessage(
+      [
+        'You keep the running summary of a group chat between people and AI agents.',
+        'Write the updated summary: keep what still matters from the previous summary and add the new messages: who wants what, key facts, decisions taken, questions still open.',
+        'Plain prose, at most 200 words. Answer with the summary only.',
+      ].join(' '),
+    ),
+    new HumanMessage(`Previous summary:\n${previous?.trim() || '(none yet)'}\n\nNew messages:\n${transcript(messages, maxInputTokens)}`),
+  ];
+}
+
+export function extractionMessages(summary: string): BaseMessage[] {
+  return [
+    new SystemMessage(
+      'Extract structured fields from a conversation summary. Answer with only a JSON object and no other text: ' +
+        '{"topics": ["..."], "decisions": ["..."], "openQuestions": ["..."]}. Short strings, at most 5 per list; use [] when there are none.',
+    ),
+    new HumanMessage(summary),
+  ];
+}
+
+interface StepOutcome<T> {
+  value: T;
+  step: SummaryStep;
+  usage?: ModelCallUsage;
+}
+
+/** One model step: call, validate, or fall back with the reason. */
+async function modelStep<T>(
+  input: SummaryInput,
+  description: ModelDescription,
+  messages: BaseMessage[],
+  validate: (text: string) => ParseResult<T>,
+  fallback: () => T,
+): Promise<StepOutcome<T>> {
+  if (input.signal?.aborted) return { value: fallback(), step: { usedFallback: true, reason: 'cancelled' } };
+  const model = input.models.chatModel(input.alias, { maxTokens: input.limits.summaryMaxTokens, timeoutMs: input.limits.modelTimeoutMs });
+  const started = performance.now();
+  try {
+    const call = await streamModelCall(model, messages, { timeoutMs: input.limits.modelTimeoutMs, signal: input.signal });
+    const usage = usageOfCall({ purpose: 'summary', description, reported: call.message?.usage_metadata, prompt: messages, outputText: call.text, latencyMs: call.latencyMs });
+    const valid = validate(call.text);
+    return valid.ok ? { value: valid.value, step: { usedFallback: false }, usage } : { value: fallback(), step: { usedFallback: true, reason: valid.reason }, usage };
+  } catch (err) {
+    const usage = usageOfCall({ purpose: 'summary', description, reported: undefined, prompt: messages, outputText: '', latencyMs: performance.now() - started });
+    const reason = input.signal?.aborted ? 'cancelled' : `the model call failed (${classifyModelError(err, { streamStarted: false }).code})`;
+    return { value: fallback(), step: { usedFallback: true, reason }, usage };
+  }
+}
+
+export async function runSummaryPipeline(input: SummaryInput): Promise<SummaryResult> {
+  const maxInputTokens = input.maxInputTokens ?? DEFAULT_MAX_INPUT_TOKENS;
+  const textFallback = () => fallbackSummaryText(input.previousSummary, input.messages);
+
+  let description: ModelDescription | undefined;
+  let skipReason: string | undefined;
+  try {
+    description = input.models.describe(input.alias);
+    if (description.kind === 'demo') skipReason = 'the offline demo model cannot summarise';
+  } catch {
+    skipReason = `the summary model alias "${input.alias}" is not configured`;
+  }
+  if (!description || skipReason) {
+    const summary = textFallback();
+    const step = { usedFallback: true, reason: skipReason };
+    return {
+      summary,
+      data: { ...fallbackSummaryFields(summary, input.messages), usedFallback: true },
+      steps: { generation: step, extraction: step },
+      usage: [],
+    };
+  }
+
+  const generated = await modelStep(input, description, generationMessages(input.previousSummary, input.messages, maxInputTokens), cleanSummaryText, textFallback);
+  const summary = generated.value;
+  const extracted = await modelStep(input, description, extractionMessages(summary), parseSummaryFields, () => fallbackSummaryFields(summary, input.messages));
+  return {
+    summary,
+    data: { ...extracted.value, usedFallback: generated.step.usedFallback || extracted.step.usedFallback },
+    steps: { generation: generated.step, extraction: extracted.step },
+    usage: [generated.usage, extracted.usage].filter((u): u is ModelCallUsage => u !== undefined),
+  };
+}

@@ -1,0 +1,31 @@
+import type { RoomEventName, RoomEventPayloads } from '../contract/events';
+import type { Broadcaster } from '../realtime/broadcaster';
+import type { Logger } from '../shared/logger';
+
+/**
+ * The room events of one turn, sent strictly in the order they were raised: callbacks from the
+ * model stream fire synchronously, publishing is asynchronous, so each publish is chained after
+ * the previous one. `drain()` waits for everything raised so far (before a commit or `turn:end`).
+ */
+export class TurnEventStream {
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly broadcaster: Broadcaster,
+    private readonly roomId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  emit<E extends RoomEventName>(event: E, payload: RoomEventPayloads[E]): void {
+    this.chain = this.chain.then(() =>
+      this.broadcaster.publish(this.roomId, event, payload).catch((err) => {
+        // A lost live frame must not fail the turn: its records are committed all the same.
+        this.logger.warn('room event publish failed', { event, err });
+      }),
+    );
+  }
+
+  drain(): Promise<unknown> {
+    return this.chain;
+  }
+}

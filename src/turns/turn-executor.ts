@@ -1,0 +1,448 @@
+import type { AppConfig } from '../config/config';
+import type { ErrorBody } from '../contract/dto';
+import type { InFlightTurn, Usage } from '../contract/events';
+import {
+  Agent,
+  LlmUsageEvent,
+  Message,
+  Room,
+  Session,
+  ToolCallEvent,
+  Turn,
+  User,
+  type MessageStatus,
+  type TurnStatus,
+} from '../db/entities';
+import { newId } from '../db/entities/common';
+import { presentMessage } from '../rooms/presenters';
+import type { Orm } from '../db/orm';
+import { manualPlan, noAgentNotice, roundtablePlan, type Plan } from '../domain/plan';
+import { sumUsage } from '../llm/cost';
+import type { ModelProvider } from '../llm/model-provider';
+import type { ModelCallUsage } from '../llm/usage';
+import type { Broadcaster } from '../realtime/broadcaster';
+import { DeltaCoalescer } from '../realtime/coalescer';
+import type { Logger } from '../shared/logger';
+import type { ToolDeps } from '../tools/registry';
+import { runAgent, type ToolCallRecord } from './agent-runner';
+import { buildAgentMessages, type ConversationMessage, type SameTurnAnswer } from './prompt';
+import { TurnEventStream } from './turn-events';
+import type { ClaimedTurn, StaleTurn } from './turn-scheduler';
+
+export interface PlanRequest {
+  roomId: string;
+  managerModelAlias: string;
+  agents: { key: string; name: string; rolePrompt: string; position: number }[];
+  text: string;
+  recent: ConversationMessage[];
+  signal: AbortSignal;
+}
+
+export interface SummaryRequest {
+  previous: string | null;
+  messages: ConversationMessage[];
+  modelAlias: string;
+  signal: AbortSignal;
+}
+
+export interface SummaryResult {
+  summary: string;
+  fields: { topics: string[]; decisions: string[]; openQuestions: string[] };
+  usedFallback: boolean;
+  usage: ModelCallUsage[];
+}
+
+export interface TurnExecutorDeps {
+  orm: Orm;
+  config: AppConfig;
+  broadcaster: Broadcaster;
+  models: ModelProvider;
+  toolDeps: (roomId: string) => ToolDeps;
+  /** Orchestrator mode: the manager model's plan (with its fallback) and the usage of that call. */
+  planOrchestrator: (req: PlanRequest) => Promise<{ plan: Plan; usage: ModelCallUsage[] }>;
+  /** Runs when the session's context exceeds its budget. */
+  summarize: (req: SummaryRequest) => Promise<SummaryResult>;
+  /** True when the session's context (summary + messages) exceeds the budget. */
+  overBudget: (summary: string | null, messages: ConversationMessage[], budget: number) => boolean;
+  logger: Logger;
+}
+
+interface ActiveTurn {
+  roomId: string;
+  sessionId: string;
+  abort: AbortController;
+  agentKey: string | null;
+  partial: Record<string, string>;
+}
+
+interface StagedAgentMessage {
+  id: string;
+  agentKey: string;
+  content: string;
+  status: MessageStatus;
+  modelAlias: string;
+  error?: string;
+}
+
+interface StagedUsage extends ModelCallUsage {
+  agentKey: string | null;
+}
+
+interface StagedToolCall extends ToolCallRecord {
+  agentKey: string;
+}
+
+/** Messages an agent always sees verbatim, summary or not. */
+const KEEP_VERBATIM = 4;
+const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
+const toUsage = (calls: readonly ModelCallUsage[]): Usage => {
+  if (!calls.length) return ZERO_USAGE;
+  const s = sumUsage(calls);
+  return { inputTokens: s.inputTokens, outputTokens: s.outputTokens, costUsd: s.costUsd };
+};
+
+/**
+ * Runs one claimed turn: plan, agents in order with live streams, summary when over budget, then
+ * ONE commit of everything the turn produced, and only then `turn:end`.
+ */
+export class TurnExecutor {
+  private readonly active = new Map<string, ActiveTurn>();
+
+  constructor(private readonly d: TurnExecutorDeps) {}
+
+  /** Aborts a turn running on this node; false when it is not here. */
+  cancel(turnId: string): boolean {
+    const t = this.active.get(turnId);
+    if (!t) return false;
+    t.abort.abort();
+    return true;
+  }
+
+  /** Turns running on this node in a room, with the text streamed so far. */
+  inFlight(roomId: string): InFlightTurn[] {
+    return [...this.active.entries()]
+      .filter(([, t]) => t.roomId === roomId)
+      .map(([turnId, t]) => ({ turnId, sessionId: t.sessionId, status: 'running', agentKey: t.agentKey, partialText: { ...t.partial } }));
+  }
+
+  /** Cancels everything running here (shutdown); each turn still commits and ends. */
+  cancelAll(): void {
+    for (const t of this.active.values()) t.abort.abort();
+  }
+
+  async announceInterrupted(t: StaleTurn): Promise<void> {
+    await this.d.broadcaster.publish(t.roomId, 'turn:end', {
+      turnId: t.turnId,
+      sessionId: t.sessionId,
+      status: 'interrupted',
+      error: { code: 'TURN_INTERRUPTED', message: 'The server running this turn stopped' },
+      usage: ZERO_USAGE,
+    });
+  }
+
+  async run(claimed: ClaimedTurn): Promise<void> {
+    const { config, logger } = this.d;
+    const em = this.d.orm.em.fork();
+    const turn = await em.findOneOrFail(Turn, { id: claimed.turnId }, { populate: ['requestedBy'] });
+    const room = await em.findOneOrFail(Room, { id: claimed.roomId });
+    const session = await em.findOneOrFail(Session, { id: claimed.sessionId });
+    const agents = await em.find(Agent, { room: room.id }, { orderBy: { position: 'asc', createdAt: 'asc' } });
+    const trigger = await em.findOne(Message, { turn: turn.id, authorType: 'user' });
+    const recent = await this.recentMessages(em, session.id, trigger?.createdAt ?? new Date(), agents, session.summaryUpdatedAt ?? null);
+    const text = trigger?.content ?? '';
+
+    const abort = new AbortController();
+    const active: ActiveTurn = { roomId: room.id, sessionId: session.id, abort, agentKey: null, partial: {} };
+    this.active.set(turn.id, active);
+    const events = new TurnEventStream(this.d.broadcaster, room.id, logger);
+    const coalescer = new DeltaCoalescer<string>(config.limits.deltaFlushMs, (agentKey, delta) =>
+      events.emit('agent:delta', { turnId: turn.id, agentKey, text: delta }),
+    );
+
+    const staged = { messages: [] as StagedAgentMessage[], usage: [] as StagedUsage[], tools: [] as StagedToolCall[] };
+    let plan: Plan = { agentKeys: [], fallback: false };
+    let turnError: ErrorBody | undefined;
+    let summary: SummaryResult | undefined;
+    let systemNotice: string | undefined;
+
+    try {
+      events.emit('turn:started', { turnId: turn.id, sessionId: session.id, mode: turn.mode });
+      const planAgents = agents.map((a) => ({ key: a.key, name: a.name, rolePrompt: a.rolePrompt, position: a.position }));
+      if (turn.mode === 'manual') plan = manualPlan(text, planAgents);
+      else if (turn.mode === 'roundtable') plan = roundtablePlan(planAgents);
+      else if (planAgents.length === 0) plan = { agentKeys: [], fallback: false, reason: 'the room has no agents' };
+      else {
+        const managerModelAlias =
+          typeof room.settings?.managerModelAlias === 'string' && this.d.models.has(room.settings.managerModelAlias)
+            ? room.settings.managerModelAlias
+            : config.defaultModelAlias;
+        const r = await this.d.planOrchestrator({ roomId: room.id, managerModelAlias, agents: planAgents, text, recent, signal: abort.signal });
+        plan = r.plan;
+        for (const u of r.usage) staged.usage.push({ ...u, agentKey: null });
+      }
+      events.emit('turn:plan', { turnId: turn.id, agentKeys: plan.agentKeys, fallback: plan.fallback, ...(plan.reason ? { reason: plan.reason } : {}) });
+
+      if (plan.agentKeys.length === 0) systemNotice = noAgentNotice(planAgents);
+
+      const sameTurn: SameTurnAnswer[] = [];
+      for (const key of plan.agentKeys) {
+        if (abort.signal.aborted) break;
+        const agent = agents.find((a) => a.key === key);
+        if (!agent) continue;
+        active.agentKey = key;
+        active.partial[key] = '';
+        events.emit('agent:start', { turnId: turn.id, agentKey: key, modelAlias: agent.modelAlias });
+        const messageId = newId();
+        const result = await runAgent({
+          agent: { key, modelAlias: agent.modelAlias, toolPermissions: agent.toolPermissions },
+          messages: buildAgentMessages({
+            agent: { key, name: agent.name, rolePrompt: agent.rolePrompt },
+            team: planAgents,
+            summary: session.summary,
+            recent,
+            sameTurn,
+            maxContextTokens: config.limits.contextBudgetTokens,
+          }),
+          models: this.d.models,
+          toolDeps: this.d.toolDeps(room.id),
+          limits: {
+            maxOutputTokens: config.limits.maxOutputTokens,
+            modelTimeoutMs: config.limits.modelTimeoutMs,
+            recursionLimit: config.limits.turnRecursionLimit,
+          },
+          signal: abort.signal,
+          callbacks: {
+            onDelta: (delta) => {
+              active.partial[key] += delta;
+              coalescer.push(key, delta);
+            },
+            onToolStart: (e) => {
+              coalescer.flush(key);
+              events.emit('tool:start', { turnId: turn.id, agentKey: key, ...e });
+            },
+            onToolProgress: (e) => events.emit('tool:progress', { turnId: turn.id, agentKey: key, ...e }),
+            onToolEnd: (e) => {
+              staged.tools.push({ ...e, agentKey: key });
+              events.emit('tool:end', {
+                turnId: turn.id,
+                agentKey: key,
+                toolCallId: e.toolCallId,
+                toolName: e.toolName,
+                status: e.status,
+                latencyMs: e.latencyMs,
+                ...(e.error ? { error: e.error } : {}),
+              });
+            },
+          },
+        });
+        coalescer.flush(key);
+        for (const u of result.usage) staged.usage.push({ ...u, agentKey: key });
+        const status: MessageStatus = result.cancelled ? 'cancelled' : result.error ? 'failed' : 'complete';
+        staged.messages.push({
+          id: messageId,
+          agentKey: key,
+          content: result.text,
+          status,
+          modelAlias: agent.modelAlias,
+          ...(result.error ? { error: `${result.error.code}: ${result.error.message}` } : {}),
+        });
+        sameTurn.push({ agentKey: key, agentName: agent.name, content: result.text, status });
+        events.emit('agent:end', {
+          turnId: turn.id,
+          agentKey: key,
+          messageId,
+          status,
+          finishReason: result.finishReason,
+          usage: toUsage(result.usage),
+          ...(result.error ? { error: { code: result.error.code, message: result.error.message } } : {}),
+        });
+      }
+      active.agentKey = null;
+
+      if (!abort.signal.aborted && plan.agentKeys.length > 0) {
+        const context = [...recent, ...sameTurn.map((a) => ({ authorType: 'agent' as const, authorName: a.agentName, agentKey: a.agentKey, content: a.content }))];
+        const budget = Number(room.settings?.contextBudgetTokens) || config.limits.contextBudgetTokens;
+        if (this.d.overBudget(session.summary ?? null, context, budget)) {
+          events.emit('summary:started', { turnId: turn.id, sessionId: session.id });
+          summary = await this.d.summarize({ previous: session.summary ?? null, messages: context, modelAlias: config.defaultModelAlias, signal: abort.signal });
+          for (const u of summary.usage) staged.usage.push({ ...u, agentKey: null });
+          events.emit('summary:updated', { turnId: turn.id, sessionId: session.id, summary: summary.summary, usedFallback: summary.usedFallback });
+        }
+      }
+    } catch (err) {
+      logger.error('turn failed', { turnId: turn.id, err });
+      turnError = { code: 'TURN_FAILED', message: 'The turn failed unexpectedly' };
+    } finally {
+      coalescer.flushAll();
+    }
+
+    const status = finalStatus(abort.signal.aborted, turnError, staged.messages, plan);
+    if (!turnError && status === 'failed') {
+      turnError = { code: 'ALL_AGENTS_FAILED', message: 'Every agent of the turn failed' };
+    }
+    let created: Message[];
+    try {
+      created = await this.commit(turn.id, { room, session, requestedBy: turn.requestedBy, plan, status, turnError, staged, summary, systemNotice });
+    } catch (err) {
+      logger.error('turn commit failed', { turnId: turn.id, err });
+      await this.markFailed(turn.id).catch(() => undefined);
+      await events.drain();
+      this.active.delete(turn.id);
+      await this.d.broadcaster
+        .publish(room.id, 'turn:end', {
+          turnId: turn.id,
+          sessionId: session.id,
+          status: 'failed',
+          error: { code: 'COMMIT_FAILED', message: 'The turn could not be saved' },
+          usage: toUsage(staged.usage),
+        })
+        .catch(() => undefined);
+      return;
+    }
+    // Agent messages reached the room as streams; a system notice is announced as a new message.
+    for (const m of created) if (m.authorType === 'system') events.emit('message:created', { message: presentMessage(m) });
+    await events.drain();
+    this.active.delete(turn.id);
+    await this.d.broadcaster.publish(room.id, 'turn:end', {
+      turnId: turn.id,
+      sessionId: session.id,
+      status,
+      ...(turnError ? { error: turnError } : {}),
+      usage: toUsage(staged.usage),
+    });
+  }
+
+  private async recentMessages(
+    em: ReturnType<Orm['em']['fork']>,
+    sessionId: string,
+    upTo: Date,
+    agents: Agent[],
+    summarizedUpTo: Date | null,
+  ): Promise<ConversationMessage[]> {
+    const rows = await em.find(
+      Message,
+      { session: sessionId, createdAt: { $lte: upTo } },
+      { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: this.d.config.limits.recentMessages, populate: ['authorUser'] },
+    );
+    const names = new Map(agents.map((a) => [a.key, a.name]));
+    // Messages already folded into the session summary are left out, except the last few, which
+    // agents always see word for word.
+    const kept = summarizedUpTo ? rows.filter((m, i) => i < KEEP_VERBATIM || m.createdAt > summarizedUpTo) : rows;
+    return kept.reverse().map((m) => ({
+      authorType: m.authorType,
+      authorName: m.authorType === 'user' ? (m.authorUser?.displayName ?? 'someone') : m.authorType === 'agent' ? (names.get(m.agentKey ?? '') ?? m.agentKey ?? 'agent') : 'system',
+      agentKey: m.agentKey,
+      content: m.content,
+    }));
+  }
+
+  /** Everything the turn produced, in one unit of work, flushed once. */
+  private async commit(
+    turnId: string,
+    c: {
+      room: Room;
+      session: Session;
+      requestedBy: User;
+      plan: Plan;
+      status: FinalStatus;
+      turnError?: ErrorBody;
+      staged: { messages: StagedAgentMessage[]; usage: StagedUsage[]; tools: StagedToolCall[] };
+      summary?: SummaryResult;
+      systemNotice?: string;
+    },
+  ): Promise<Message[]> {
+    const em = this.d.orm.em.fork();
+    return em.transactional(async (tx) => {
+      const turn = await tx.findOneOrFail(Turn, { id: turnId });
+      const room = tx.getReference(Room, c.room.id);
+      const session = await tx.findOneOrFail(Session, { id: c.session.id });
+      const user = tx.getReference(User, c.requestedBy.id);
+      // Strictly increasing timestamps keep the history in the order the agents spoke.
+      let t = Date.now();
+      const at = () => new Date(t++);
+      const created: Message[] = [];
+      for (const m of c.staged.messages) {
+        created.push(
+          tx.create(Message, {
+            id: m.id,
+            room,
+            session,
+            turn,
+            authorType: 'agent',
+            agentKey: m.agentKey,
+            content: m.content,
+            status: m.status,
+            modelAlias: m.modelAlias,
+            error: m.error ?? null,
+            createdAt: at(),
+          }),
+        );
+      }
+      if (c.systemNotice) {
+        created.push(tx.create(Message, { room, session, turn, authorType: 'system', content: c.systemNotice, status: 'complete', createdAt: at() }));
+      }
+      for (const u of c.staged.usage) {
+        tx.create(LlmUsageEvent, {
+          room,
+          session,
+          turn,
+          user,
+          agentKey: u.agentKey,
+          purpose: u.purpose,
+          modelAlias: u.modelAlias,
+          model: u.model,
+          inputTokens: u.inputTokens,
+          outputTokens: u.outputTokens,
+          costUsd: u.costUsd,
+          latencyMs: Math.round(u.latencyMs),
+        });
+      }
+      for (const tc of c.staged.tools) {
+        tx.create(ToolCallEvent, {
+          room,
+          session,
+          turn,
+          user,
+          agentKey: tc.agentKey,
+          toolCallId: tc.toolCallId.slice(0, 128),
+          toolName: tc.toolName,
+          status: tc.status,
+          input: tc.input,
+          output: tc.output ?? null,
+          error: tc.error ?? null,
+          latencyMs: Math.round(tc.latencyMs),
+        });
+      }
+      if (c.summary) {
+        session.summary = c.summary.summary;
+        session.summaryData = { ...c.summary.fields, usedFallback: c.summary.usedFallback };
+        session.summaryUpdatedAt = new Date();
+        turn.summaryTriggered = true;
+      }
+      turn.status = c.status;
+      turn.plan = { agentKeys: c.plan.agentKeys, fallback: c.plan.fallback, ...(c.plan.reason ? { reason: c.plan.reason } : {}) };
+      turn.error = c.turnError ? `${c.turnError.code}: ${c.turnError.message}` : null;
+      turn.endedAt = new Date();
+      return created;
+    });
+  }
+
+  private async markFailed(turnId: string): Promise<void> {
+    await this.d.orm.em
+      .fork()
+      .getConnection()
+      .execute(`update "turns" set "status" = 'failed', "ended_at" = now(), "error" = 'COMMIT_FAILED' where "id" = ? and "status" = 'running'`, [turnId]);
+  }
+}
+
+type FinalStatus = Exclude<TurnStatus, 'queued' | 'running'>;
+
+function finalStatus(cancelled: boolean, turnError: ErrorBody | undefined, messages: StagedAgentMessage[], plan: Plan): FinalStatus {
+  if (cancelled) return 'cancelled';
+  if (turnError) return messages.some((m) => m.status === 'complete') ? 'partial' : 'failed';
+  if (plan.agentKeys.length === 0) return 'completed';
+  const failed = messages.filter((m) => m.status === 'failed').length;
+  if (failed === 0) return 'completed';
+  return failed === messages.length ? 'failed' : 'partial';
+}
+

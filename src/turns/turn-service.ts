@@ -1,0 +1,148 @@
+import type { TurnStatus } from '../contract/dto';
+import type { Orm } from '../db/orm';
+import { LlmUsageEvent, Message, ToolCallEvent, Turn } from '../db/entities';
+import { requireMember, requireSessionMember } from '../rooms/access';
+import type { Broadcaster } from '../realtime/broadcaster';
+import { AppError } from '../shared/errors';
+
+const round = (n: number) => Math.round(n * 1e8) / 1e8;
+
+/** Cancelling turns and reading their audit and a room's usage. */
+export class TurnService {
+  constructor(
+    private readonly orm: Orm,
+    private readonly broadcaster: Broadcaster,
+    /** Aborts a running turn wherever it runs (this node, or the others through the adapter). */
+    private readonly abortRunning: (turnId: string) => void,
+  ) {}
+
+  async cancel(userId: string, roomId: string, turnId: string): Promise<{ status: TurnStatus; cancelRequested: boolean }> {
+    const em = this.orm.em.fork();
+    await requireMember(em, roomId, userId);
+    const turn = await em.findOne(Turn, { id: turnId, room: roomId });
+    if (!turn) throw new AppError('TURN_NOT_FOUND', 'Turn not found');
+    if (turn.status === 'queued') {
+      // Only wins if no node claimed it meanwhile; otherwise it is running and is aborted below.
+      const rows = await em
+        .getConnection()
+        .execute<{ id: string }[]>(
+          `update "turns" set "status" = 'cancelled', "ended_at" = now() where "id" = ? and "status" = 'queued' returning "id"`,
+          [turnId],
+        );
+      if (rows.length) {
+        await this.broadcaster.publish(roomId, 'turn:end', {
+          turnId,
+          sessionId: turn.session.id,
+          status: 'cancelled',
+          usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 },
+        });
+        return { status: 'cancelled', cancelRequested: true };
+      }
+      await em.refresh(turn);
+    }
+    if (turn.status === 'running') {
+      this.abortRunning(turnId);
+      return { status: 'running', cancelRequested: true };
+    }
+    return { status: turn.status, cancelRequested: false };
+  }
+
+  /** The audit of one turn: plan, fallback, each agent with its alias, status, timing, usage, tools, errors. */
+  async audit(userId: string, sessionId: string, turnId: string) {
+    const em = this.orm.em.fork();
+    await requireSessionMember(em, sessionId, userId);
+    const turn = await em.findOne(Turn, { id: turnId, session: sessionId });
+    if (!turn) throw new AppError('TURN_NOT_FOUND', 'Turn not found');
+    const [messages, usage, tools] = await Promise.all([
+      em.find(Message, { turn: turnId }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
+      em.find(LlmUsageEvent, { turn: turnId }, { orderBy: { createdAt: 'asc' } }),
+      em.find(ToolCallEvent, { turn: turnId }, { orderBy: { createdAt: 'asc' } }),
+    ]);
+    const usageOf = (rows: LlmUsageEvent[]) => ({
+      inputTokens: rows.reduce((s, u) => s + u.inputTokens, 0),
+      outputTokens: rows.reduce((s, u) => s + u.outputTokens, 0),
+      costUsd: round(rows.reduce((s, u) => s + Number(u.costUsd), 0)),
+      calls: rows.length,
+    });
+    const trigger = messages.find((m) => m.authorType === 'user');
+    return {
+      turn: {
+        id: turn.id,
+        sessionId,
+        mode: turn.mode,
+        status: turn.status,
+        plan: turn.plan?.agentKeys ?? [],
+        fallback: turn.plan?.fallback ?? false,
+        planReason: turn.plan?.reason ?? null,
+        error: turn.error ?? null,
+        triggerMessageId: trigger?.id ?? null,
+        queuedAt: turn.queuedAt.toISOString(),
+        startedAt: turn.startedAt?.toISOString() ?? null,
+        endedAt: turn.endedAt?.toISOString() ?? null,
+        durationMs: turn.startedAt && turn.endedAt ? turn.endedAt.getTime() - turn.startedAt.getTime() : null,
+        summaryTriggered: turn.summaryTriggered,
+      },
+      agents: messages
+        .filter((m) => m.authorType === 'agent')
+        .map((m) => ({
+          agentKey: m.agentKey,
+          modelAlias: m.modelAlias,
+          messageId: m.id,
+          status: m.status,
+          error: m.error ?? null,
+          usage: usageOf(usage.filter((u) => u.purpose === 'agent' && u.agentKey === m.agentKey)),
+          toolCalls: tools.filter((t) => t.agentKey === m.agentKey).length,
+        })),
+      usage: usage.map((u) => ({
+        purpose: u.purpose,
+        agentKey: u.agentKey ?? null,
+        modelAlias: u.modelAlias,
+        model: u.model,
+        inputTokens: u.inputTokens,
+        outputTokens: u.outputTokens,
+        costUsd: round(Number(u.costUsd)),
+        latencyMs: u.latencyMs ?? null,
+      })),
+      toolCalls: tools.map((t) => ({
+        toolCallId: t.toolCallId,
+        agentKey: t.agentKey,
+        toolName: t.toolName,
+        status: t.status,
+        latencyMs: t.latencyMs ?? null,
+        error: t.error ?? null,
+      })),
+      totals: usageOf(usage),
+    };
+  }
+
+  /** A room's model usage, by purpose and by alias. */
+  async roomUsage(userId: string, roomId: string) {
+    const em = this.orm.em.fork();
+    await requireMember(em, roomId, userId);
+    const rows = await em
+      .getConnection()
+      .execute<{ purpose: string; model_alias: string; calls: string; input: string; output: string; cost: string }[]>(
+        `select "purpose", "model_alias", count(*) as calls, coalesce(sum("input_tokens"), 0) as input,
+                coalesce(sum("output_tokens"), 0) as output, coalesce(sum("cost_usd"), 0) as cost
+           from "llm_usage_events" where "room_id" = ? group by "purpose", "model_alias" order by "purpose", "model_alias"`,
+        [roomId],
+      );
+    const items = rows.map((r) => ({
+      purpose: r.purpose,
+      modelAlias: r.model_alias,
+      calls: Number(r.calls),
+      inputTokens: Number(r.input),
+      outputTokens: Number(r.output),
+      costUsd: round(Number(r.cost)),
+    }));
+    return {
+      items,
+      totals: {
+        calls: items.reduce((s, i) => s + i.calls, 0),
+        inputTokens: items.reduce((s, i) => s + i.inputTokens, 0),
+        outputTokens: items.reduce((s, i) => s + i.outputTokens, 0),
+        costUsd: round(items.reduce((s, i) => s + i.costUsd, 0)),
+      },
+    };
+  }
+}

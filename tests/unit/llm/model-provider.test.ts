@@ -1,0 +1,62 @@
+import { HumanMessage } from '@langchain/core/messages';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_ALIAS } from '../../../src/config/models';
+import { streamModelCall } from '../../../src/llm/call-model';
+import { classifyModelError, ModelTimeoutError, redactSecrets } from '../../../src/llm/errors';
+import { createModelProvider } from '../../../src/llm/model-provider';
+import { fakeModelAlias, startFakeOpenAI, type FakeOpenAI } from '../../helpers/fake-openai';
+
+let fake: FakeOpenAI;
+beforeAll(async () => (fake = await startFakeOpenAI()));
+afterAll(() => fake.close());
+
+describe('OpenAI-compatible provider', () => {
+  it('describes aliases and refuses unknown ones', () => {
+    const models = createModelProvider({ fake: fakeModelAlias(fake), demo: DEMO_ALIAS });
+    expect(models.describe('fake')).toEqual({ alias: 'fake', kind: 'openai', model: 'fake-model', prices: { inputPerMillion: 1, outputPerMillion: 2 } });
+    expect(models.has('nope')).toBe(false);
+    expect(() => models.describe('nope')).toThrow(expect.objectContaining({ code: 'UNKNOWN_MODEL_ALIAS' }));
+  });
+
+  it('streams from the configured base URL with the key, the model, max tokens and usage requested', async () => {
+    const models = createModelProvider({ fake: fakeModelAlias(fake) }, { maxRetries: 0 });
+    fake.enqueue({ text: ['Hel', 'lo'], usage: { promptTokens: 7, completionTokens: 2 } });
+    const before = fake.requests.length;
+    const result = await streamModelCall(models.chatModel('fake', { maxTokens: 33, timeoutMs: 5000 }), [new HumanMessage('hi')], { timeoutMs: 5000 });
+
+    const req = fake.requests[before]!;
+    expect(req.headers.authorization).toBe('Bearer sk-test-key-123456');
+    expect(req.body).toMatchObject({ model: 'fake-model', stream: true, stream_options: { include_usage: true }, max_tokens: 33 });
+    expect(req.body.tools).toBeUndefined();
+    expect(result.text).toBe('Hello');
+    expect(result.message?.usage_metadata).toMatchObject({ input_tokens: 7, output_tokens: 2 });
+  });
+
+  it('enforces the whole-call deadline on a stream that stalls after headers', async () => {
+    const models = createModelProvider({ fake: fakeModelAlias(fake) }, { maxRetries: 0 });
+    fake.enqueue({ text: 'never finished', hangAfterChunks: 1 });
+    const call = streamModelCall(models.chatModel('fake', { maxTokens: 10, timeoutMs: 5000 }), [new HumanMessage('hi')], { timeoutMs: 150 });
+    await expect(call).rejects.toBeInstanceOf(ModelTimeoutError);
+    // Timing out closes the request instead of leaving it open on the server.
+    expect(await fake.requests.at(-1)!.ended).toBe('client-closed');
+  });
+});
+
+describe('model errors', () => {
+  it('classifies HTTP errors, cuts, refusals, timeouts and loops', () => {
+    expect(classifyModelError(Object.assign(new Error('boom'), { status: 503 }), { streamStarted: true })).toMatchObject({ code: 'MODEL_ERROR', status: 503 });
+    expect(classifyModelError(new TypeError('terminated'), { streamStarted: false }).code).toBe('MODEL_STREAM_ERROR');
+    expect(classifyModelError(new Error('Connection error.'), { streamStarted: false }).code).toBe('MODEL_ERROR');
+    expect(classifyModelError(new Error('weird frame'), { streamStarted: true }).code).toBe('MODEL_STREAM_ERROR');
+    expect(classifyModelError(new ModelTimeoutError(10), { streamStarted: true }).code).toBe('MODEL_TIMEOUT');
+    expect(classifyModelError(Object.assign(new Error('x'), { name: 'GraphRecursionError' }), { streamStarted: false }).code).toBe('TOOL_LOOP_LIMIT');
+  });
+
+  it('never repeats a key that a provider put in its message', () => {
+    expect(redactSecrets('Incorrect API key provided: sk-proj-abcdef123456. Bearer abcdefghijkl')).toBe(
+      'Incorrect API key provided: sk-[redacted]. Bearer [redacted]',
+    );
+    const failure = classifyModelError(Object.assign(new Error('401 bad key sk-abcdefghijk'), { status: 401 }), { streamStarted: false });
+    expect(failure.message).not.toContain('sk-abcdefghijk');
+  });
+});

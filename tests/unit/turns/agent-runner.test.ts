@@ -1,0 +1,267 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_ALIAS } from '../../../src/config/models';
+import { demoReply } from '../../../src/llm/demo-model';
+import { createModelProvider } from '../../../src/llm/model-provider';
+import { runAgent, type AgentRunCallbacks, type AgentRunInput } from '../../../src/turns/agent-runner';
+import { buildAgentMessages } from '../../../src/turns/prompt';
+import { createTavilySearch } from '../../../src/tools/search-provider';
+import { fakeModelAlias, startFakeOpenAI, toolNamesOf, transcriptOf, type FakeOpenAI } from '../../helpers/fake-openai';
+import { startFakeTavily, type FakeTavily } from '../../helpers/fake-tavily';
+
+let fake: FakeOpenAI;
+let tavily: FakeTavily;
+let slowTavily: FakeTavily;
+
+beforeAll(async () => {
+  [fake, tavily, slowTavily] = await Promise.all([
+    startFakeOpenAI(),
+    startFakeTavily({ apiKey: 'tvly-k' }),
+    // Slow enough that a cancel always lands while the search is in flight.
+    startFakeTavily({ apiKey: 'tvly-k', delayMs: 5_000 }),
+  ]);
+});
+afterEach(() => fake.setResponder(undefined));
+afterAll(() => Promise.all([fake.close(), tavily.close(), slowTavily.close()]));
+
+const messages = buildAgentMessages({
+  agent: { key: 'writer', name: 'Writer', rolePrompt: 'You write.' },
+  recent: [{ authorType: 'user', authorName: 'Alice', content: 'Tell me about tea' }],
+});
+
+function input(over: Partial<AgentRunInput> & { permissions?: string[]; alias?: string } = {}): AgentRunInput {
+  const { permissions = [], alias = 'fake', ...rest } = over;
+  return {
+    agent: { key: 'writer', modelAlias: alias, toolPermissions: permissions },
+    messages,
+    models: createModelProvider({ fake: fakeModelAlias(fake), demo: DEMO_ALIAS }, { maxRetries: 0, demo: { wordDelayMs: 0 } }),
+    toolDeps: { roomId: 'room-1', search: createTavilySearch({ apiKey: 'tvly-k', baseUrl: tavily.baseUrl }) },
+    limits: { maxOutputTokens: 200, modelTimeoutMs: 5_000, recursionLimit: 10 },
+    ...rest,
+  };
+}
+
+/** Callbacks that record everything, in order. */
+function recorder() {
+  const deltas: string[] = [];
+  const events: { kind: string; [k: string]: unknown }[] = [];
+  const callbacks: AgentRunCallbacks = {
+    onDelta: (t) => deltas.push(t),
+    onToolStart: (e) => events.push({ kind: 'start', ...e }),
+    onToolProgress: (e) => events.push({ kind: 'progress', ...e }),
+    onToolEnd: (e) => events.push({ kind: 'end', ...e }),
+  };
+  return { deltas, events, callbacks };
+}
+
+describe('runAgent: streaming and usage', () => {
+  it('streams deltas whose concatenation is the returned text', async () => {
+    fake.enqueue({ text: ['Green ', 'tea ', 'is ', 'great.'], usage: { promptTokens: 40, completionTokens: 4 } });
+    const rec = recorder();
+    const result = await runAgent({ ...input(), callbacks: rec.callbacks });
+
+    expect(rec.deltas).toEqual(['Green ', 'tea ', 'is ', 'great.']);
+    expect(result).toMatchObject({ text: 'Green tea is great.', finishReason: 'stop', cancelled: false, toolCalls: [] });
+    expect(result.error).toBeUndefined();
+    expect(result.usage).toEqual([
+      { purpose: 'agent', modelAlias: 'fake', model: 'fake-model', inputTokens: 40, outputTokens: 4, costUsd: 0.000048, latencyMs: expect.any(Number), estimated: false },
+    ]);
+  });
+
+  it('runs a web_search round against Tavily, reports the tool, and records usage for both calls', async () => {
+    fake.enqueue(
+      { toolCalls: [{ id: 'call_s1', name: 'web_search', args: { query: 'tea history' } }], usage: { promptTokens: 50, completionTokens: 10 } },
+      { text: 'Tea began in China.', usage: { promptTokens: 90, completionTokens: 6 } },
+    );
+    const before = fake.requests.length;
+    const rec = recorder();
+    const result = await runAgent({ ...input({ permissions: ['web_search'] }), callbacks: rec.callbacks });
+
+    expect(result.text).toBe('Tea began in China.');
+    expect(result.usage.map((u) => [u.inputTokens, u.outputTokens])).toEqual([
+      [50, 10],
+      [90, 6],
+    ]);
+    expect(rec.events.map((e) => e.kind)).toEqual(['start', 'progress', 'progress', 'end']);
+    expect(rec.events[0]).toEqual({ kind: 'start', toolCallId: 'call_s1', toolName: 'web_search', input: { query: 'tea history' } });
+    expect(rec.events[3]).toMatchObject({ kind: 'end', toolCallId: 'call_s1', status: 'succeeded', latencyMs: expect.any(Number) });
+    expect(result.toolCalls).toEqual([
+      expect.objectContaining({ toolCallId: 'call_s1', toolName: 'web_search', input: { query: 'tea history' }, status: 'succeeded', output: expect.objectContaining({ resultCount: 1 }) }),
+    ]);
+    expect(tavily.requests.at(-1)?.body.query).toBe('tea history');
+    // The second model call read the tool's result.
+    const second = fake.requests[before + 1]!;
+    expect(second.body.messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'call_s1' });
+    expect(transcriptOf(second)).toContain('Web results for "tea history"');
+  });
+
+  it('starts a new paragraph when the model speaks again after a tool round, as a delta too', async () => {
+    fake.enqueue(
+      { text: 'Let me check.', toolCalls: [{ id: 'c1', name: 'web_search', args: { query: 'q' } }] },
+      { text: 'Found it.' },
+    );
+    const rec = recorder();
+    const result = await runAgent({ ...input({ permissions: ['web_search'] }), callbacks: rec.callbacks });
+    expect(result.text).toBe('Let me check.\n\nFound it.');
+    expect(rec.deltas.join('')).toBe(result.text);
+  });
+
+  it('runs parallel tool calls of one answer, each with its own start and end', async () => {
+    fake.enqueue(
+      { toolCalls: [{ id: 'a', name: 'web_search', args: { query: 'one' } }, { id: 'b', name: 'web_search', args: { query: 'two' } }] },
+      { text: 'Both done.' },
+    );
+    const rec = recorder();
+    const result = await runAgent({ ...input({ permissions: ['web_search'] }), callbacks: rec.callbacks });
+    expect(result.toolCalls.map((c) => c.toolCallId).sort()).toEqual(['a', 'b']);
+    expect(rec.events.filter((e) => e.kind === 'end')).toHaveLength(2);
+    expect(result.usage).toHaveLength(2);
+  });
+
+  it('streams the demo model through the same graph', async () => {
+    const rec = recorder();
+    const result = await runAgent({ ...input({ alias: 'demo', permissions: ['web_search'] }), callbacks: rec.callbacks });
+    expect(result.text).toBe(demoReply(messages));
+    expect(rec.deltas.length).toBeGreaterThan(5);
+    expect(rec.deltas.join('')).toBe(result.text);
+    expect(result.usage).toEqual([expect.objectContaining({ modelAlias: 'demo', costUsd: 0, estimated: false })]);
+  });
+});
+
+describe('runAgent: tool permissions', () => {
+  it('sends no tools at all to an agent without permissions', async () => {
+    fake.enqueue({ text: 'ok' });
+    await runAgent(input({ permissions: [] }));
+    expect(fake.requests.at(-1)!.body.tools).toBeUndefined();
+  });
+
+  it('binds only the permitted tool: a forbidden one is absent from the request', async () => {
+    fake.enqueue({ text: 'ok' });
+    const reader = { read: async () => null };
+    await runAgent(input({ permissions: ['read_file'], toolDeps: { roomId: 'r', files: reader, search: createTavilySearch({ apiKey: 'tvly-k', baseUrl: tavily.baseUrl }) } }));
+    expect(toolNamesOf(fake.requests.at(-1)!)).toEqual(['read_file']);
+  });
+
+  it('records a call to a tool the agent does not have as failed, and carries on', async () => {
+    fake.enqueue({ toolCalls: [{ id: 'x1', name: 'web_search', args: { query: 'q' } }] }, { text: 'Without search then.' });
+    const reader = { read: async () => null };
+    const before = tavily.requests.length;
+    const rec = recorder();
+    const result = await runAgent({ ...input({ permissions: ['read_file'], toolDeps: { roomId: 'r', files: reader } }), callbacks: rec.callbacks });
+    expect(tavily.requests.length).toBe(before);
+    expect(result.text).toBe('Without search then.');
+    expect(result.toolCalls).toEqual([expect.objectContaining({ toolCallId: 'x1', toolName: 'web_search', status: 'failed', error: expect.stringContaining('not found') })]);
+    expect(rec.events.map((e) => e.kind)).toEqual(['start', 'end']);
+  });
+
+  it('records arguments that fail the tool schema as a failed call', async () => {
+    fake.enqueue({ toolCalls: [{ id: 'bad', name: 'web_search', args: { query: '' } }] }, { text: 'Sorry.' });
+    const result = await runAgent(input({ permissions: ['web_search'] }));
+    expect(result.toolCalls).toEqual([expect.objectContaining({ toolCallId: 'bad', status: 'failed' })]);
+    expect(result.text).toBe('Sorry.');
+  });
+});
+
+describe('runAgent: cancel', () => {
+  it('aborts the HTTP request mid-stream and keeps the partial text', async () => {
+    fake.enqueue({ text: ['one ', 'two ', 'three ', 'four ', 'five'], chunkDelayMs: 30 });
+    const controller = new AbortController();
+    const rec = recorder();
+    const onDelta = (t: string) => {
+      rec.deltas.push(t);
+      if (rec.deltas.length === 2) controller.abort();
+    };
+    const result = await runAgent({ ...input(), signal: controller.signal, callbacks: { onDelta } });
+
+    expect(result.cancelled).toBe(true);
+    expect(result.finishReason).toBe('cancelled');
+    expect(result.error).toBeUndefined();
+    expect(result.text).toBe('one two ');
+    expect(await fake.requests.at(-1)!.ended).toBe('client-closed');
+    // The cancelled call still counts, estimated from what streamed.
+    expect(result.usage).toEqual([expect.objectContaining({ estimated: true, outputTokens: 2 })]);
+  });
+
+  it('ends a tool call that was running when the turn was cancelled', async () => {
+    fake.enqueue({ toolCalls: [{ id: 'slow', name: 'web_search', args: { query: 'q' } }] });
+    const controller = new AbortController();
+    const rec = recorder();
+    const result = await runAgent({
+      ...input({ permissions: ['web_search'], toolDeps: { roomId: 'r', search: createTavilySearch({ apiKey: 'tvly-k', baseUrl: slowTavily.baseUrl }) } }),
+      signal: controller.signal,
+      callbacks: { ...rec.callbacks, onToolProgress: () => controller.abort() },
+    });
+    expect(result.cancelled).toBe(true);
+    expect(result.toolCalls).toEqual([expect.objectContaining({ toolCallId: 'slow', status: 'failed', error: 'cancelled' })]);
+    expect(rec.events.map((e) => e.kind)).toEqual(['start', 'end']);
+  });
+});
+
+describe('runAgent: failures are returned, not thrown', () => {
+  it('HTTP 500 is MODEL_ERROR with the status', async () => {
+    fake.enqueue({ status: 500, errorMessage: 'upstream exploded' });
+    const result = await runAgent(input());
+    expect(result.error).toMatchObject({ code: 'MODEL_ERROR', status: 500, message: expect.stringContaining('upstream exploded') });
+    expect(result).toMatchObject({ text: '', cancelled: false, finishReason: null });
+  });
+
+  it('a stream cut mid-way is MODEL_STREAM_ERROR and keeps what streamed', async () => {
+    fake.enqueue({ text: ['par', 'tial ', 'lost'], cutAfterChunks: 3, chunkDelayMs: 10 });
+    const rec = recorder();
+    const result = await runAgent({ ...input(), callbacks: rec.callbacks });
+    expect(result.error?.code).toBe('MODEL_STREAM_ERROR');
+    expect(result.text).toBe('partial ');
+    expect(rec.deltas.join('')).toBe('partial ');
+    expect(fake.requests.at(-1)!.outcome).toBe('server-cut');
+  });
+
+  it('a stream that hangs is MODEL_TIMEOUT after the deadline, and the request is closed', async () => {
+    fake.enqueue({ text: ['still ', 'there?'], hangAfterChunks: 2 });
+    const result = await runAgent(input({ limits: { maxOutputTokens: 50, modelTimeoutMs: 200, recursionLimit: 10 } }));
+    expect(result.error).toMatchObject({ code: 'MODEL_TIMEOUT' });
+    expect(result.text).toBe('still ');
+    expect(await fake.requests.at(-1)!.ended).toBe('client-closed');
+  });
+
+  it('a server that never answers is MODEL_TIMEOUT too', async () => {
+    fake.enqueue({ hangBeforeHeaders: true });
+    const result = await runAgent(input({ limits: { maxOutputTokens: 50, modelTimeoutMs: 150, recursionLimit: 10 } }));
+    expect(result.error?.code).toBe('MODEL_TIMEOUT');
+  });
+
+  it('a model that keeps calling tools stops at the recursion limit with TOOL_LOOP_LIMIT', async () => {
+    let n = 0;
+    fake.setResponder(() => ({ toolCalls: [{ id: `loop${++n}`, name: 'web_search', args: { query: `again ${n}` } }] }));
+    const result = await runAgent(input({ permissions: ['web_search'], limits: { maxOutputTokens: 50, modelTimeoutMs: 5_000, recursionLimit: 5 } }));
+    expect(result.error?.code).toBe('TOOL_LOOP_LIMIT');
+    expect(result.usage.length).toBeGreaterThanOrEqual(2);
+    expect(result.toolCalls.every((c) => c.status === 'succeeded')).toBe(true);
+  });
+
+  it('an alias that is not configured is an error result', async () => {
+    const result = await runAgent(input({ alias: 'gone' }));
+    expect(result.error).toMatchObject({ code: 'UNKNOWN_MODEL_ALIAS' });
+    expect(result.usage).toEqual([]);
+  });
+});
+
+describe('runAgent: same-turn context', () => {
+  it("a later agent's request carries the earlier agents' answers of the turn", async () => {
+    fake.enqueue({ text: 'Draft: Sip the calm.' }, { text: 'Too bland.' }, { text: 'Final: Calm in a cup.' });
+    const recent = [{ authorType: 'user' as const, authorName: 'Alice', content: 'Tagline for a tea shop?' }];
+    const team = [
+      { key: 'writer', name: 'Writer', rolePrompt: 'Writes.' },
+      { key: 'critic', name: 'Critic', rolePrompt: 'Critiques.' },
+      { key: 'editor', name: 'Editor', rolePrompt: 'Edits.' },
+    ];
+    const answers: { agentKey: string; agentName: string; content: string }[] = [];
+    for (const agent of team) {
+      const result = await runAgent({ ...input(), agent: { key: agent.key, modelAlias: 'fake', toolPermissions: [] }, messages: buildAgentMessages({ agent, team, recent, sameTurn: answers }) });
+      answers.push({ agentKey: agent.key, agentName: agent.name, content: result.text });
+    }
+    const third = transcriptOf(fake.requests.at(-1)!);
+    expect(third).toContain('You are Editor');
+    expect(third).toContain('user: Alice: Tagline for a tea shop?');
+    expect(third).toContain('user: Writer (agent): Draft: Sip the calm.');
+    expect(third).toContain('user: Critic (agent): Too bland.');
+  });
+});
