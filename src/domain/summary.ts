@@ -105,7 +105,15 @@ const DECISION = /\b(decided|decide|agreed|agree|we will|we'll|let's|lets go|goi
 export function fallbackSummaryFields(summary: string, messages: readonly SummarySourceMessage[]): SummaryFields {
   const texts = [summary, ...messages.map((m) => m.content)];
   const sentences = texts.flatMap(sentencesOf);
-  const uniqueLast = (list: string[]) => [...new Set(list.map((s) => s.slice(0, MAX_ITEM_CHARS)))].slice(-5);
+  // The fallback summary quotes messages ("- Alice: We agreed…"), so one statement can appear
+  // twice, once with an author prefix: keep a sentence only if no kept one contains it or vice versa.
+  const uniqueLast = (list: string[]) => {
+    const kept: string[] = [];
+    for (const s of list.map((x) => x.slice(0, MAX_ITEM_CHARS)).reverse()) {
+      if (!kept.some((k) => k.includes(s) || s.includes(k))) kept.unshift(s);
+    }
+    return kept.slice(-5);
+  };
 
   const counts = new Map<string, { n: number; first: number }>();
   let index = 0;

@@ -54,6 +54,8 @@ function zipContent(bytes: Uint8Array): Content {
 export function sniffContent(bytes: Uint8Array): Content {
   if (startsWith(bytes, PDF_MAGIC)) return 'pdf';
   if (isZip(bytes)) return zipContent(bytes);
+  // UTF-16 text (BOM FF FE / FE FF) is text, just not in the one encoding we read.
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) return 'non-utf8-text';
   // NUL never occurs in UTF-8 text; it does in nearly every binary format (and in UTF-16).
   if (bytes.indexOf(0) !== -1) return 'binary';
   return isUtf8(bytes) ? 'text' : 'non-utf8-text';

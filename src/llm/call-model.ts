@@ -2,7 +2,7 @@ import type { BaseLanguageModelInput } from '@langchain/core/language_models/bas
 import type { AIMessageChunk, BaseMessage } from '@langchain/core/messages';
 import type { Runnable, RunnableConfig } from '@langchain/core/runnables';
 import { withDeadline } from './deadline';
-import { textOfContent } from './usage';
+import { textOfContent } from './message-text';
 
 /**
  * Model calls are always made with `.stream()` and the chunks merged, never with `.invoke()`:

@@ -6,7 +6,7 @@ import { AIMessageChunk, type BaseMessage } from '@langchain/core/messages';
 import { ChatGenerationChunk, type ChatResult } from '@langchain/core/outputs';
 import type { Runnable } from '@langchain/core/runnables';
 import { estimateMessagesTokens, estimateTokens } from '../domain/budget';
-import { textOfContent } from './usage';
+import { textOfContent } from './message-text';
 
 /**
  * The offline `demo` model: lets `npm start` work with no API key. It streams a deterministic

@@ -1,6 +1,7 @@
 import type { BaseMessage } from '@langchain/core/messages';
 import { estimateMessagesTokens, estimateTokens } from '../domain/budget';
 import { costUsd } from './cost';
+import { textOfContent } from './message-text';
 import type { ModelDescription } from './model-provider';
 
 /** Why a model was called; matches the usage table's `purpose`. */
@@ -25,12 +26,6 @@ export interface ReportedUsage {
   output_tokens?: number;
 }
 
-export function textOfContent(content: BaseMessage['content']): string {
-  if (typeof content === 'string') return content;
-  return content
-    .map((part) => (typeof part === 'string' ? part : part.type === 'text' && typeof part.text === 'string' ? part.text : ''))
-    .join('');
-}
 
 /**
  * Builds the usage record of one call: the reported counts when the server gave them, otherwise

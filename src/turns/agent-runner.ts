@@ -1,8 +1,10 @@
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { AIMessageChunk, isToolMessage, type BaseMessage } from '@langchain/core/messages';
 import { buildAgentGraph, MODEL_NODE, TOOLS_NODE, type ModelCallReport } from '../llm/agent-graph';
 import { classifyModelError, type ModelFailure } from '../llm/errors';
 import type { ModelDescription, ModelProvider } from '../llm/model-provider';
-import { textOfContent, usageOfCall, type ModelCallUsage } from '../llm/usage';
+import { textOfContent } from '../llm/message-text';
+import { usageOfCall, type ModelCallUsage } from '../llm/usage';
 import { isAppError } from '../shared/errors';
 import { isToolStreamEvent, type ToolStreamEvent } from '../tools/tool-events';
 import { buildTools, type ToolDeps } from '../tools/registry';
@@ -72,9 +74,9 @@ export interface AgentRunResult {
 
 export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   const { agent, limits, signal } = input;
-  const cb = input.callbacks ?? {};
+  const cb: AgentRunCallbacks = input.callbacks ?? {};
   let description: ModelDescription;
-  let model;
+  let model: BaseChatModel;
   try {
     description = input.models.describe(agent.modelAlias);
     model = input.models.chatModel(agent.modelAlias, { maxTokens: limits.maxOutputTokens, timeoutMs: limits.modelTimeoutMs });
@@ -91,7 +93,25 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
     onModelCall: (report) => calls.push(report),
   });
 
-  const state = new RunState(cb);
+  // A callback that throws is the caller's bug, not a model failure: remember it and rethrow it
+  // after the run has been wound down, instead of reporting it as MODEL_STREAM_ERROR.
+  let callbackError: { error: unknown } | undefined;
+  const guard = <A extends unknown[]>(fn: ((...args: A) => void) | undefined) =>
+    fn &&
+    ((...args: A) => {
+      try {
+        fn(...args);
+      } catch (error) {
+        callbackError ??= { error };
+        throw error;
+      }
+    });
+  const state = new RunState({
+    onDelta: guard(cb.onDelta),
+    onToolStart: guard(cb.onToolStart),
+    onToolProgress: guard(cb.onToolProgress),
+    onToolEnd: guard(cb.onToolEnd),
+  });
   let failure: unknown;
   try {
     const stream = await graph.stream(
@@ -99,7 +119,6 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
       { streamMode: ['messages', 'updates', 'custom'], signal, recursionLimit: limits.recursionLimit },
     );
     for await (const [mode, chunk] of stream as AsyncIterable<[string, unknown]>) {
-      if (process.env.DEBUG_RUNNER) console.dir([mode, chunk], { depth: 5 });
       if (mode === 'messages') state.onMessage(chunk as [BaseMessage, Record<string, unknown>]);
       else if (mode === 'custom' && isToolStreamEvent(chunk)) state.onToolEvent(chunk);
       else if (mode === 'updates') state.onUpdate(chunk as Record<string, unknown>);
@@ -108,6 +127,7 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
     failure = err;
   }
 
+  if (callbackError) throw callbackError.error;
   const cancelled = signal?.aborted === true;
   state.closeOpenToolCalls(cancelled ? 'cancelled' : 'the agent stopped before the tool finished');
   const usage = calls.map((call) =>

@@ -34,6 +34,11 @@ export interface FakeReply {
   chunkDelayMs?: number;
   /** Destroy the socket after this many chunks were written (a cut stream). */
   cutAfterChunks?: number;
+  /**
+   * With cutAfterChunks: wait for this before cutting, e.g. until the test saw the last delta.
+   * (A cut right after a write can make the client drop data it had not read yet.)
+   */
+  cutWhen?: Promise<unknown>;
   /** Write this many chunks, then send nothing more and keep the connection open. */
   hangAfterChunks?: number;
   /** Never answer at all, not even headers. */
@@ -218,6 +223,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       if (delay > 0) await sleep(delay);
       if (reply.hangAfterChunks !== undefined && written >= reply.hangAfterChunks) return;
       if (reply.cutAfterChunks !== undefined && written >= reply.cutAfterChunks) {
+        await reply.cutWhen;
         end('server-cut');
         res.socket?.destroy();
         return;

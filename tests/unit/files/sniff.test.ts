@@ -54,7 +54,9 @@ describe('sniffFile', () => {
     expect([err.code, err.status]).toEqual(['UNSUPPORTED_FILE_TYPE', 415]);
   });
 
-  it('refuses text that is not UTF-8 with TEXT_ENCODING', () => {
+  it('refuses text that is not UTF-8 (Latin-1, UTF-16) with TEXT_ENCODING', () => {
     expect(sniffError('menu.txt', latin1Text()).code).toBe('TEXT_ENCODING');
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a,b\n1,2\n', 'utf16le')]);
+    expect(sniffError('table.csv', utf16).code).toBe('TEXT_ENCODING');
   });
 });

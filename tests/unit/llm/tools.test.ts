@@ -43,7 +43,7 @@ describe('web_search', () => {
     expect(req.body.api_key).toBeUndefined();
     expect(content).toMatch(/^Web results for "green tea":\n1\. First\n {3}https:\/\/a\.example\/1\n {3}About green tea\./);
     expect(content).toContain('2. Second');
-    expect(content.length).toBeLessThan(1200); // snippets are trimmed
+    expect(content!.length).toBeLessThan(1200); // snippets are trimmed
     expect(events.map((e) => e.type)).toEqual(['start', 'progress', 'progress', 'end']);
     expect(events[0]).toMatchObject({ toolCallId: 'call_1', toolName: 'web_search', input: { query: 'green tea', maxResults: 2 } });
     expect(events.at(-1)).toMatchObject({ status: 'succeeded', output: { resultCount: 2, urls: ['https://a.example/1', 'https://b.example/2'] } });

@@ -163,7 +163,8 @@ describe('runAgent: tool permissions', () => {
 
 describe('runAgent: cancel', () => {
   it('aborts the HTTP request mid-stream and keeps the partial text', async () => {
-    fake.enqueue({ text: ['one ', 'two ', 'three ', 'four ', 'five'], chunkDelayMs: 30 });
+    // Two words, then the server goes quiet: the cancel lands while the response is still open.
+    fake.enqueue({ text: ['one ', 'two ', 'three'], hangAfterChunks: 3 });
     const controller = new AbortController();
     const rec = recorder();
     const onDelta = (t: string) => {
@@ -205,9 +206,15 @@ describe('runAgent: failures are returned, not thrown', () => {
   });
 
   it('a stream cut mid-way is MODEL_STREAM_ERROR and keeps what streamed', async () => {
-    fake.enqueue({ text: ['par', 'tial ', 'lost'], cutAfterChunks: 3, chunkDelayMs: 10 });
+    let sawPartial!: () => void;
+    const cutWhen = new Promise<void>((resolve) => (sawPartial = resolve));
+    fake.enqueue({ text: ['par', 'tial ', 'lost'], cutAfterChunks: 3, cutWhen });
     const rec = recorder();
-    const result = await runAgent({ ...input(), callbacks: rec.callbacks });
+    const onDelta = (t: string) => {
+      rec.deltas.push(t);
+      if (rec.deltas.join('') === 'partial ') sawPartial();
+    };
+    const result = await runAgent({ ...input(), callbacks: { onDelta } });
     expect(result.error?.code).toBe('MODEL_STREAM_ERROR');
     expect(result.text).toBe('partial ');
     expect(rec.deltas.join('')).toBe('partial ');
@@ -235,6 +242,12 @@ describe('runAgent: failures are returned, not thrown', () => {
     expect(result.error?.code).toBe('TOOL_LOOP_LIMIT');
     expect(result.usage.length).toBeGreaterThanOrEqual(2);
     expect(result.toolCalls.every((c) => c.status === 'succeeded')).toBe(true);
+  });
+
+  it("a throwing callback is the caller's error, thrown as is", async () => {
+    fake.enqueue({ text: 'hello there' });
+    const bug = new Error('broadcast failed');
+    await expect(runAgent({ ...input(), callbacks: { onDelta: () => { throw bug; } } })).rejects.toBe(bug);
   });
 
   it('an alias that is not configured is an error result', async () => {
