@@ -112,7 +112,7 @@ export async function createTurnEngine(d: {
       return local;
     }
   };
-  realtime.use(turnHandlers({ intake, turns, kick: (sessionId) => scheduler.kick(sessionId) }));
+  realtime.use(turnHandlers({ orm: d.orm, intake, turns, kick: (sessionId) => scheduler.kick(sessionId) }));
 
   await scheduler.start();
   return {

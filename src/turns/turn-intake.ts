@@ -20,6 +20,20 @@ export interface Accepted {
   duplicate: boolean;
 }
 
+/** How many turns of the session are ahead of this one (running or queued before it). */
+export async function queuePosition(orm: Orm, sessionId: string, turnId: string): Promise<number> {
+  const rows = await orm.em
+    .fork()
+    .getConnection()
+    .execute<{ ahead: string }[]>(
+      `select count(*) as ahead from "turns" t, "turns" me
+        where me."id" = ? and t."session_id" = ? and t."id" <> me."id"
+          and (t."status" = 'running' or (t."status" = 'queued' and (t."queued_at", t."id") < (me."queued_at", me."id")))`,
+      [turnId, sessionId],
+    );
+  return Number(rows[0]?.ahead ?? 0);
+}
+
 /**
  * Step 1 of a turn: the user's message and a queued turn commit together, before the ack.
  * Idempotent on (session, author, clientMsgId): a repeated send, from any socket or node, returns

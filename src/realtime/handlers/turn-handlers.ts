@@ -1,11 +1,12 @@
-import type { TurnIntake } from '../../turns/turn-intake';
+import { queuePosition, type TurnIntake } from '../../turns/turn-intake';
+import type { Orm } from '../../db/orm';
 import type { TurnService } from '../../turns/turn-service';
 import { onEvent, type AppSocket } from '../handler-kit';
 import type { RealtimeContext } from '../socket-server';
 import { cancelPayload, sendPayload } from '../socket-schemas';
 
 /** message:send (durable and idempotent before the ack) and turn:cancel. */
-export function turnHandlers(deps: { intake: TurnIntake; turns: TurnService; kick: (sessionId: string) => void }) {
+export function turnHandlers(deps: { orm: Orm; intake: TurnIntake; turns: TurnService; kick: (sessionId: string) => void }) {
   return (socket: AppSocket, ctx: RealtimeContext) => {
     const opts = { maxBytes: ctx.config.limits.socketPayloadBytes, logger: ctx.logger };
     const sendSchema = sendPayload(ctx.config.limits.messageChars);
@@ -20,7 +21,7 @@ export function turnHandlers(deps: { intake: TurnIntake; turns: TurnService; kic
           turnId: accepted.turnId,
           sessionId: p.sessionId,
           messageId: accepted.message.id,
-          position: 0,
+          position: await queuePosition(deps.orm, p.sessionId, accepted.turnId),
         });
         deps.kick(p.sessionId);
       }

@@ -48,7 +48,7 @@ describe(`turn recovery and the demo model on ${testDb()}`, () => {
     const log = await second.realtime.ctx.replayLog.since(room.id, 0);
     expect(log.gap).toBe(false);
     const ends = log.gap ? [] : log.events.filter((e) => e.event === 'turn:end');
-    expect(ends.map((e) => [e.data.turnId, (e.data as { status: string }).status])).toEqual([[turn.id, 'interrupted']]);
+    expect(ends.map((e) => { const d = e.data as { turnId: string; status: string }; return [d.turnId, d.status]; })).toEqual([[turn.id, 'interrupted']]);
   });
 
   it('answers with the offline demo model when no model is configured, and says so', async () => {

@@ -227,6 +227,9 @@ describe(`turn engine on ${testDb()}`, () => {
     // The other session's turn ran while this session's turns were running.
     expect(p.startedAt!.getTime()).toBeLessThan(ordered[2]!.endedAt!.getTime());
     expect(p.endedAt!.getTime()).toBeGreaterThan(first.startedAt!.getTime());
+    const positions = acks.map((a) => r.client.received.find((e) => e.event === 'turn:queued' && e.data.turnId === a.turnId)!.data.position);
+    expect(positions[0]).toBe(0);
+    expect(positions[2]).toBeGreaterThan(0);
     const starts = r.client.received.filter((e) => e.event === 'turn:started').map((e) => e.data.turnId);
     expect(starts.filter((id) => acks.some((a) => a.turnId === id))).toEqual(acks.map((a) => a.turnId));
   });
