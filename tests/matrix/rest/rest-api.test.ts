@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RoomMember, Agent, Room } from '../../../src/db/entities';
+import { Agent, Message, Room, RoomMember, Session, User } from '../../../src/db/entities';
 import { startTestApp, testDb, type TestApp } from '../../helpers/test-app';
 
 // The REST suite; vitest runs this file once on PostgreSQL and once on PGlite.
@@ -166,6 +166,36 @@ describe(`REST API on ${testDb()}`, () => {
     const outsider = await app.api(app.token('mallory'), 'GET', `/sessions/${s.body.id}/messages`);
     expect(outsider.status).toBe(404);
     expect(outsider.body.error.code).toBe('SESSION_NOT_FOUND');
+  });
+
+  it('pages message history newest first with a cursor', async () => {
+    const s = await app.api(alice, 'POST', `/rooms/${roomId}/sessions`, { title: 'History' });
+    const em = app.orm.em.fork();
+    const me = await em.findOneOrFail(User, { sub: 'alice' });
+    const base = Date.now();
+    for (let i = 0; i < 5; i++) {
+      em.create(Message, {
+        room: em.getReference(Room, roomId),
+        session: em.getReference(Session, s.body.id),
+        authorType: 'user',
+        authorUser: me,
+        content: `m${i}`,
+        clientMsgId: `hist-${i}`,
+        createdAt: new Date(base + i),
+      });
+    }
+    await em.flush();
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await app.api(bob, 'GET', `/sessions/${s.body.id}/messages?limit=2${cursor ? `&before=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      seen.push(...page.body.items.map((m: any) => m.content));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(['m4', 'm3', 'm2', 'm1', 'm0']);
+    const bad = await app.api(bob, 'GET', `/sessions/${s.body.id}/messages?limit=1000`);
+    expect(bad.body.error.code).toBe('VALIDATION_FAILED');
   });
 
   describe('bad input: a stable code and nothing written', () => {
