@@ -19,6 +19,10 @@ import { createModelProvider } from './llm/model-provider';
 import { createTavilySearch } from './tools/search-provider';
 import { createTurnEngine } from './turns/turn-engine';
 import { DbFileContentReader } from './files/file-content-reader';
+import { createFilePipeline, type FilePipeline } from './files/file-pipeline';
+import { FileService } from './files/file-service';
+import { fileRoutes } from './http/routes/files';
+import { AppError } from './shared/errors';
 
 export interface App {
   /** Base URL, e.g. http://127.0.0.1:3000 */
@@ -83,7 +87,19 @@ export async function createApp(config: AppConfig, opts: { logger?: Logger } = {
       health.redis = () => pub.ping();
     }
 
-    const httpApp = buildHttpApp({ config, services, verifier, health, logger });
+    // The file pipeline needs the realtime broadcaster, which needs the HTTP server: routes reach
+    // it through a getter once it exists.
+    let filePipeline: FilePipeline | undefined;
+    const fileRouter = fileRoutes({
+      rooms: services.rooms,
+      files: new FileService(orm),
+      uploadBytes: config.limits.uploadBytes,
+      pipeline: () => {
+        if (!filePipeline) throw new AppError('UNAVAILABLE', 'File uploads are not available yet');
+        return filePipeline;
+      },
+    });
+    const httpApp = buildHttpApp({ config, services, verifier, health, logger, extraRoutes: [fileRouter] });
     const httpServer = createServer(httpApp);
     httpServer.keepAliveTimeout = 65_000;
     closers.push(
@@ -111,6 +127,18 @@ export async function createApp(config: AppConfig, opts: { logger?: Logger } = {
       logger,
     });
     closers.push(() => turnEngine.close());
+
+    // Embedded: parse in this process. Scaled: enqueue on BullMQ; `npm run worker` parses.
+    filePipeline = await createFilePipeline({
+      config,
+      orm,
+      broadcaster: realtime.ctx.broadcaster,
+      logger,
+      role: config.redisUrl ? 'producer' : 'embedded',
+    });
+    const pipeline = filePipeline;
+    closers.push(() => pipeline.close());
+    health.queue = () => pipeline.health();
     services.turns = turnEngine.turns;
 
     await new Promise<void>((resolve, reject) => {

@@ -16,6 +16,11 @@ export interface BullMqQueueOptions extends Partial<RetryPolicy> {
   /** Bounded waits, so an HTTP upload answers UNAVAILABLE rather than hanging while Redis is away. */
   enqueueTimeoutMs?: number;
   healthTimeoutMs?: number;
+  /**
+   * How long close() lets running jobs finish before it stops waiting (their locks then expire
+   * and another worker runs them). A graceful close also waits forever while Redis is away.
+   */
+  closeTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -27,6 +32,17 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
     timer = setTimeout(() => reject(new AppError('UNAVAILABLE', `${what} timed out after ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Logs a burst of connection errors once (BullMQ reconnects every second or so while Redis is away). */
+function throttledWarn(logger: Logger | undefined, msg: string, everyMs = 5000) {
+  let last = 0;
+  return (err: Error) => {
+    const now = Date.now();
+    if (now - last < everyMs) return;
+    last = now;
+    logger?.warn(msg, { message: err.message });
+  };
 }
 
 /** The error the handler threw: a non-retryable one travels inside BullMQ's UnrecoverableError. */
@@ -46,6 +62,9 @@ export class BullMqJobQueue implements JobQueue {
   private readonly policy: RetryPolicy;
   private readonly prefix: string;
   private readonly name: string;
+  /** Jobs this worker started whose outcome BullMQ has not recorded yet (see close()). */
+  private readonly inFlight = new Set<string>();
+  private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: BullMqQueueOptions) {
     this.policy = { attempts: opts.attempts ?? DEFAULT_RETRY_POLICY.attempts, backoffMs: opts.backoffMs ?? DEFAULT_RETRY_POLICY.backoffMs };
@@ -63,7 +82,7 @@ export class BullMqJobQueue implements JobQueue {
         removeOnFail: { age: 7 * 24 * 3600 },
       },
     });
-    this.queue.on('error', (err) => this.opts.logger?.warn('file queue: redis error', { err }));
+    this.queue.on('error', throttledWarn(opts.logger, 'file queue: redis error'));
   }
 
   async enqueue(job: FileJob): Promise<void> {
@@ -77,6 +96,7 @@ export class BullMqJobQueue implements JobQueue {
     const worker = new Worker<FileJob>(
       this.name,
       async (job: Job<FileJob>) => {
+        this.inFlight.add(job.id ?? job.data.fileId);
         const attempt = job.attemptsMade + 1;
         try {
           await handler(job.data, { attempt, finalAttempt: attempt >= attempts });
@@ -93,9 +113,10 @@ export class BullMqJobQueue implements JobQueue {
         ...(this.opts.stalledIntervalMs ? { stalledInterval: this.opts.stalledIntervalMs } : {}),
       },
     );
-    worker.on('error', (err) => this.opts.logger?.warn('file worker: redis error', { err }));
+    worker.on('error', throttledWarn(this.opts.logger, 'file worker: redis error'));
     worker.on('failed', (job, err) => {
       if (!job) return; // removed already: nothing left to report on
+      this.settled(job.id);
       // attemptsMade counts this attempt by now; finishedOn is set only when no retry follows.
       const attempt = job.attemptsMade;
       const info = { attempt, finalAttempt: attempt >= attempts, final: job.finishedOn !== undefined };
@@ -106,6 +127,7 @@ export class BullMqJobQueue implements JobQueue {
       }
     });
     worker.on('completed', (job) => {
+      this.settled(job.id);
       try {
         listeners.completed?.(job.data);
       } catch (listenerErr) {
@@ -120,10 +142,34 @@ export class BullMqJobQueue implements JobQueue {
     if (this.worker && !this.worker.isRunning()) throw new AppError('UNAVAILABLE', 'the file worker is not running');
   }
 
-  /** Lets running jobs finish (BullMQ waits for them), then closes every connection. */
+  private settled(jobId: string | undefined) {
+    if (jobId) this.inFlight.delete(jobId);
+    if (this.inFlight.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  private untilIdle(): Promise<void> {
+    if (this.inFlight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Stops taking jobs, waits (up to closeTimeoutMs) until the running ones are finished and
+   * recorded, then closes the connections. BullMQ's own graceful close is not used: while Redis
+   * is away it waits forever, and a later forced close cannot interrupt it. A job still running at
+   * the deadline loses its lock and runs again elsewhere; the processor makes that safe.
+   */
   async close(): Promise<void> {
-    await this.worker?.close();
-    await this.queue.close();
+    if (this.worker) {
+      const worker = this.worker;
+      await worker.pause(true);
+      try {
+        await withTimeout(this.untilIdle(), this.opts.closeTimeoutMs ?? 45_000, 'waiting for running file jobs');
+      } catch {
+        this.opts.logger?.warn('file worker: running jobs did not finish in time; closing anyway', { jobs: [...this.inFlight] });
+      }
+      await worker.close(true);
+    }
+    await withTimeout(this.queue.close(), 5000, 'closing the file queue').catch(() => this.opts.logger?.warn('file queue: close timed out'));
   }
 
   /** Removes every key of this queue (tests). */

@@ -34,7 +34,8 @@ export class DbFileContentReader implements FileContentReader {
         }
         text += c.text + '\n';
       }
-      const total = p.rows.at(-1)!.to + 1;
+      // Rows are numbered from 1 after the header, ranges inclusive.
+      const total = p.rows.at(-1)!.to;
       return { ...base, text, rows: total, ...(next !== undefined ? { next: { fromRow: next } } : {}) };
     }
     return { ...base, text: (p.text ?? '').slice(0, MAX_CHARS) };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AppConfig } from '../config/config';
+import { ConfigError, type AppConfig } from '../config/config';
 import { migrateUp, openOrm } from '../db/orm';
 import { createRedis, quitRedis } from '../infra/redis';
 import { createRedisBroadcaster } from '../realtime/redis-broadcaster';
@@ -21,7 +21,7 @@ export type FileWorkerSettings = z.infer<typeof workerEnvSchema>;
 export function loadFileWorkerSettings(env: Record<string, string | undefined> = process.env): FileWorkerSettings {
   const parsed = workerEnvSchema.safeParse(env);
   if (!parsed.success) {
-    throw new Error(`Invalid worker configuration:\n${parsed.error.issues.map((i) => `  ${String(i.path[0])}: ${i.message}`).join('\n')}`);
+    throw new ConfigError(parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })));
   }
   return parsed.data;
 }
@@ -35,20 +35,25 @@ export interface FileWorker {
  * It shares PostgreSQL, Redis and DATA_DIR with the servers.
  */
 export async function startFileWorker(config: AppConfig, settings: FileWorkerSettings, logger: Logger): Promise<FileWorker> {
-  if (!config.redisUrl) throw new Error('REDIS_URL is required: the file worker takes its jobs from BullMQ');
-  if (!config.databaseUrl) throw new Error('DATABASE_URL is required: the file worker shares the servers’ PostgreSQL');
+  const { redisUrl, databaseUrl } = config;
+  if (!redisUrl || !databaseUrl) {
+    throw new ConfigError([
+      ...(redisUrl ? [] : [{ variable: 'REDIS_URL', message: 'is required: the file worker takes its jobs from BullMQ' }]),
+      ...(databaseUrl ? [] : [{ variable: 'DATABASE_URL', message: 'is required: the file worker shares the servers’ PostgreSQL' }]),
+    ]);
+  }
 
   const orm = await openOrm(config);
   const closers: (() => Promise<unknown>)[] = [() => orm.close(true)];
   const close = async () => {
-    // Reverse order: the queue first (BullMQ lets running parses finish), the database last.
+    // Reverse order: the queue first (it lets running parses finish), the database last.
     for (const c of closers.splice(0).reverse()) {
       await c().catch((err: unknown) => logger.warn('error while closing', { err }));
     }
   };
   try {
     await migrateUp(orm);
-    const redis = createRedis(config.redisUrl, logger, 'file-worker');
+    const redis = createRedis(redisUrl, logger, 'file-worker');
     closers.push(() => quitRedis(redis));
     const broadcaster = createRedisBroadcaster(redis, {
       keyPrefix: config.redisKeyPrefix,

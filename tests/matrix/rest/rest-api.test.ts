@@ -26,7 +26,7 @@ describe(`REST API on ${testDb()}`, () => {
   it('answers health with the database checked, without a token', async () => {
     const r = await app.api(undefined, 'GET', '/health');
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ status: 'ok', checks: { database: { ok: true } } });
+    expect(r.body).toEqual({ status: 'ok', checks: { database: { ok: true }, queue: { ok: true } } });
   });
 
   it('upserts the user from the token on auth/me, keeping one row per sub', async () => {

@@ -28,13 +28,16 @@ describe('BullMqJobQueue specifics', () => {
     await deleteRedisKeys(keyPrefix);
   });
 
-  it('answers UNAVAILABLE instead of hanging when Redis cannot be reached', async () => {
-    const queue = new BullMqJobQueue({ redisUrl: 'redis://127.0.0.1:1', keyPrefix: uniqueRedisPrefix(), enqueueTimeoutMs: 300, healthTimeoutMs: 300 });
+  it('answers UNAVAILABLE instead of hanging when Redis cannot be reached, and its worker does not crash', async () => {
+    const queue = new BullMqJobQueue({ redisUrl: 'redis://127.0.0.1:1', keyPrefix: uniqueRedisPrefix(), enqueueTimeoutMs: 300, healthTimeoutMs: 300, closeTimeoutMs: 300 });
+    // Connection errors of the producer and the worker are emitted while this test runs: any
+    // unhandled 'error' event would fail the run.
+    queue.process(async () => undefined);
     try {
       await expect(queue.health()).rejects.toThrow();
       await expect(queue.enqueue({ fileId: '00000000-0000-4000-8000-000000000002', roomId: 'r' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     } finally {
-      await queue.close().catch(() => undefined);
+      await queue.close(); // bounded, even though a graceful close would wait for Redis forever
     }
   });
 });

@@ -1,0 +1,31 @@
+import type { Orm } from '../db/orm';
+import { RoomMember, StoredFile } from '../db/entities';
+import { AppError } from '../shared/errors';
+
+/** Reading an uploaded file's status, metadata and, when ready, its parsed content. */
+export class FileService {
+  constructor(private readonly orm: Orm) {}
+
+  async get(userId: string, fileId: string) {
+    const em = this.orm.em.fork();
+    const f = await em.findOne(StoredFile, { id: fileId });
+    // Someone else's file answers exactly like a missing one.
+    if (!f || !(await em.count(RoomMember, { room: f.room.id, user: userId }))) {
+      throw new AppError('FILE_NOT_FOUND', 'File not found');
+    }
+    return {
+      id: f.id,
+      roomId: f.room.id,
+      filename: f.filename,
+      kind: f.kind,
+      mime: f.mime,
+      sizeBytes: f.sizeBytes,
+      sha256: f.sha256,
+      status: f.status,
+      error: f.status === 'failed' ? { code: f.errorCode ?? 'PARSE_FAILED', message: f.errorMessage ?? '' } : null,
+      createdAt: f.createdAt.toISOString(),
+      updatedAt: f.updatedAt.toISOString(),
+      parsed: f.status === 'ready' ? (f.parsed ?? null) : null,
+    };
+  }
+}
