@@ -7,6 +7,7 @@ import {
   Message,
   Room,
   Session,
+  StoredFile,
   ToolCallEvent,
   Turn,
   User,
@@ -92,6 +93,8 @@ interface StagedToolCall extends ToolCallRecord {
   agentKey: string;
 }
 
+/** Files of the room listed in the prompt of an agent that may read them. */
+const MAX_LISTED_FILES = 20;
 /** Messages an agent always sees verbatim, summary or not. */
 const KEEP_VERBATIM = 4;
 const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
@@ -150,6 +153,9 @@ export class TurnExecutor {
     const trigger = await em.findOne(Message, { turn: turn.id, authorType: 'user' });
     const recent = await this.recentMessages(em, session.id, trigger?.createdAt ?? new Date(), agents, session.summaryUpdatedAt ?? null);
     const text = trigger?.content ?? '';
+    const files = (
+      await em.find(StoredFile, { room: room.id, status: 'ready' }, { orderBy: { createdAt: 'desc' }, limit: MAX_LISTED_FILES, fields: ['id', 'filename', 'kind'] })
+    ).map((f) => ({ id: f.id, filename: f.filename, kind: f.kind }));
 
     const abort = new AbortController();
     const active: ActiveTurn = { roomId: room.id, sessionId: session.id, abort, agentKey: null, partial: {} };
@@ -201,6 +207,8 @@ export class TurnExecutor {
             summary: session.summary,
             recent,
             sameTurn,
+            // Only an agent that may read files is told which exist.
+            ...(agent.toolPermissions.includes('read_file') && files.length ? { files } : {}),
             maxContextTokens: config.limits.contextBudgetTokens,
           }),
           models: this.d.models,

@@ -1,7 +1,7 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { MessageDto } from '../contract/dto';
 import type { Orm } from '../db/orm';
-import { Message, Room, Session, Turn, User } from '../db/entities';
+import { Message, Room, Session, StoredFile, Turn, User } from '../db/entities';
 import { requireMember } from '../rooms/access';
 import { presentMessage } from '../rooms/presenters';
 import { AppError } from '../shared/errors';
@@ -49,6 +49,11 @@ export class TurnIntake {
     const { room } = await requireMember(em, input.roomId, userId);
     const session = await em.findOne(Session, { id: input.sessionId, room: input.roomId });
     if (!session) throw new AppError('SESSION_NOT_FOUND', 'Session not found');
+    if (input.fileIds?.length) {
+      // Attached files must be files of this room; another room's file looks like a missing one.
+      const found = await em.count(StoredFile, { id: { $in: input.fileIds }, room: input.roomId });
+      if (found !== new Set(input.fileIds).size) throw new AppError('FILE_NOT_FOUND', 'An attached file was not found in this room');
+    }
     try {
       return await em.transactional(async (tx) => {
         const turn = tx.create(Turn, {
