@@ -42,7 +42,7 @@ export const TurnSchema = defineEntity({
     endedAt: p.datetime().nullable(),
     summaryTriggered: p.boolean().default(false),
     /** The node running the turn, and its last sign of life; a stale heartbeat means the node died. */
-    runnerId: p.string().length(64).nullable(),
+    runnerId: p.uuid().nullable(),
     heartbeatAt: p.datetime().nullable(),
   },
 });

@@ -1,8 +1,8 @@
 import { Migration } from '@mikro-orm/migrations';
 
-export class Migration20261121084318_initial extends Migration {
+export class Migration20261121085629_initial extends Migration {
 
-  override name = 'Migration20261121084318_initial';
+  override name = 'Migration20261121085629_initial';
 
   override up(): void | Promise<void> {
     this.addSql(`create table "users" ("id" uuid not null, "sub" varchar(255) not null, "display_name" varchar(200) not null, "kind" text not null default 'human', "created_at" timestamptz not null default now(), "updated_at" timestamptz not null default now(), primary key ("id"));`);
@@ -15,7 +15,7 @@ export class Migration20261121084318_initial extends Migration {
 
     this.addSql(`create table "sessions" ("id" uuid not null, "room_id" uuid not null, "title" varchar(200) not null, "summary" text null, "summary_data" jsonb null, "summary_updated_at" timestamptz null, "created_by_id" uuid not null, "created_at" timestamptz not null default now(), "updated_at" timestamptz not null default now(), primary key ("id"));`);
 
-    this.addSql(`create table "turns" ("id" uuid not null, "room_id" uuid not null, "session_id" uuid not null, "requested_by_id" uuid not null, "status" text not null default 'queued', "mode" text not null, "plan" jsonb null, "error" text null, "queued_at" timestamptz not null default now(), "started_at" timestamptz null, "ended_at" timestamptz null, "summary_triggered" boolean not null default false, "runner_id" varchar(64) null, "heartbeat_at" timestamptz null, primary key ("id"));`);
+    this.addSql(`create table "turns" ("id" uuid not null, "room_id" uuid not null, "session_id" uuid not null, "requested_by_id" uuid not null, "status" text not null default 'queued', "mode" text not null, "plan" jsonb null, "error" text null, "queued_at" timestamptz not null default now(), "started_at" timestamptz null, "ended_at" timestamptz null, "summary_triggered" boolean not null default false, "runner_id" uuid null, "heartbeat_at" timestamptz null, primary key ("id"));`);
     this.addSql(`create index "turns_session_id_status_index" on "turns" ("session_id", "status");`);
     this.addSql(`create index "turns_status_heartbeat_at_index" on "turns" ("status", "heartbeat_at");`);
 

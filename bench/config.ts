@@ -1,0 +1,73 @@
+/**
+ * Sizes of the benchmark, from the environment. The defaults keep a whole run near two minutes
+ * on two cores; raise them on a bigger machine.
+ */
+const int = (name: string, def: number, min = 0, max = 1_000_000): number => {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  return n;
+};
+
+export interface BenchConfig {
+  /** Socket clients joined to the room while turns stream. */
+  clients: number;
+  /** Sockets connected and joined for the memory figure. */
+  memSockets: number;
+  /** Turns per latency run (sequential, one session). */
+  turns: number;
+  /** Tokens per model reply in the latency runs, and the fake model's delay before each. */
+  tokens: number;
+  tokenDelayMs: number;
+  /** Throughput run: sessions streaming at once, turns per session, tokens per reply (no delay). */
+  tpSessions: number;
+  tpTurns: number;
+  tpTokens: number;
+  /** Bare throughput: frames broadcast per turn of the event loop, each tried; the best rate is the baseline. */
+  blastBursts: number[];
+  /** DELTA_FLUSH_MS of the production-config run (the server's default is 40). */
+  flushMs: number;
+  /** PDFs for the parse figure: documents, pages each, lines per page, repetitions. */
+  pdfDocs: number;
+  pdfPages: number;
+  pdfLines: number;
+  pdfReps: number;
+  /** 'pglite' (embedded, default) or 'postgres' (a fresh database at TEST_ADMIN_DATABASE_URL/DATABASE_URL). */
+  db: 'pglite' | 'postgres';
+  /** Which parts to run (comma list of realtime, parse); default both. */
+  only: Set<string>;
+  /** Where the JSON goes. */
+  out: string;
+}
+
+export function loadBenchConfig(): BenchConfig {
+  const db = process.env.BENCH_DB ?? 'pglite';
+  if (db !== 'pglite' && db !== 'postgres') throw new Error(`BENCH_DB must be pglite or postgres, got "${db}"`);
+  const only = new Set((process.env.BENCH_ONLY ?? 'realtime,parse').split(',').map((s) => s.trim()).filter(Boolean));
+  for (const part of only) if (part !== 'realtime' && part !== 'parse') throw new Error(`BENCH_ONLY: unknown part "${part}"`);
+  const clients = int('BENCH_CLIENTS', 200, 1, 5000);
+  return {
+    clients,
+    memSockets: Math.max(int('BENCH_MEM_SOCKETS', 500, 1, 10_000), clients),
+    turns: int('BENCH_TURNS', 6, 1, 1000),
+    tokens: int('BENCH_TOKENS', 50, 1, 100_000),
+    tokenDelayMs: int('BENCH_TOKEN_DELAY_MS', 20, 0, 10_000),
+    tpSessions: int('BENCH_TP_SESSIONS', 2, 1, 100),
+    tpTurns: int('BENCH_TP_TURNS', 2, 1, 1000),
+    tpTokens: int('BENCH_TP_TOKENS', 300, 1, 100_000),
+    blastBursts: (process.env.BENCH_BLAST_BURSTS ?? '1,16,256').split(',').map((v) => {
+      const n = Number(v.trim());
+      if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_BLAST_BURSTS: "${v}" is not a positive integer`);
+      return n;
+    }),
+    flushMs: int('BENCH_FLUSH_MS', 40, 0, 10_000),
+    pdfDocs: int('BENCH_PDF_DOCS', 3, 1, 100),
+    pdfPages: int('BENCH_PDF_PAGES', 40, 1, 2000),
+    pdfLines: int('BENCH_PDF_LINES', 30, 1, 200),
+    pdfReps: int('BENCH_PDF_REPS', 2, 1, 100),
+    db,
+    only,
+    out: process.env.BENCH_OUT ?? 'bench/results/latest.json',
+  };
+}

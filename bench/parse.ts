@@ -1,0 +1,136 @@
+import { PDFParse } from 'pdf-parse';
+import { runParse } from '../src/files/parse-runner';
+import { runWorkerTask } from '../src/files/worker-task';
+import { buildPdf } from '../tests/helpers/file-fixtures';
+import type { BenchConfig } from './config';
+import { Samples, summarize, type Summary } from './stats';
+
+/**
+ * Parse throughput: the server's `runParse('pdf', ...)` (a fresh worker thread per file with heap
+ * and time limits, text read page by page) against a bare `new PDFParse({ data }).getText()` on
+ * the main thread, on the same generated multi-page PDFs, in this process, alternating per file.
+ */
+
+export interface ParseSide {
+  files: number;
+  bytes: number;
+  pages: number;
+  totalMs: number;
+  mbPerSec: number;
+  pagesPerSec: number;
+  /** Time of one call on a one-page PDF (fixed cost per file). */
+  onePageMs: Summary;
+}
+
+export interface ParseResults {
+  docs: number;
+  pagesPerDoc: number;
+  linesPerPage: number;
+  reps: number;
+  bytesPerDoc: number;
+  runParse: ParseSide;
+  bare: ParseSide;
+  textMatches: boolean;
+  /** Where runParse's fixed cost per file goes (p50 of 5 each). */
+  breakdown: { threadStartMs: number; threadPlusImportPdfParseMs: number };
+}
+
+const log = (msg: string) => console.log(`[bench] ${(performance.now() / 1000).toFixed(1).padStart(5)} s  ${msg}`);
+
+function makeDoc(d: number, pages: number, lines: number): Buffer {
+  return buildPdf(
+    Array.from({ length: pages }, (_, p) =>
+      Array.from({ length: lines }, (_, l) => `Doc ${d} page ${p + 1} line ${l + 1}: the quick brown fox jumps over the lazy dog, ${d * 100_000 + p * 100 + l}.`),
+    ),
+  );
+}
+
+const RUN_OPTS = { timeoutMs: 120_000, memoryMb: 256, limits: { pdfMaxPages: 100_000 } };
+
+async function viaRunParse(bytes: Uint8Array): Promise<{ pages: number; chars: number }> {
+  const parsed = await runParse('pdf', bytes, RUN_OPTS);
+  const pages = parsed.pages ?? [];
+  return { pages: pages.length, chars: pages.reduce((n, p) => n + p.text.replace(/\s/g, '').length, 0) };
+}
+
+async function viaBare(bytes: Uint8Array): Promise<{ pages: number; chars: number }> {
+  const parser = new PDFParse({ data: new Uint8Array(bytes) });
+  try {
+    const r = await parser.getText();
+    return { pages: r.total, chars: r.pages.reduce((n, p) => n + p.text.replace(/\s/g, '').length, 0) };
+  } finally {
+    await parser.destroy();
+  }
+}
+
+const TASKS_URL = new URL('./noop-task.ts', import.meta.url).href;
+const task = (exportName: string) => runWorkerTask({ moduleUrl: TASKS_URL, exportName, input: null }, { timeoutMs: 60_000, memoryMb: 256 });
+
+export async function runParseBench(cfg: BenchConfig): Promise<ParseResults> {
+  const docs = Array.from({ length: cfg.pdfDocs }, (_, d) => makeDoc(d, cfg.pdfPages, cfg.pdfLines));
+  const onePage = makeDoc(999, 1, cfg.pdfLines);
+  log(`parse: ${cfg.pdfDocs} PDFs x ${cfg.pdfPages} pages (${Math.round(docs[0]!.length / 1024)} KiB each), ${cfg.pdfReps} reps`);
+
+  // Warm-up: module loading on the main thread (bare) and the OS/compile caches (runParse).
+  await viaRunParse(onePage);
+  await viaBare(onePage);
+
+  const one = { run: new Samples(), bare: new Samples() };
+  for (let i = 0; i < 5; i++) {
+    let t = performance.now();
+    await viaRunParse(onePage);
+    one.run.push(performance.now() - t);
+    t = performance.now();
+    await viaBare(onePage);
+    one.bare.push(performance.now() - t);
+  }
+
+  const thread = new Samples();
+  const threadImport = new Samples();
+  for (let i = 0; i < 5; i++) {
+    let t = performance.now();
+    await task('noop');
+    thread.push(performance.now() - t);
+    t = performance.now();
+    await task('loadPdfParse');
+    threadImport.push(performance.now() - t);
+  }
+
+  const side = () => ({ files: 0, bytes: 0, pages: 0, totalMs: 0 });
+  const run = side();
+  const bare = side();
+  let textMatches = true;
+  for (let rep = 0; rep < cfg.pdfReps; rep++) {
+    for (const doc of docs) {
+      let t = performance.now();
+      const a = await viaRunParse(doc);
+      run.totalMs += performance.now() - t;
+      t = performance.now();
+      const b = await viaBare(doc);
+      bare.totalMs += performance.now() - t;
+      for (const [s, r] of [[run, a], [bare, b]] as const) {
+        s.files++;
+        s.bytes += doc.length;
+        s.pages += r.pages;
+      }
+      if (a.pages !== b.pages || a.chars !== b.chars) textMatches = false;
+    }
+  }
+  const finish = (s: ReturnType<typeof side>, oneMs: Samples): ParseSide => ({
+    ...s,
+    mbPerSec: s.bytes / (1024 * 1024) / (s.totalMs / 1000),
+    pagesPerSec: s.pages / (s.totalMs / 1000),
+    onePageMs: summarize(oneMs.values()),
+  });
+  return {
+    docs: cfg.pdfDocs,
+    pagesPerDoc: cfg.pdfPages,
+    linesPerPage: cfg.pdfLines,
+    reps: cfg.pdfReps,
+    bytesPerDoc: docs[0]!.length,
+    runParse: finish(run, one.run),
+    bare: finish(bare, one.bare),
+    textMatches,
+    breakdown: { threadStartMs: summarize(thread.values()).p50, threadPlusImportPdfParseMs: summarize(threadImport.values()).p50 },
+  };
+}

@@ -1,0 +1,81 @@
+import type { BenchConfig } from './config';
+import type { ParseResults } from './parse';
+import type { RealtimeResults } from './realtime';
+import { round } from './stats';
+
+export interface Figure {
+  key: string;
+  name: string;
+  unit: string;
+  pantheon: number;
+  baseline: number;
+  baselineName: string;
+  /** pantheon / baseline */
+  ratio: number;
+  better: 'higher' | 'lower';
+}
+
+const fig = (key: string, name: string, unit: string, pantheon: number, baseline: number, baselineName: string, better: Figure['better']): Figure => ({
+  key,
+  name,
+  unit,
+  pantheon: round(pantheon),
+  baseline: round(baseline),
+  baselineName,
+  ratio: round(pantheon / baseline),
+  better,
+});
+
+// RSS per socket is in the JSON (details.realtime.*.memory) but not in the table: in a process
+// that hosts an embedded database, RSS moves with the database's working set far more than with
+// the sockets (see docs/benchmarks.md).
+export function figures(cfg: BenchConfig, rt: RealtimeResults | undefined, parse: ParseResults | undefined): Figure[] {
+  const out: Figure[] = [];
+  if (rt) {
+    const ps = rt.pantheonStream;
+    const pd = rt.pantheonDefault;
+    const b = rt.bare;
+    const KiB = 1024;
+    out.push(
+      fig('framesPerSec', `delivered agent:delta frames/s, ${ps.throughput.clients} clients`, 'frames/s', ps.throughput.framesPerSec, b.throughput.framesPerSec, `bare broadcast, best burst (${b.throughput.burst})`, 'higher'),
+      fig('serverCpuPerFrame', 'server CPU per delivered frame', 'µs', ps.throughput.serverCpuUsPerFrame, b.throughput.serverCpuUsPerFrame, `bare broadcast, burst ${b.throughput.burst}`, 'lower'),
+      fig('tokenLatencyP50Stream', 'token latency p50, DELTA_FLUSH_MS=0', 'ms', ps.latency.tokenLatencyMs.p50, b.latency.tokenLatencyMs.p50, 'bare relay', 'lower'),
+      fig('tokenLatencyP99Stream', 'token latency p99, DELTA_FLUSH_MS=0', 'ms', ps.latency.tokenLatencyMs.p99, b.latency.tokenLatencyMs.p99, 'bare relay', 'lower'),
+      fig('tokenLatencyP50', `token latency p50, DELTA_FLUSH_MS=${pd.flushMs} (default)`, 'ms', pd.latency.tokenLatencyMs.p50, b.latency.tokenLatencyMs.p50, 'bare relay', 'lower'),
+      fig('tokenLatencyP99', `token latency p99, DELTA_FLUSH_MS=${pd.flushMs} (default)`, 'ms', pd.latency.tokenLatencyMs.p99, b.latency.tokenLatencyMs.p99, 'bare relay', 'lower'),
+      fig('turnOverheadP50', 'turn overhead p50 (ack -> turn:end - model time)', 'ms', pd.latency.turnOverheadMs.p50, b.latency.turnOverheadMs.p50, 'bare relay turn', 'lower'),
+      fig('turnOverheadP99', 'turn overhead p99 (ack -> turn:end - model time)', 'ms', pd.latency.turnOverheadMs.p99, b.latency.turnOverheadMs.p99, 'bare relay turn', 'lower'),
+      fig('sendToEndOverheadP50', 'send -> turn:end - model time, p50', 'ms', pd.latency.sendToEndOverheadMs.p50, b.latency.sendToEndOverheadMs.p50, 'bare relay turn', 'lower'),
+      fig('serverCpuPerTurn', `server CPU per turn (${cfg.tokens} tokens, ${cfg.clients} clients)`, 'ms', pd.latency.serverCpuMsPerTurn, b.latency.serverCpuMsPerTurn, 'bare relay turn', 'lower'),
+      fig('heapPerConn', `heap per joined socket (${ps.memory.sockets} sockets)`, 'KiB', ps.memory.heapPerConnBytes / KiB, b.memory.heapPerConnBytes / KiB, 'bare socket.io', 'lower'),
+      fig('totalPerConn', 'heap+external per joined socket', 'KiB', ps.memory.totalPerConnBytes / KiB, b.memory.totalPerConnBytes / KiB, 'bare socket.io', 'lower'),
+      fig('joinsPerSec', `room:join rate filling a room to ${ps.memory.sockets} (50 in flight)`, 'joins/s', ps.memory.joinsPerSec, b.memory.joinsPerSec, 'bare socket.io', 'higher'),
+    );
+  }
+  if (parse) {
+    out.push(
+      fig('parseMBps', `PDF parse throughput (${parse.pagesPerDoc}-page PDFs)`, 'MB/s', parse.runParse.mbPerSec, parse.bare.mbPerSec, 'bare pdf-parse', 'higher'),
+      fig('parsePagesPerSec', `PDF parse pages/s (${parse.pagesPerDoc}-page PDFs)`, 'pages/s', parse.runParse.pagesPerSec, parse.bare.pagesPerSec, 'bare pdf-parse', 'higher'),
+      fig('parseOnePageMs', 'PDF parse time of a 1-page PDF, p50', 'ms', parse.runParse.onePageMs.p50, parse.bare.onePageMs.p50, 'bare pdf-parse', 'lower'),
+    );
+  }
+  return out;
+}
+
+export function table(figs: Figure[]): string {
+  const rows = [
+    ['figure', 'unit', 'pantheon', 'baseline', 'ratio', 'baseline is'],
+    ...figs.map((f) => [f.name, f.unit, String(f.pantheon), String(f.baseline), `${f.ratio}x`, `${f.baselineName} (${f.better} is better)`]),
+  ];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const line = (r: string[]) => r.map((cell, c) => (c >= 2 && c <= 4 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ');
+  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+export function markdownTable(figs: Figure[]): string {
+  return [
+    '| figure | unit | Pantheon | baseline | ratio | baseline |',
+    '|---|---|---:|---:|---:|---|',
+    ...figs.map((f) => `| ${f.name} | ${f.unit} | ${f.pantheon} | ${f.baseline} | ${f.ratio}x | ${f.baselineName} (${f.better} is better) |`),
+  ].join('\n');
+}

@@ -1,0 +1,97 @@
+/**
+ * `npm run bench`: drives the real server with many socket clients and a streaming fake model,
+ * and parses generated PDFs, each figure beside a baseline measured in the same run.
+ * Prints a table and writes bench/results/latest.json. See docs/benchmarks.md.
+ * Sizes come from BENCH_* variables (bench/config.ts); everything listens on 127.0.0.1 only.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadBenchConfig } from './config';
+import { runParseBench, type ParseResults } from './parse';
+import { runRealtime, type RealtimeResults } from './realtime';
+import { figures, markdownTable, table } from './report';
+
+async function main() {
+  const cfg = loadBenchConfig();
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const loadBefore = os.loadavg();
+  console.log(`[bench] node ${process.version}, ${os.cpus().length} cpus, db ${cfg.db}`);
+  const idleBusyCores = await busyCores(1000);
+  if (idleBusyCores > 0.25) {
+    console.log(`[bench] warning: before starting, other work keeps ${idleBusyCores.toFixed(2)} cores busy; figures will be skewed.`);
+  }
+
+  let realtime: RealtimeResults | undefined;
+  let parse: ParseResults | undefined;
+  if (cfg.only.has('realtime')) realtime = await runRealtime(cfg);
+  if (cfg.only.has('parse')) parse = await runParseBench(cfg);
+
+  const figs = figures(cfg, realtime, parse);
+  const durationS = Math.round((performance.now() - started) / 100) / 10;
+  console.log('');
+  console.log(table(figs));
+  console.log('');
+  console.log(`ratio = pantheon / baseline; both measured in this run (${durationS} s).`);
+  const noise = noiseOf(realtime);
+  const noisy = Object.entries(noise).filter(([, cores]) => cores > 0.25);
+  if (noisy.length) {
+    console.log(`[bench] warning: other work used CPU during ${noisy.map(([k, c]) => `${k} (${c.toFixed(2)} cores)`).join(', ')}; figures may be skewed.`);
+  }
+
+  const cpus = os.cpus();
+  const result = {
+    startedAt,
+    durationS,
+    machine: {
+      node: process.version,
+      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+      cpus: cpus.length,
+      cpuModel: cpus[0]?.model,
+      totalMemGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+      loadAvgBefore: loadBefore,
+      /** Cores busy while the bench itself was idle, measured for 1 s before it started. */
+      busyCoresBeforeStart: idleBusyCores,
+      loadAvgAfter: os.loadavg(),
+      /** Cores busy with other work during each measured run (machine busy time minus server and bench). */
+      otherCores: noise,
+    },
+    config: { ...cfg, only: [...cfg.only] },
+    figures: figs,
+    markdown: markdownTable(figs),
+    details: { realtime, parse },
+  };
+  mkdirSync(path.dirname(cfg.out), { recursive: true });
+  writeFileSync(cfg.out, JSON.stringify(result, null, 2) + '\n');
+  console.log(`[bench] wrote ${cfg.out}`);
+}
+
+async function busyCores(ms: number): Promise<number> {
+  const busy = () => os.cpus().reduce((n, c) => n + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
+  const b0 = busy();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  return (busy() - b0) / (performance.now() - t0);
+}
+
+function noiseOf(rt: RealtimeResults | undefined): Record<string, number> {
+  if (!rt) return {};
+  const out: Record<string, number> = {
+    'pantheon throughput': rt.pantheonStream.throughput.otherCores,
+    'pantheon latency (flush 0)': rt.pantheonStream.latency.otherCores,
+    'pantheon latency (default)': rt.pantheonDefault.latency.otherCores,
+    'bare latency': rt.bare.latency.otherCores,
+  };
+  for (const b of rt.bare.throughput.bursts ?? []) out[`bare throughput burst ${b.burst}`] = b.otherCores;
+  return out;
+}
+
+main().then(
+  // Parse worker threads and pdf.js may leave handles behind: the bench ends when it is done.
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error('[bench] failed:', err);
+    process.exit(1);
+  },
+);
