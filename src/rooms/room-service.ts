@@ -4,7 +4,7 @@ import type { Orm } from '../db/orm';
 import { Agent, Message, Room, RoomMember, Session, User } from '../db/entities';
 import { AppError } from '../shared/errors';
 import type { DomainEvents } from '../shared/domain-events';
-import { decodeCursor, encodeCursor, type Page } from '../shared/pagination';
+import { decodeCursor, olderThan, pageOf, type Page } from '../shared/pagination';
 import { requireMember, requireOwner } from './access';
 import { presentAgent, presentMember, presentMessage, presentRoom, presentSession } from './presenters';
 import type { AgentDto, MessageDto, SessionDto } from '../contract/dto';
@@ -37,18 +37,11 @@ export class RoomService {
       RoomMember,
       {
         user: userId,
-        ...(cursor
-          ? { $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] }
-          : {}),
+        ...olderThan(cursor),
       },
       { populate: ['room'], orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: q.limit + 1 },
     );
-    const page = rows.slice(0, q.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map((m) => presentRoom(m.room, m.role)),
-      ...(rows.length > q.limit && last ? { nextCursor: encodeCursor(last) } : {}),
-    };
+    return pageOf(rows, q.limit, (m) => presentRoom(m.room, m.role));
   }
 
   async get(userId: string, roomId: string): Promise<RoomDto> {

@@ -1,7 +1,7 @@
 import type { MessageDto, SessionDto } from '../contract/dto';
 import type { Orm } from '../db/orm';
 import { Message, Room, Session, User } from '../db/entities';
-import { decodeCursor, encodeCursor, type Page } from '../shared/pagination';
+import { decodeCursor, olderThan, pageOf, type Page } from '../shared/pagination';
 import { requireMember, requireSessionMember } from './access';
 import { presentMessage, presentSession } from './presenters';
 
@@ -29,9 +29,7 @@ export class SessionService {
       Session,
       {
         room: roomId,
-        ...(cursor
-          ? { $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] }
-          : {}),
+        ...olderThan(cursor),
       },
       { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: q.limit + 1 },
     );
@@ -47,21 +45,10 @@ export class SessionService {
       Message,
       {
         session: sessionId,
-        ...(cursor
-          ? { $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] }
-          : {}),
+        ...olderThan(cursor),
       },
       { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: q.limit + 1 },
     );
     return pageOf(rows, q.limit, presentMessage);
   }
-}
-
-function pageOf<E extends { createdAt: Date; id: string }, T>(rows: E[], limit: number, present: (e: E) => T): Page<T> {
-  const page = rows.slice(0, limit);
-  const last = page.at(-1);
-  return {
-    items: page.map(present),
-    ...(rows.length > limit && last ? { nextCursor: encodeCursor(last) } : {}),
-  };
 }

@@ -25,3 +25,19 @@ export interface Page<T> {
   items: T[];
   nextCursor?: string;
 }
+
+/** The filter for rows strictly after `cursor` in (createdAt desc, id desc) order. */
+export function olderThan(cursor: Cursor | undefined): Record<string, unknown> {
+  if (!cursor) return {};
+  return { $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] };
+}
+
+/** A page from `limit + 1` rows: the extra row only says that there is a next page. */
+export function pageOf<E extends { createdAt: Date; id: string }, T>(rows: E[], limit: number, present: (e: E) => T): Page<T> {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(present),
+    ...(rows.length > limit && last ? { nextCursor: encodeCursor(last) } : {}),
+  };
+}
