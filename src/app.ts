@@ -79,8 +79,10 @@ export async function createApp(config: AppConfig, opts: { logger?: Logger } = {
     let redis: { pub: Redis; sub: Redis; adapterSub: Redis } | undefined;
     let rateLimiter: RateLimiter = new MemoryRateLimiter();
     if (config.redisUrl) {
-      const pub = createRedis(config.redisUrl, logger, 'pub');
-      redis = { pub, sub: createRedis(config.redisUrl, logger, 'sub'), adapterSub: createRedis(config.redisUrl, logger, 'adapter-sub') };
+      // Connection names carry the key prefix, so operators (and tests) can tell deployments apart.
+      const named = (role: string) => createRedis(config.redisUrl!, logger, `${config.redisKeyPrefix}${role}`);
+      const pub = named('pub');
+      redis = { pub, sub: named('sub'), adapterSub: named('adapter-sub') };
       const conns = redis;
       closers.push(() => Promise.all([quitRedis(conns.pub), quitRedis(conns.sub), quitRedis(conns.adapterSub)]));
       rateLimiter = new RedisRateLimiter(pub, config.redisKeyPrefix);

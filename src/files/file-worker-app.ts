@@ -53,7 +53,7 @@ export async function startFileWorker(config: AppConfig, settings: FileWorkerSet
   };
   try {
     await migrateUp(orm);
-    const redis = createRedis(redisUrl, logger, 'file-worker');
+    const redis = createRedis(redisUrl, logger, `${config.redisKeyPrefix}file-worker`);
     closers.push(() => quitRedis(redis));
     const broadcaster = createRedisBroadcaster(redis, {
       keyPrefix: config.redisKeyPrefix,

@@ -7,7 +7,7 @@ import type { Logger } from '../shared/logger';
  */
 export function createRedis(url: string, logger: Logger, name: string, extra: RedisOptions = {}): Redis {
   const redis = new Redis(url, {
-    connectionName: `pantheon-${name}`,
+    connectionName: `pantheon:${name}`,
     retryStrategy: (times) => Math.min(times * 200, 2000),
     ...extra,
   });

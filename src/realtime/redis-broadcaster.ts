@@ -90,24 +90,100 @@ export function createRedisBroadcaster(redis: Redis, opts: RedisBroadcasterOptio
   return new RedisBroadcaster(redis, opts);
 }
 
-/** Subscribes to the room-events channel and hands each event to local delivery, in order. */
-export async function subscribeRoomEvents(sub: Redis, keyPrefix: string, deliver: Deliver): Promise<() => Promise<void>> {
-  const channel = roomEventsChannel(keyPrefix);
-  const onMessage = (ch: string, raw: string) => {
-    if (ch !== channel) return;
+/**
+ * Receives the room-events channel and hands each event to local delivery, gap-free per room:
+ * an event whose seq jumps past the last one delivered here (a message lost while the subscriber
+ * reconnected) first pulls the missing ones from the room's stream; after a reconnection every
+ * room with local sockets catches up the same way. Duplicates are dropped.
+ */
+export class RoomEventRelay {
+  private readonly lastDelivered = new Map<string, number>();
+  private readonly catchingUp = new Map<string, Promise<void>>();
+  private readonly channel: string;
+
+  constructor(
+    private readonly sub: Redis,
+    keyPrefix: string,
+    private readonly log: ReplayLog,
+    private readonly deliver: Deliver,
+    /** Rooms that have sockets on this node. */
+    private readonly localRooms: () => Iterable<string>,
+    private readonly onError: (err: unknown) => void,
+  ) {
+    this.channel = roomEventsChannel(keyPrefix);
+  }
+
+  async start(): Promise<void> {
+    this.sub.on('message', this.onMessage);
+    this.sub.on('ready', this.onReady);
+    await this.sub.subscribe(this.channel);
+  }
+
+  async stop(): Promise<void> {
+    this.sub.off('message', this.onMessage);
+    this.sub.off('ready', this.onReady);
+    await this.sub.unsubscribe(this.channel).catch(() => undefined);
+  }
+
+  private onMessage = (ch: string, raw: string) => {
+    if (ch !== this.channel) return;
     let m: WireMessage;
     try {
       m = JSON.parse(raw) as WireMessage;
     } catch {
       return;
     }
-    const { event, data } = toLogged(m);
-    deliver(m.roomId, event, data as RoomEvent);
+    const pending = this.catchingUp.get(m.roomId);
+    if (pending) {
+      this.chain(m.roomId, () => this.accept(m));
+      return;
+    }
+    const last = this.lastDelivered.get(m.roomId);
+    if (last === undefined || m.seq === last + 1) this.emit(m.roomId, toLogged(m));
+    else if (m.seq > last + 1) this.chain(m.roomId, () => this.catchUp(m.roomId, m.seq));
   };
-  sub.on('message', onMessage);
-  await sub.subscribe(channel);
-  return async () => {
-    sub.off('message', onMessage);
-    await sub.unsubscribe(channel).catch(() => undefined);
+
+  /** After a reconnection: once the SUBSCRIBE has been processed (PING answers after it), catch up. */
+  private onReady = () => {
+    void this.sub
+      .ping()
+      .then(() => {
+        for (const roomId of this.localRooms()) this.chain(roomId, () => this.catchUp(roomId, Number.POSITIVE_INFINITY));
+      })
+      .catch(this.onError);
   };
+
+  private accept(m: WireMessage): Promise<void> | void {
+    const last = this.lastDelivered.get(m.roomId) ?? 0;
+    if (m.seq <= last) return;
+    if (m.seq === last + 1) return this.emit(m.roomId, toLogged(m));
+    return this.catchUp(m.roomId, m.seq);
+  }
+
+  /** Delivers what the stream holds after the last delivered seq, up to `upTo`. */
+  private async catchUp(roomId: string, upTo: number): Promise<void> {
+    const last = this.lastDelivered.get(roomId);
+    if (last === undefined) return;
+    const r = await this.log.since(roomId, last);
+    // A gap too old for the log: clients detect it from the seq jump and rejoin with lastSeq.
+    if (r.gap) return;
+    for (const e of r.events) if (e.data.seq <= upTo) this.emit(roomId, e);
+  }
+
+  private emit(roomId: string, e: LoggedRoomEvent) {
+    const last = this.lastDelivered.get(roomId) ?? 0;
+    if (e.data.seq <= last && this.lastDelivered.has(roomId)) return;
+    this.lastDelivered.set(roomId, e.data.seq);
+    this.deliver(roomId, e.event, e.data as RoomEvent);
+  }
+
+  /** Runs `fn` after the room's earlier catch-up work, keeping the room's delivery in order. */
+  private chain(roomId: string, fn: () => Promise<void> | void) {
+    const prev = this.catchingUp.get(roomId) ?? Promise.resolve();
+    const next = prev.then(fn).catch(this.onError);
+    this.catchingUp.set(roomId, next);
+    void next.then(() => {
+      if (this.catchingUp.get(roomId) === next) this.catchingUp.delete(roomId);
+    });
+  }
 }

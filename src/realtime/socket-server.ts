@@ -14,7 +14,7 @@ import type { AppSocket } from './handler-kit';
 import { registerRoomHandlers } from './handlers/room-handlers';
 import { MemoryBroadcaster } from './memory-broadcaster';
 import type { RateLimiter } from './rate-limiter';
-import { createRedisBroadcaster, subscribeRoomEvents } from './redis-broadcaster';
+import { createRedisBroadcaster, RoomEventRelay } from './redis-broadcaster';
 import type { ReplayLog } from './replay-log';
 import { RoomDelivery } from './room-delivery';
 
@@ -88,7 +88,16 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
     });
     broadcaster = rb;
     replayLog = rb;
-    closers.push(await subscribeRoomEvents(d.redis.sub, config.redisKeyPrefix, delivery.deliver));
+    const relay = new RoomEventRelay(
+      d.redis.sub,
+      config.redisKeyPrefix,
+      rb,
+      delivery.deliver,
+      () => localRooms(nsp()),
+      (err) => logger.warn('room event relay', { err }),
+    );
+    await relay.start();
+    closers.push(() => relay.stop());
   } else {
     const mb = new MemoryBroadcaster(delivery.deliver, {
       maxEvents: config.limits.replayLogMaxEvents,
@@ -198,6 +207,11 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
       });
     },
   };
+}
+
+/** Rooms with at least one socket on this node. */
+function* localRooms(nsp: { adapter: { rooms: Map<string, Set<string>> } }): Iterable<string> {
+  for (const name of nsp.adapter.rooms.keys()) if (name.startsWith('room:')) yield name.slice('room:'.length);
 }
 
 const KNOWN_EVENTS = new Set(['room:join', 'room:leave', 'message:send', 'turn:cancel', 'typing']);

@@ -8,7 +8,7 @@ import { migrateUp, openOrm, type Orm } from '../../../src/db/orm';
 import { BullMqJobQueue } from '../../../src/files/bullmq-queue';
 import { DiskFileStore } from '../../../src/files/file-store';
 import { registerUpload } from '../../../src/files/register-upload';
-import { createRedisBroadcaster, subscribeRoomEvents, type RedisBroadcaster } from '../../../src/realtime/redis-broadcaster';
+import { createRedisBroadcaster, RoomEventRelay, type RedisBroadcaster } from '../../../src/realtime/redis-broadcaster';
 import { buildPdf } from '../../helpers/file-fixtures';
 import { cleanEnv, spawnNpm, type Spawned } from '../../helpers/process';
 import { createTestDatabase, TEST_REDIS_URL, uniqueRedisPrefix } from '../../helpers/services';
@@ -103,13 +103,22 @@ describe('file worker killed mid-parse', () => {
     const parsingOrder: string[] = [];
     const ready = new Set<string>();
     const events = waiter();
-    unsubscribe = await subscribeRoomEvents(sub, prefix, (_roomId, event, data) => {
-      const fileId = (data as { fileId?: string }).fileId;
-      if (!fileId) return;
-      if (event === 'file:progress' && (data as { stage?: string }).stage === 'reading') parsingOrder.push(fileId);
-      if (event === 'file:ready') ready.add(fileId);
-      events.notify();
-    });
+    const relay = new RoomEventRelay(
+      sub,
+      prefix,
+      broadcaster,
+      (_roomId, event, data) => {
+        const fileId = (data as { fileId?: string }).fileId;
+        if (!fileId) return;
+        if (event === 'file:progress' && (data as { stage?: string }).stage === 'reading') parsingOrder.push(fileId);
+        if (event === 'file:ready') ready.add(fileId);
+        events.notify();
+      },
+      () => [room.id],
+      () => undefined,
+    );
+    await relay.start();
+    unsubscribe = () => relay.stop();
 
     const store = DiskFileStore.forDataDir(dataDir);
     const ids: string[] = [];
