@@ -13,6 +13,8 @@ async function main() {
     throw err;
   }
   const app = await createApp(config);
+  // A stray rejection (say, in a Redis callback during an outage) is logged, not a crash.
+  process.on('unhandledRejection', (reason) => app.logger.error('unhandled rejection', { err: reason }));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
