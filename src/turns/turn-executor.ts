@@ -143,7 +143,29 @@ export class TurnExecutor {
     });
   }
 
+  /** Runs a claimed turn; whatever happens, it ends with one `turn:end`. */
   async run(claimed: ClaimedTurn): Promise<void> {
+    let loaded = false;
+    try {
+      await this.execute(claimed, () => (loaded = true));
+    } catch (err) {
+      if (loaded) throw err;
+      // Loading its context failed (database down, room deleted): the turn must not stay running.
+      this.d.logger.error('turn could not start', { turnId: claimed.turnId, err });
+      await this.markFailed(claimed.turnId).catch(() => undefined);
+      await this.d.broadcaster
+        .publish(claimed.roomId, 'turn:end', {
+          turnId: claimed.turnId,
+          sessionId: claimed.sessionId,
+          status: 'failed',
+          error: { code: 'TURN_FAILED', message: 'The turn could not start' },
+          usage: ZERO_USAGE,
+        })
+        .catch(() => undefined);
+    }
+  }
+
+  private async execute(claimed: ClaimedTurn, onLoaded: () => void): Promise<void> {
     const { config, logger } = this.d;
     const em = this.d.orm.em.fork();
     const turn = await em.findOneOrFail(Turn, { id: claimed.turnId }, { populate: ['requestedBy'] });
@@ -156,6 +178,7 @@ export class TurnExecutor {
     const files = (
       await em.find(StoredFile, { room: room.id, status: 'ready' }, { orderBy: { createdAt: 'desc' }, limit: MAX_LISTED_FILES, fields: ['id', 'filename', 'kind'] })
     ).map((f) => ({ id: f.id, filename: f.filename, kind: f.kind }));
+    onLoaded();
 
     const abort = new AbortController();
     const active: ActiveTurn = { roomId: room.id, sessionId: session.id, abort, agentKey: null, partial: {} };
