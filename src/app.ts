@@ -101,7 +101,7 @@ export async function createApp(config: AppConfig, opts: { logger?: Logger } = {
         return filePipeline;
       },
     });
-    const httpApp = buildHttpApp({ config, services, verifier, health, logger, extraRoutes: [fileRouter] });
+    const httpApp = buildHttpApp({ config, services, verifier, health, logger, rateLimiter, extraRoutes: [fileRouter] });
     const httpServer = createServer(httpApp);
     httpServer.keepAliveTimeout = 65_000;
     closers.push(

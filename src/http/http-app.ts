@@ -10,6 +10,8 @@ import { errorHandler, notFound } from './middleware/errors';
 import { agentRoutes } from './routes/agents';
 import { healthRoutes } from './routes/health';
 import { roomRoutes } from './routes/rooms';
+import { rateLimit } from './middleware/rate-limit';
+import type { RateLimiter } from '../realtime/rate-limiter';
 import { turnRoutes } from './routes/turns';
 
 export interface HttpDeps {
@@ -18,6 +20,7 @@ export interface HttpDeps {
   verifier: TokenVerifier;
   health: HealthChecks;
   logger: Logger;
+  rateLimiter: RateLimiter;
   /** Extra authenticated routers mounted under /api/v1 (files, turns) by the composition root. */
   extraRoutes?: Router[];
 }
@@ -33,6 +36,7 @@ export function buildHttpApp(d: HttpDeps): Express {
   api.use(healthRoutes(d.health));
   // Authenticate before reading a body: unauthenticated callers cost no parsing.
   api.use(authenticate(d.verifier, d.services.users));
+  api.use(rateLimit(d.rateLimiter, d.config.limits.requestsPerMinute));
   api.use(express.json({ limit: d.config.limits.jsonBodyBytes, strict: true, type: ['application/json', '+json'] }));
   api.get('/auth/me', (req, res) => {
     res.json({ user: presentUser(currentUser(req)) });
