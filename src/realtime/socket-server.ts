@@ -10,7 +10,7 @@ import type { DomainEvents } from '../shared/domain-events';
 import { AppError, toErrorBody } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { roomChannel, userChannel, type Broadcaster } from './broadcaster';
-import type { AppSocket } from './handler-kit';
+import type { AppServer, HandlerModule, RealtimeContext } from './context';
 import { registerRoomHandlers } from './handlers/room-handlers';
 import { MemoryBroadcaster } from './memory-broadcaster';
 import type { RateLimiter } from './rate-limiter';
@@ -18,25 +18,7 @@ import { createRedisBroadcaster, RoomEventRelay } from './redis-broadcaster';
 import type { ReplayLog } from './replay-log';
 import { RoomDelivery } from './room-delivery';
 
-export type AppServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-
-/** What every socket handler module gets. */
-export interface RealtimeContext {
-  io: AppServer;
-  config: AppConfig;
-  services: Services;
-  broadcaster: Broadcaster;
-  replayLog: ReplayLog;
-  delivery: RoomDelivery;
-  rateLimiter: RateLimiter;
-  logger: Logger;
-  /** Turns running or queued in a room, with their partial text (filled in by the turn engine). */
-  inFlightTurns: (roomId: string) => Promise<InFlightTurn[]>;
-  /** True when the user is (still) a member; checked on every room event. */
-  requireMember: (roomId: string, userId: string) => Promise<void>;
-}
-
-export type HandlerModule = (socket: AppSocket, ctx: RealtimeContext) => void;
+export type { AppServer, HandlerModule, RealtimeContext } from './context';
 
 export interface RealtimeDeps {
   httpServer: HttpServer;

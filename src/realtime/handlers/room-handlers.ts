@@ -3,7 +3,7 @@ import type { RoomSnapshot, SocketData } from '../../contract/events';
 import { AppError } from '../../shared/errors';
 import { roomChannel } from '../broadcaster';
 import { AFTER_ACK, onEvent, type AppSocket } from '../handler-kit';
-import type { RealtimeContext } from '../socket-server';
+import type { RealtimeContext } from '../context';
 import { joinPayload, leavePayload, typingPayload } from '../socket-schemas';
 
 const TYPING_MIN_INTERVAL_MS = 300;

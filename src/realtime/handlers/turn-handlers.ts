@@ -2,7 +2,7 @@ import { queuePosition, type TurnIntake } from '../../turns/turn-intake';
 import type { Orm } from '../../db/orm';
 import type { TurnService } from '../../turns/turn-service';
 import { onEvent, type AppSocket } from '../handler-kit';
-import type { RealtimeContext } from '../socket-server';
+import type { RealtimeContext } from '../context';
 import { cancelPayload, sendPayload } from '../socket-schemas';
 
 /** message:send (durable and idempotent before the ack) and turn:cancel. */
