@@ -4,7 +4,6 @@ import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import type { TokenVerifier } from '../auth/jwt';
 import type { AppConfig } from '../config/config';
-import type { ClientToServerEvents, InFlightTurn, ServerToClientEvents, SocketData } from '../contract/events';
 import type { Services } from '../services';
 import type { DomainEvents } from '../shared/domain-events';
 import { AppError, toErrorBody } from '../shared/errors';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoredFile } from '../../../src/db/entities';
 import type { FileKind, ParsedContent } from '../../../src/db/entities/file';
 import type { Orm } from '../../../src/db/orm';
-import { createFileProcessor, registerUpload, type FileProcessor } from '../../../src/files/file-processor';
+import { createFileProcessor, registerUpload } from '../../../src/files/file-processor';
 import { DiskFileStore, type FileStore } from '../../../src/files/file-store';
 import { InProcessJobQueue } from '../../../src/files/in-process-queue';
 import type { FileJob, JobQueue } from '../../../src/files/job-queue';
