@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import type { TokenVerifier } from '../auth/jwt';
 import type { AppConfig } from '../config/config';
+import type { RoomEventPayloads } from '../contract/events';
 import type { Services } from '../services';
 import type { DomainEvents } from '../shared/domain-events';
 import { AppError, toErrorBody } from '../shared/errors';
@@ -168,6 +169,17 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
     io.to(userChannel(userId)).emit('room:removed', { roomId, reason: 'membership revoked' });
   };
   d.events.on('member:removed', onRemoved);
+  // Changes made over REST reach everyone in the room as `room:updated`.
+  const announce = (roomId: string, what: () => Promise<RoomEventPayloads['room:updated']>) =>
+    void what()
+      .then((payload) => broadcaster.publish(roomId, 'room:updated', payload))
+      .catch((err) => logger.warn('room:updated publish failed', { roomId, err }));
+  const onAgents = ({ roomId }: { roomId: string }) =>
+    announce(roomId, async () => ({ agents: await d.services.rooms.agentsOf(roomId) }));
+  const onRoom = ({ roomId }: { roomId: string }) =>
+    announce(roomId, () => d.services.rooms.infoOf(roomId));
+  d.events.on('agents:changed', onAgents);
+  d.events.on('room:updated', onRoom);
 
   return {
     io,
@@ -177,6 +189,8 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
     },
     async close() {
       d.events.off('member:removed', onRemoved);
+      d.events.off('agents:changed', onAgents);
+      d.events.off('room:updated', onRoom);
       for (const c of closers) await c().catch(() => undefined);
       await broadcaster.close();
       io.disconnectSockets(true);

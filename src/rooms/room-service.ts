@@ -119,6 +119,18 @@ export class RoomService {
     return (await em.count(RoomMember, { room: roomId, user: userId })) > 0;
   }
 
+  /** The room's agents in position order (for announcements; no caller check). */
+  async agentsOf(roomId: string): Promise<AgentDto[]> {
+    const agents = await this.orm.em.fork().find(Agent, { room: roomId }, { orderBy: { position: 'asc', createdAt: 'asc' } });
+    return agents.map(presentAgent);
+  }
+
+  /** The room's name and mode (for announcements; no caller check). */
+  async infoOf(roomId: string): Promise<{ name: string; mode: Room['mode'] }> {
+    const room = await this.orm.em.fork().findOneOrFail(Room, { id: roomId });
+    return { name: room.name, mode: room.mode };
+  }
+
   /** What a joining client needs to draw the room: its agents, recent sessions and messages. */
   async snapshotData(
     roomId: string,

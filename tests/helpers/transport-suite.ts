@@ -215,6 +215,17 @@ export function transportSuite(name: string, start: () => Promise<TestApp[]>) {
       expect(ok.ok).toBe(true);
     });
 
+    it('announces agent and room changes made over REST to everyone in the room', async () => {
+      const m = await addMember('observer');
+      const c = await client(1, m.token);
+      await c.request('room:join', { roomId });
+      const created = await node(0).api(owner, 'POST', `/rooms/${roomId}/agents`, { key: 'critic', name: 'Critic' });
+      expect(created.status).toBe(201);
+      await c.until(() => c.roomEvents(roomId, 'room:updated').some((e) => e.data.agents?.some((a: any) => a.key === 'critic')), 'agents update');
+      await node(0).api(owner, 'PATCH', `/rooms/${roomId}`, { mode: 'roundtable' });
+      await c.until(() => c.roomEvents(roomId, 'room:updated').some((e) => e.data.mode === 'roundtable'), 'mode update');
+    });
+
     it('shares presence and typing across nodes', async () => {
       const a = await addMember('typist');
       const b = await addMember('watcher');
