@@ -42,8 +42,10 @@ export class ServerChild {
   }
 
   static start(init: ChildStart, timeoutMs = 120_000): Promise<ServerChild> {
+    // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of each server child there (to see where time goes).
+    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
     const proc = fork(ENTRY, [], {
-      execArgv: ['--import', 'tsx', '--expose-gc'],
+      execArgv: ['--import', 'tsx', '--expose-gc', ...prof],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, NODE_OPTIONS: '' },
     });

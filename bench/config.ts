@@ -54,7 +54,7 @@ export function loadBenchConfig(): BenchConfig {
     tokens: int('BENCH_TOKENS', 50, 1, 100_000),
     tokenDelayMs: int('BENCH_TOKEN_DELAY_MS', 20, 0, 10_000),
     tpSessions: int('BENCH_TP_SESSIONS', 2, 1, 100),
-    tpTurns: int('BENCH_TP_TURNS', 2, 1, 1000),
+    tpTurns: int('BENCH_TP_TURNS', 4, 1, 1000),
     tpTokens: int('BENCH_TP_TOKENS', 300, 1, 100_000),
     blastBursts: (process.env.BENCH_BLAST_BURSTS ?? '1,16,256').split(',').map((v) => {
       const n = Number(v.trim());

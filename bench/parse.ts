@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { PDFParse } from 'pdf-parse';
 import { runParse } from '../src/files/parse-runner';
 import { runWorkerTask } from '../src/files/worker-task';
@@ -31,8 +32,13 @@ export interface ParseResults {
   runParse: ParseSide;
   bare: ParseSide;
   textMatches: boolean;
-  /** Where runParse's fixed cost per file goes (p50 of 5 each). */
-  breakdown: { threadStartMs: number; threadPlusImportPdfParseMs: number };
+  /**
+   * Where runParse's fixed cost per file goes: p50 of 5 fresh threads each, cumulative steps
+   * (start; + import pdf-parse; + import the server's parsers; a bare getText() of the 1-page PDF in a thread).
+   */
+  breakdown: { threadStartMs: number; importPdfParseMs: number; importParsersMs: number; barePdfInThreadMs: number };
+  /** Cores busy with other work while the parse runs were timed (noise, ideally ~0). */
+  otherCores: number;
 }
 
 const log = (msg: string) => console.log(`[bench] ${(performance.now() / 1000).toFixed(1).padStart(5)} s  ${msg}`);
@@ -64,7 +70,13 @@ async function viaBare(bytes: Uint8Array): Promise<{ pages: number; chars: numbe
 }
 
 const TASKS_URL = new URL('./noop-task.ts', import.meta.url).href;
-const task = (exportName: string) => runWorkerTask({ moduleUrl: TASKS_URL, exportName, input: null }, { timeoutMs: 60_000, memoryMb: 256 });
+const task = (exportName: string, input: unknown = null) => runWorkerTask({ moduleUrl: TASKS_URL, exportName, input }, { timeoutMs: 60_000, memoryMb: 256 });
+
+function machineBusyMs(): number {
+  let busy = 0;
+  for (const c of os.cpus()) busy += c.times.user + c.times.nice + c.times.sys + c.times.irq;
+  return busy;
+}
 
 export async function runParseBench(cfg: BenchConfig): Promise<ParseResults> {
   const docs = Array.from({ length: cfg.pdfDocs }, (_, d) => makeDoc(d, cfg.pdfPages, cfg.pdfLines));
@@ -85,21 +97,24 @@ export async function runParseBench(cfg: BenchConfig): Promise<ParseResults> {
     one.bare.push(performance.now() - t);
   }
 
-  const thread = new Samples();
-  const threadImport = new Samples();
+  const steps: [string, unknown][] = [['noop', null], ['loadPdfParse', null], ['loadParsers', null], ['barePdf', onePage]];
+  const stepMs = steps.map(() => new Samples());
   for (let i = 0; i < 5; i++) {
-    let t = performance.now();
-    await task('noop');
-    thread.push(performance.now() - t);
-    t = performance.now();
-    await task('loadPdfParse');
-    threadImport.push(performance.now() - t);
+    for (const [k, [name, input]] of steps.entries()) {
+      const t = performance.now();
+      await task(name, input);
+      stepMs[k]!.push(performance.now() - t);
+    }
   }
+  const p50 = (k: number) => summarize(stepMs[k]!.values()).p50;
 
   const side = () => ({ files: 0, bytes: 0, pages: 0, totalMs: 0 });
   const run = side();
   const bare = side();
   let textMatches = true;
+  const m0 = machineBusyMs();
+  const cpu0 = process.cpuUsage();
+  const w0 = performance.now();
   for (let rep = 0; rep < cfg.pdfReps; rep++) {
     for (const doc of docs) {
       let t = performance.now();
@@ -116,6 +131,8 @@ export async function runParseBench(cfg: BenchConfig): Promise<ParseResults> {
       if (a.pages !== b.pages || a.chars !== b.chars) textMatches = false;
     }
   }
+  const cpu = process.cpuUsage(cpu0);
+  const otherCores = Math.max(0, machineBusyMs() - m0 - (cpu.user + cpu.system) / 1000) / (performance.now() - w0);
   const finish = (s: ReturnType<typeof side>, oneMs: Samples): ParseSide => ({
     ...s,
     mbPerSec: s.bytes / (1024 * 1024) / (s.totalMs / 1000),
@@ -131,6 +148,7 @@ export async function runParseBench(cfg: BenchConfig): Promise<ParseResults> {
     runParse: finish(run, one.run),
     bare: finish(bare, one.bare),
     textMatches,
-    breakdown: { threadStartMs: summarize(thread.values()).p50, threadPlusImportPdfParseMs: summarize(threadImport.values()).p50 },
+    breakdown: { threadStartMs: p50(0), importPdfParseMs: p50(1), importParsersMs: p50(2), barePdfInThreadMs: p50(3) },
+    otherCores,
   };
 }

@@ -34,10 +34,13 @@ async function main() {
   console.log(table(figs));
   console.log('');
   console.log(`ratio = pantheon / baseline; both measured in this run (${durationS} s).`);
+  for (const problem of checks(realtime, parse)) console.log(`[bench] warning: ${problem}`);
   const noise = noiseOf(realtime);
+  if (parse) noise['parse'] = parse.otherCores;
   const noisy = Object.entries(noise).filter(([, cores]) => cores > 0.25);
   if (noisy.length) {
-    console.log(`[bench] warning: other work used CPU during ${noisy.map(([k, c]) => `${k} (${c.toFixed(2)} cores)`).join(', ')}; figures may be skewed.`);
+    const who = cfg.db === 'postgres' ? 'other work (PostgreSQL included)' : 'other work';
+    console.log(`[bench] warning: ${who} used CPU during ${noisy.map(([k, c]) => `${k} (${c.toFixed(2)} cores)`).join(', ')}; figures may be skewed.`);
   }
 
   const cpus = os.cpus();
@@ -65,6 +68,20 @@ async function main() {
   mkdirSync(path.dirname(cfg.out), { recursive: true });
   writeFileSync(cfg.out, JSON.stringify(result, null, 2) + '\n');
   console.log(`[bench] wrote ${cfg.out}`);
+}
+
+/** What must hold for the figures to mean anything: every frame and token arrived, both parsers agree. */
+function checks(rt: RealtimeResults | undefined, parse: ParseResults | undefined): string[] {
+  const out: string[] = [];
+  if (rt) {
+    for (const [name, l] of [['pantheon (flush 0)', rt.pantheonStream.latency], ['pantheon (default)', rt.pantheonDefault.latency], ['bare', rt.bare.latency]] as const) {
+      if (l.receivedTokens !== l.expectedTokens) out.push(`${name}: clients received ${l.receivedTokens} of ${l.expectedTokens} tokens`);
+    }
+    if (!rt.pantheonStream.throughput.complete) out.push('pantheon throughput: not every client received every frame');
+    if (!rt.bare.throughput.complete) out.push('bare throughput: not every client received every frame');
+  }
+  if (parse && !parse.textMatches) out.push('parse: runParse and bare pdf-parse extracted different pages or text');
+  return out;
 }
 
 async function busyCores(ms: number): Promise<number> {

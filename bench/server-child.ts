@@ -51,7 +51,7 @@ async function startPantheon(env: Record<string, string>): Promise<string> {
   // Loaded here so the bare mode does not pay for (or keep in memory) the app's modules.
   const { createApp } = await import('../src/app');
   const { loadConfig } = await import('../src/config/config');
-  const ownDir = !env.DATA_DIR && !env.DATABASE_URL;
+  const ownDir = !env.DATA_DIR;
   const dataDir = env.DATA_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'pantheon-bench-'));
   // The app reads API keys named by MODELS from process.env.
   for (const [k, v] of Object.entries(env)) process.env[k] = v;

@@ -131,6 +131,13 @@ export class RoomService {
     return { name: room.name, mode: room.mode };
   }
 
+  /** Roles of some members: only those online are looked up, so a join costs the same in a big room. */
+  async rolesOf(roomId: string, userIds: string[]): Promise<Map<string, RoomMember['role']>> {
+    if (!userIds.length) return new Map();
+    const rows = await this.orm.em.fork().find(RoomMember, { room: roomId, user: { $in: userIds } }, { fields: ['role', 'user'] });
+    return new Map(rows.map((m) => [m.user.id, m.role]));
+  }
+
   /** What a joining client needs to draw the room: its agents, recent sessions and messages. */
   async snapshotData(
     roomId: string,
@@ -140,22 +147,19 @@ export class RoomService {
     agents: AgentDto[];
     sessions: SessionDto[];
     recentMessages: MessageDto[];
-    roles: Map<string, RoomMember['role']>;
   }> {
     const em = this.orm.em.fork();
     const room = await em.findOneOrFail(Room, { id: roomId });
-    const [agents, sessions, messages, members] = await Promise.all([
+    const [agents, sessions, messages] = await Promise.all([
       em.find(Agent, { room: roomId }, { orderBy: { position: 'asc', createdAt: 'asc' } }),
       em.find(Session, { room: roomId }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: opts.sessions }),
       em.find(Message, { room: roomId }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: opts.messages }),
-      em.find(RoomMember, { room: roomId }),
     ]);
     return {
       room,
       agents: agents.map(presentAgent),
       sessions: sessions.map(presentSession),
       recentMessages: messages.reverse().map(presentMessage),
-      roles: new Map(members.map((m) => [m.user.id, m.role])),
     };
   }
 }

@@ -1,21 +1,22 @@
 import type { FileKind, ParsedContent } from '../../db/entities/file';
-import { parseCsv } from './csv';
-import { parseDocx } from './docx';
-import { parsePdf } from './pdf';
-import { parseText } from './text';
 import type { ParseContext, Parser } from './types';
 
-export const PARSERS: Record<FileKind, Parser> = {
-  pdf: parsePdf,
-  docx: parseDocx,
-  csv: parseCsv,
-  txt: parseText,
-  md: parseText,
+/**
+ * Each parser is imported only when a file of its kind arrives: a parse thread for a CSV does not
+ * pay for loading pdf.js and mammoth.
+ */
+const LOADERS: Record<FileKind, () => Promise<Parser>> = {
+  pdf: async () => (await import('./pdf')).parsePdf,
+  docx: async () => (await import('./docx')).parseDocx,
+  csv: async () => (await import('./csv')).parseCsv,
+  txt: async () => (await import('./text')).parseText,
+  md: async () => (await import('./text')).parseText,
 };
 
 /** Parses in the calling thread. The server never calls this directly: see parse-runner.ts. */
-export function parseFile(kind: FileKind, bytes: Uint8Array, ctx: ParseContext): Promise<ParsedContent> {
-  return PARSERS[kind](bytes, ctx);
+export async function parseFile(kind: FileKind, bytes: Uint8Array, ctx: ParseContext): Promise<ParsedContent> {
+  const parse = await LOADERS[kind]();
+  return parse(bytes, ctx);
 }
 
 export { DEFAULT_PARSE_LIMITS, type ParseContext, type ParseLimits, type Parser, type ParseRequest } from './types';

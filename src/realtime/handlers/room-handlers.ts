@@ -91,7 +91,10 @@ export function registerRoomHandlers(socket: AppSocket, ctx: RealtimeContext): v
 async function buildSnapshot(ctx: RealtimeContext, roomId: string, seq: number): Promise<RoomSnapshot> {
   const [data, online, turnsInFlight] = await Promise.all([
     ctx.services.rooms.snapshotData(roomId, { sessions: SNAPSHOT_SESSIONS, messages: SNAPSHOT_MESSAGES }),
-    membersOnline(ctx, roomId),
+    membersOnline(ctx, roomId).then(async (members) => {
+      const roles = await ctx.services.rooms.rolesOf(roomId, members.map((m) => m.userId));
+      return members.map((m) => ({ ...m, role: roles.get(m.userId) ?? m.role }));
+    }),
     ctx.inFlightTurns(roomId),
   ]);
   return {
@@ -100,7 +103,7 @@ async function buildSnapshot(ctx: RealtimeContext, roomId: string, seq: number):
     mode: data.room.mode,
     seq,
     agents: data.agents,
-    membersOnline: online.map((m) => ({ ...m, role: data.roles.get(m.userId) ?? 'member' })),
+    membersOnline: online,
     sessions: data.sessions,
     recentMessages: data.recentMessages,
     turnsInFlight,
