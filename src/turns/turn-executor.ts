@@ -152,17 +152,16 @@ export class TurnExecutor {
       if (loaded) throw err;
       // Loading its context failed (database down, room deleted): the turn must not stay running.
       this.d.logger.error('turn could not start', { turnId: claimed.turnId, err });
-      await this.markFailed(claimed.turnId).catch(() => undefined);
-      await this.d.broadcaster
-        .publish(claimed.roomId, 'turn:end', {
-          turnId: claimed.turnId,
-          sessionId: claimed.sessionId,
-          status: 'failed',
-          error: { code: 'TURN_FAILED', message: 'The turn could not start' },
-          usage: ZERO_USAGE,
-        })
-        .catch(() => undefined);
+      await this.failTurn(claimed, { code: 'TURN_FAILED', message: 'The turn could not start' }, ZERO_USAGE);
     }
+  }
+
+  /** Marks a turn failed with one statement and ends it: the path when its own commit cannot happen. */
+  private async failTurn(t: ClaimedTurn, error: ErrorBody, usage: Usage): Promise<void> {
+    await this.markFailed(t.turnId).catch(() => undefined);
+    await this.d.broadcaster
+      .publish(t.roomId, 'turn:end', { turnId: t.turnId, sessionId: t.sessionId, status: 'failed', error, usage })
+      .catch(() => undefined);
   }
 
   private async execute(claimed: ClaimedTurn, onLoaded: () => void): Promise<void> {
@@ -316,18 +315,9 @@ export class TurnExecutor {
       created = await this.commit(turn.id, { room, session, requestedBy: turn.requestedBy, plan, status, turnError, staged, summary, systemNotice });
     } catch (err) {
       logger.error('turn commit failed', { turnId: turn.id, err });
-      await this.markFailed(turn.id).catch(() => undefined);
       await events.drain();
       this.active.delete(turn.id);
-      await this.d.broadcaster
-        .publish(room.id, 'turn:end', {
-          turnId: turn.id,
-          sessionId: session.id,
-          status: 'failed',
-          error: { code: 'COMMIT_FAILED', message: 'The turn could not be saved' },
-          usage: toUsage(staged.usage),
-        })
-        .catch(() => undefined);
+      await this.failTurn(claimed, { code: 'COMMIT_FAILED', message: 'The turn could not be saved' }, toUsage(staged.usage));
       return;
     }
     // Agent messages reached the room as streams; a system notice is announced as a new message.
