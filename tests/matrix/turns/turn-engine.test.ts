@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LlmUsageEvent, Message, Turn } from '../../../src/db/entities';
+import { LlmUsageEvent, Message, Session, Turn } from '../../../src/db/entities';
 import { startFakeOpenAI, transcriptOf, type FakeOpenAI } from '../../helpers/fake-openai';
 import { startTestApp, testDb, type TestApp } from '../../helpers/test-app';
 import {
@@ -184,6 +184,29 @@ describe(`turn engine on ${testDb()}`, () => {
     expect(messages[0]!.content.length).toBeLessThan(200 * 4);
     expect(fake.requests.length).toBe(start + 1);
     expect((await em().findOneOrFail(Turn, { id: ack.turnId })).status).toBe('cancelled');
+  });
+
+  it('ends a turn whose commit fails with one turn:end failed COMMIT_FAILED', async () => {
+    fake.setResponder(answerAs({ Writer: () => ({ text: Array.from({ length: 40 }, (_, i) => ({ text: `w${i} `, delayMs: 15 })) }) }));
+    const r = await setupRoom(app, { mode: 'manual', agents: [{ key: 'writer', name: 'Writer' }] });
+    try {
+      const ack = await send(r.client, r.roomId, r.sessionId, '@writer go');
+      await r.client.until(() => eventsOf(r.client, ack.turnId, 'agent:delta').length >= 1, 'streaming');
+      // The session disappears under the running turn (its rows cascade away): the commit cannot happen.
+      await em().nativeDelete(Session, { id: r.sessionId });
+      const end = await turnEnd(r.client, ack.turnId);
+      expect(end.status).toBe('failed');
+      expect(end.error.code).toBe('COMMIT_FAILED');
+      // The server keeps serving turns afterwards.
+      const s2 = await app.api(r.owner, 'POST', `/rooms/${r.roomId}/sessions`, { title: 'again' });
+      fake.setResponder(answerAs());
+      const again = await send(r.client, r.roomId, s2.body.id, '@writer again');
+      expect((await turnEnd(r.client, again.turnId)).status).toBe('completed');
+      // By now any second turn:end of the failed turn would have arrived (events are ordered).
+      expect(eventsOf(r.client, ack.turnId, 'turn:end')).toHaveLength(1);
+    } finally {
+      r.client.close();
+    }
   });
 
   it('is idempotent on clientMsgId across sockets: one message, one turn, same ids in both acks', async () => {
