@@ -66,12 +66,17 @@ export interface LoggedRoomEvent<E extends RoomEventName = RoomEventName> {
 
 export type Ack<T = Record<string, never>> = ({ ok: true } & T) | { ok: false; error: ErrorBody };
 
+/**
+ * A turn running when a snapshot was taken: the text of its `agent:delta` frames sent so far, per
+ * agent, up to `seq`. A client appends later `agent:delta` frames of the turn with a higher seq.
+ */
 export interface InFlightTurn {
   turnId: string;
   sessionId: string;
   status: TurnStatus;
   agentKey: string | null;
   partialText: Record<string, string>;
+  seq: number;
 }
 
 export interface RoomSnapshot {

@@ -92,7 +92,7 @@ export async function createTurnEngine(d: {
   const serverSide = io as unknown as {
     serverSideEmit(ev: string, ...args: unknown[]): boolean;
     on(ev: string, fn: (...args: any[]) => void): void;
-    timeout(ms: number): { serverSideEmitWithAck(ev: string, ...args: unknown[]): Promise<unknown[]> };
+    serverSideEmitWithAck(ev: string, ...args: unknown[]): Promise<unknown[]>;
   };
   serverSide.on('pantheon:turn-cancel', (turnId: string) => executor.cancel(turnId));
   serverSide.on('pantheon:in-flight', (roomId: string, ack: (r: unknown) => void) => ack(executor.inFlight(roomId)));
@@ -106,9 +106,14 @@ export async function createTurnEngine(d: {
     const local = executor.inFlight(roomId);
     if (!config.redisUrl) return local;
     try {
-      const remote = (await serverSide.timeout(1000).serverSideEmitWithAck('pantheon:in-flight', roomId)) as (typeof local)[];
+      // A node that does not answer within a second is left out; the snapshot must not wait on it.
+      const remote = (await Promise.race([
+        serverSide.serverSideEmitWithAck('pantheon:in-flight', roomId),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 1s')), 1000).unref()),
+      ])) as (typeof local)[];
       return [...local, ...remote.flat()];
-    } catch {
+    } catch (err) {
+      d.logger.warn('gathering turns in flight from other nodes failed', { roomId, err });
       return local;
     }
   };

@@ -1,4 +1,4 @@
-import type { RoomEventName, RoomEventPayloads } from '../contract/events';
+import type { RoomEvent, RoomEventName, RoomEventPayloads } from '../contract/events';
 import type { Broadcaster } from '../realtime/broadcaster';
 import type { Logger } from '../shared/logger';
 
@@ -16,9 +16,10 @@ export class TurnEventStream {
     private readonly logger: Logger,
   ) {}
 
-  emit<E extends RoomEventName>(event: E, payload: RoomEventPayloads[E]): void {
+  /** Queues an event; `onSent` runs with the stamped event once it has gone out. */
+  emit<E extends RoomEventName>(event: E, payload: RoomEventPayloads[E], onSent?: (sent: RoomEvent<E>) => void): void {
     this.chain = this.chain.then(() =>
-      this.broadcaster.publish(this.roomId, event, payload).catch((err) => {
+      this.broadcaster.publish(this.roomId, event, payload).then(onSent, (err) => {
         // A lost live frame must not fail the turn: its records are committed all the same.
         this.logger.warn('room event publish failed', { event, err });
       }),

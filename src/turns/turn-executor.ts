@@ -73,7 +73,9 @@ interface ActiveTurn {
   sessionId: string;
   abort: AbortController;
   agentKey: string | null;
+  /** Text of the agent:delta frames already sent, per agent, and the seq of the last one. */
   partial: Record<string, string>;
+  partialSeq: number;
 }
 
 interface StagedAgentMessage {
@@ -125,7 +127,14 @@ export class TurnExecutor {
   inFlight(roomId: string): InFlightTurn[] {
     return [...this.active.entries()]
       .filter(([, t]) => t.roomId === roomId)
-      .map(([turnId, t]) => ({ turnId, sessionId: t.sessionId, status: 'running', agentKey: t.agentKey, partialText: { ...t.partial } }));
+      .map(([turnId, t]) => ({
+        turnId,
+        sessionId: t.sessionId,
+        status: 'running',
+        agentKey: t.agentKey,
+        partialText: { ...t.partial },
+        seq: t.partialSeq,
+      }));
   }
 
   /** Cancels everything running here (shutdown); each turn still commits and ends. */
@@ -180,11 +189,15 @@ export class TurnExecutor {
     onLoaded();
 
     const abort = new AbortController();
-    const active: ActiveTurn = { roomId: room.id, sessionId: session.id, abort, agentKey: null, partial: {} };
+    const active: ActiveTurn = { roomId: room.id, sessionId: session.id, abort, agentKey: null, partial: {}, partialSeq: 0 };
     this.active.set(turn.id, active);
     const events = new TurnEventStream(this.d.broadcaster, room.id, logger);
     const coalescer = new DeltaCoalescer<string>(config.limits.deltaFlushMs, (agentKey, delta) =>
-      events.emit('agent:delta', { turnId: turn.id, agentKey, text: delta }),
+      events.emit('agent:delta', { turnId: turn.id, agentKey, text: delta }, (sent) => {
+        // What a joining client's snapshot shows: exactly the frames sent up to `partialSeq`.
+        active.partial[agentKey] = (active.partial[agentKey] ?? '') + delta;
+        active.partialSeq = sent.seq;
+      }),
     );
 
     const staged = { messages: [] as StagedAgentMessage[], usage: [] as StagedUsage[], tools: [] as StagedToolCall[] };
@@ -218,7 +231,6 @@ export class TurnExecutor {
         const agent = agents.find((a) => a.key === key);
         if (!agent) continue;
         active.agentKey = key;
-        active.partial[key] = '';
         events.emit('agent:start', { turnId: turn.id, agentKey: key, modelAlias: agent.modelAlias });
         const messageId = newId();
         const result = await runAgent({
@@ -242,10 +254,7 @@ export class TurnExecutor {
           },
           signal: abort.signal,
           callbacks: {
-            onDelta: (delta) => {
-              active.partial[key] += delta;
-              coalescer.push(key, delta);
-            },
+            onDelta: (delta) => coalescer.push(key, delta),
             onToolStart: (e) => {
               coalescer.flush(key);
               events.emit('tool:start', { turnId: turn.id, agentKey: key, ...e });

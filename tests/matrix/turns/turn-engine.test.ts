@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LlmUsageEvent, Message, Session, Turn } from '../../../src/db/entities';
 import { startFakeOpenAI, transcriptOf, type FakeOpenAI } from '../../helpers/fake-openai';
 import { startTestApp, testDb, type TestApp } from '../../helpers/test-app';
+import { joinMidTurn } from '../../helpers/in-flight-check';
 import {
   agentNameOf,
   answerAs,
@@ -205,6 +206,21 @@ describe(`turn engine on ${testDb()}`, () => {
       // By now any second turn:end of the failed turn would have arrived (events are ordered).
       expect(eventsOf(r.client, ack.turnId, 'turn:end')).toHaveLength(1);
     } finally {
+      r.client.close();
+    }
+  });
+
+  it('shows a turn in flight with its partial text to a client joining mid-stream', async () => {
+    fake.setResponder(answerAs({ Writer: () => ({ text: Array.from({ length: 60 }, (_, i) => ({ text: `p${i} `, delayMs: 10 })) }) }));
+    const r = await setupRoom(app, { mode: 'manual', agents: [{ key: 'writer', name: 'Writer' }] });
+    const ack = await send(r.client, r.roomId, r.sessionId, '@writer stream please');
+    const { late, rebuilt } = await joinMidTurn(app, r, ack.turnId, 'writer');
+    try {
+      const text = await rebuilt();
+      const committed = await em().findOneOrFail(Message, { turn: ack.turnId, authorType: 'agent' });
+      expect(text).toBe(committed.content);
+    } finally {
+      late.close();
       r.client.close();
     }
   });

@@ -4,6 +4,7 @@ import { startFakeOpenAI, type FakeOpenAI } from '../../helpers/fake-openai';
 import { uniqueRedisPrefix } from '../../helpers/services';
 import { TestClient } from '../../helpers/socket-client';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { joinMidTurn } from '../../helpers/in-flight-check';
 import { answerAs, eventsOf, fakeModelsEnv, send, setupRoom, streamedText, turnEnd } from '../../helpers/turn-kit';
 
 // Two server nodes on one PostgreSQL database and one Redis.
@@ -80,6 +81,21 @@ describe('turns across two nodes', () => {
       expect(order).toEqual(['turn:queued', 'turn:started', 'turn:plan', 'agent:start', 'agent:end', 'agent:start', 'agent:end', 'turn:end']);
     } finally {
       onB.close();
+      r.client.close();
+    }
+  });
+
+  it('gives a client joining on node B the partial text of a turn running on node A', async () => {
+    fake.setResponder(answerAs({ Writer: () => ({ text: Array.from({ length: 60 }, (_, i) => ({ text: `p${i} `, delayMs: 10 })) }) }));
+    const r = await setupRoom(a, { mode: 'manual', agents: [{ key: 'writer', name: 'Writer' }] });
+    const ack = await send(r.client, r.roomId, r.sessionId, '@writer stream please');
+    const { late, rebuilt } = await joinMidTurn(b, r, ack.turnId, 'writer');
+    try {
+      const text = await rebuilt();
+      const committed = await a.orm.em.fork().findOneOrFail(Message, { turn: ack.turnId, authorType: 'agent' });
+      expect(text).toBe(committed.content);
+    } finally {
+      late.close();
       r.client.close();
     }
   });
