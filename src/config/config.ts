@@ -1,7 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseModelTable, type ModelAlias } from './models';
+import { DEMO_ALIAS, parseModelTable, type ModelAlias } from './models';
 
 /**
  * Every setting the server reads from its environment, parsed once at start.
@@ -149,7 +149,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push({ variable: 'JWT_SECRET', message: 'set either JWT_SECRET or JWT_PUBLIC_KEY, not both' });
   }
 
-  let models: Record<string, ModelAlias> = {};
+  let models: Record<string, ModelAlias> = { demo: DEMO_ALIAS };
   try {
     models = parseModelTable(e.MODELS, {
       openaiApiKey: e.OPENAI_API_KEY,
@@ -161,7 +161,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const defaultModelAlias =
     e.DEFAULT_MODEL_ALIAS ?? Object.keys(models).find((k) => k !== 'demo') ?? 'demo';
-  if (!models[defaultModelAlias]) {
+  if (!models[defaultModelAlias] && !problems.some((p) => p.variable === 'MODELS')) {
     problems.push({ variable: 'DEFAULT_MODEL_ALIAS', message: `unknown model alias "${defaultModelAlias}"` });
   }
 

@@ -1,0 +1,64 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../src/config/config';
+
+const problemsOf = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.map((p) => p.variable);
+    throw err;
+  }
+  return [];
+};
+
+describe('loadConfig', () => {
+  it('gives embedded defaults with the demo model when nothing is set', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(3000);
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.redisUrl).toBeUndefined();
+    expect(Object.keys(c.models)).toEqual(['demo']);
+    expect(c.defaultModelAlias).toBe('demo');
+    expect(c.limits.deltaFlushMs).toBe(40);
+    expect(c.limits.uploadBytes).toBe(20 * 1024 * 1024);
+  });
+
+  it('names every bad variable', () => {
+    expect(problemsOf({ PORT: '70000', DATABASE_URL: 'mysql://x', REDIS_URL: 'http://x' }).sort()).toEqual(['DATABASE_URL', 'PORT', 'REDIS_URL']);
+    expect(problemsOf({ JWT_SECRET: 'short' })).toEqual(['JWT_SECRET']);
+    expect(problemsOf({ CORS_ORIGINS: 'https://ok.example, not an origin' })).toEqual(['CORS_ORIGINS']);
+    expect(problemsOf({ MAX_UPLOAD_BYTES: '-1' })).toEqual(['MAX_UPLOAD_BYTES']);
+    expect(problemsOf({ DEFAULT_MODEL_ALIAS: 'nope' })).toEqual(['DEFAULT_MODEL_ALIAS']);
+    expect(problemsOf({ REDIS_KEY_PREFIX: 'has space' })).toEqual(['REDIS_KEY_PREFIX']);
+  });
+
+  it('reads the model table inline or from a file, resolving keys from the variables it names', () => {
+    const table = {
+      fast: { baseUrl: 'http://127.0.0.1:9/v1', model: 'm1', apiKeyEnv: 'FAST_KEY', inputPricePerMillion: 1, outputPricePerMillion: 2 },
+      offline: { kind: 'demo' },
+    };
+    const inline = loadConfig({ MODELS: JSON.stringify(table), FAST_KEY: 'sk-1' });
+    expect(inline.models.fast).toMatchObject({ kind: 'openai', model: 'm1', apiKey: 'sk-1', inputPricePerMillion: 1 });
+    expect(inline.models.offline?.kind).toBe('demo');
+    expect(inline.defaultModelAlias).toBe('fast');
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'models-')), 'models.json');
+    writeFileSync(file, JSON.stringify(table));
+    expect(loadConfig({ MODELS: file }).models.fast?.kind).toBe('openai');
+  });
+
+  it('refuses a malformed model table with the variable named', () => {
+    expect(problemsOf({ MODELS: '{not json' })).toEqual(['MODELS']);
+    expect(problemsOf({ MODELS: JSON.stringify({ x: { model: '' } }) })).toEqual(['MODELS']);
+    expect(problemsOf({ MODELS: JSON.stringify({ 'bad name!': { model: 'm' } }) })).toEqual(['MODELS']);
+    expect(problemsOf({ MODELS: '/no/such/file.json' })).toEqual(['MODELS']);
+  });
+
+  it('makes an openai alias from OPENAI_API_KEY alone', () => {
+    const c = loadConfig({ OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'http://127.0.0.1:1/v1' });
+    expect(c.models.openai).toMatchObject({ kind: 'openai', baseUrl: 'http://127.0.0.1:1/v1', apiKey: 'sk-x' });
+    expect(c.defaultModelAlias).toBe('openai');
+  });
+});
