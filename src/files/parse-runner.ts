@@ -1,6 +1,7 @@
 import type { FileKind, ParsedContent } from '../db/entities/file';
 import { DEFAULT_PARSE_LIMITS, type ParseLimits, type ParseRequest } from './parsers/types';
-import { runWorkerTask, type WorkerLimits, type WorkerRunOptions } from './worker-task';
+import { WorkerPool } from './worker-pool';
+import type { WorkerLimits, WorkerRunOptions } from './worker-task';
 
 const PARSE_TASK_URL = new URL('./parse-task.ts', import.meta.url).href;
 
@@ -17,18 +18,30 @@ export function parseRunLimits(limits: { csvMaxRows: number; pdfMaxPages: number
   } satisfies ParseRunOptions;
 }
 
+/** Parse threads per process: as many as the queues run parses at once (the in-process queue runs 1, a worker 2). */
+const POOL_SIZE = 2;
+/** A thread is retired after this many parses. */
+const TASKS_PER_THREAD = 50;
+/** One pool per heap limit (in practice one: PARSE_MEMORY_MB). */
+const pools = new Map<number, WorkerPool>();
+const poolFor = (memoryMb: number) => {
+  let pool = pools.get(memoryMb);
+  if (!pool) pools.set(memoryMb, (pool = new WorkerPool({ size: POOL_SIZE, memoryMb, maxTasksPerWorker: TASKS_PER_THREAD })));
+  return pool;
+};
+
 /**
- * Parses off the main event loop, in a worker thread limited to `memoryMb` of heap and `timeoutMs`
- * of wall time. Fails with a ParseError: the parser's own code, or PARSE_TIMEOUT / PARSE_MEMORY /
+ * Parses off the main event loop, in a pooled worker thread limited to `memoryMb` of heap and
+ * `timeoutMs` of wall time. Fails with a ParseError: the parser's own code, or PARSE_TIMEOUT / PARSE_MEMORY /
  * PARSE_ABORTED / PARSE_WORKER_FAILED / PARSE_FAILED. Progress arrives as fractions from 0 to 1.
  */
 export function runParse(kind: FileKind, bytes: Uint8Array, opts: ParseRunOptions): Promise<ParsedContent> {
   // A private copy whose buffer can be moved to the thread instead of cloned.
   const copy = new Uint8Array(bytes);
   const request: ParseRequest = { kind, bytes: copy, limits: { ...DEFAULT_PARSE_LIMITS, ...opts.limits } };
-  return runWorkerTask<ParsedContent>(
+  return poolFor(opts.memoryMb).run<ParsedContent>(
     { moduleUrl: PARSE_TASK_URL, exportName: 'runParseTask', input: request, transferList: [copy.buffer] },
-    { timeoutMs: opts.timeoutMs, memoryMb: opts.memoryMb },
+    opts.timeoutMs,
     { onProgress: opts.onProgress, signal: opts.signal },
   );
 }

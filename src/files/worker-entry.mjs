@@ -2,14 +2,7 @@
 // the task module and runs one exported function, posting progress, then the result or the error.
 import { parentPort, workerData } from 'node:worker_threads';
 import './worker-ts-hooks.mjs';
-
-/** ParseErrors keep their code and retryability across the thread boundary; anything else keeps its message. */
-function serializeError(err) {
-  if (err && typeof err === 'object' && err.name === 'ParseError' && typeof err.toJSON === 'function') {
-    return { parseError: err.toJSON() };
-  }
-  return { name: err?.name ?? 'Error', message: err?.message ?? String(err) };
-}
+import { serializeError } from './worker-errors.mjs';
 
 const { moduleUrl, exportName, input } = workerData;
 try {

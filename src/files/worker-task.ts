@@ -27,14 +27,14 @@ export interface WorkerRunOptions {
   signal?: AbortSignal;
 }
 
-type WorkerMessage =
+export type WorkerMessage =
   | { type: 'progress'; fraction: number }
   | { type: 'result'; result: unknown }
   | { type: 'error'; error: { parseError: ParseErrorJson } | { name: string; message: string } };
 
 const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
 
-function fromWorkerError(err: Error & { code?: string }): ParseError {
+export function fromWorkerError(err: Error & { code?: string }): ParseError {
   if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
     return new ParseError('PARSE_MEMORY', 'the parse needed more memory than allowed', { cause: err });
   }

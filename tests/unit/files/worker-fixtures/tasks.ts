@@ -31,3 +31,9 @@ export async function crash() {
 export function exitEarly(): never {
   process.exit(3);
 }
+
+/** The id of the thread that ran the task: tells a reused thread from a fresh one. */
+export async function whichThread() {
+  const { threadId } = await import('node:worker_threads');
+  return threadId;
+}

@@ -1,0 +1,17 @@
+// Bootstrap of a pooled parse thread (see worker-pool.ts): installs the TypeScript hooks once,
+// then runs task after task, each answered with its id: progress, then the result or the error.
+import { parentPort } from 'node:worker_threads';
+import './worker-ts-hooks.mjs';
+import { serializeError } from './worker-errors.mjs';
+
+parentPort.on('message', async ({ id, moduleUrl, exportName, input }) => {
+  try {
+    const mod = await import(moduleUrl);
+    const fn = mod[exportName];
+    if (typeof fn !== 'function') throw new Error(`${moduleUrl} has no export "${exportName}"`);
+    const result = await fn(input, (fraction) => parentPort.postMessage({ id, type: 'progress', fraction }));
+    parentPort.postMessage({ id, type: 'result', result });
+  } catch (err) {
+    parentPort.postMessage({ id, type: 'error', error: serializeError(err) });
+  }
+});
