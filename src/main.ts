@@ -20,7 +20,8 @@ async function main() {
     if (stopping) return;
     stopping = true;
     app.logger.info('shutting down', { signal });
-    const timer = setTimeout(() => process.exit(1), 15_000);
+    // Past the turns' grace period and a little more for closing connections, exit anyway.
+    const timer = setTimeout(() => process.exit(1), app.config.limits.shutdownGraceMs + 10_000);
     timer.unref();
     await app.close();
     process.exit(0);

@@ -63,6 +63,8 @@ const envSchema = z.object({
   MODEL_TIMEOUT_MS: intFrom(60_000, 100, 3_600_000),
   TURN_RECURSION_LIMIT: intFrom(25, 1, 1000),
   DELTA_FLUSH_MS: intFrom(40, 0, 10_000),
+  /** On SIGTERM, how long running turns may take to finish before they are cancelled. */
+  SHUTDOWN_GRACE_MS: intFrom(10_000, 0, 600_000),
   REPLAY_LOG_MAX_EVENTS: intFrom(2000, 10, 1_000_000),
   REPLAY_LOG_TTL_SECONDS: intFrom(3600, 1, 7 * 24 * 3600),
   CSV_MAX_ROWS: intFrom(50_000, 1, 10_000_000),
@@ -111,6 +113,7 @@ export interface AppConfig {
     modelTimeoutMs: number;
     turnRecursionLimit: number;
     deltaFlushMs: number;
+    shutdownGraceMs: number;
     replayLogMaxEvents: number;
     replayLogTtlSeconds: number;
     csvMaxRows: number;
@@ -207,6 +210,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       modelTimeoutMs: e.MODEL_TIMEOUT_MS,
       turnRecursionLimit: e.TURN_RECURSION_LIMIT,
       deltaFlushMs: e.DELTA_FLUSH_MS,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
       replayLogMaxEvents: e.REPLAY_LOG_MAX_EVENTS,
       replayLogTtlSeconds: e.REPLAY_LOG_TTL_SECONDS,
       csvMaxRows: e.CSV_MAX_ROWS,

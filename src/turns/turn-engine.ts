@@ -126,8 +126,9 @@ export async function createTurnEngine(d: {
     executor,
     scheduler,
     async close() {
-      executor.cancelAll();
-      await scheduler.close();
+      // Turns running here may finish within the grace period; then they are cancelled (and
+      // still commit and end).
+      await scheduler.close(limits.shutdownGraceMs, () => executor.cancelAll());
     },
   };
 }

@@ -149,11 +149,21 @@ export class TurnScheduler {
     }
   }
 
-  /** Stops claiming and waits for the turns running here to finish (they are cancelled by the caller). */
-  async close(): Promise<void> {
+  /**
+   * Stops claiming and waits for the turns running here to finish; past `graceMs`, `onGraceOver`
+   * runs (the caller cancels them, and they still commit and end). Heartbeats go on meanwhile.
+   */
+  async close(graceMs = 0, onGraceOver: () => void = () => undefined): Promise<void> {
     this.closed = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    const all = Promise.allSettled([...this.running.values()]);
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([all.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
+    clearTimeout(timer);
+    if (!finished) {
+      onGraceOver();
+      await all;
+    }
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    await Promise.allSettled([...this.running.values()]);
   }
 }

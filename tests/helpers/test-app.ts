@@ -49,6 +49,8 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     DATA_DIR: dataDir,
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Closing a test app cancels its running turns at once, unless a test asks for a grace period.
+    SHUTDOWN_GRACE_MS: '0',
     ...(databaseUrl && db === 'postgres' ? { DATABASE_URL: databaseUrl } : {}),
     ...(opts.redis ? { REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: opts.redisKeyPrefix ?? uniqueRedisPrefix() } : {}),
     ...opts.env,
