@@ -96,6 +96,9 @@ export function createRedisBroadcaster(redis: Redis, opts: RedisBroadcasterOptio
  * reconnected) first pulls the missing ones from the room's stream; after a reconnection every
  * room with local sockets catches up the same way. Duplicates are dropped.
  */
+/** Rooms tracked before the relay forgets those without local sockets. */
+const PRUNE_AT = 10_000;
+
 export class RoomEventRelay {
   private readonly lastDelivered = new Map<string, number>();
   private readonly catchingUp = new Map<string, Promise<void>>();
@@ -173,8 +176,17 @@ export class RoomEventRelay {
   private emit(roomId: string, e: LoggedRoomEvent) {
     const last = this.lastDelivered.get(roomId) ?? 0;
     if (e.data.seq <= last && this.lastDelivered.has(roomId)) return;
+    if (this.lastDelivered.size >= PRUNE_AT && !this.lastDelivered.has(roomId)) this.prune();
     this.lastDelivered.set(roomId, e.data.seq);
     this.deliver(roomId, e.event, e.data as RoomEvent);
+  }
+
+  /** Forgets rooms without sockets here: every node hears every room, but only tracks its own. */
+  private prune() {
+    const local = new Set(this.localRooms());
+    for (const roomId of this.lastDelivered.keys()) {
+      if (!local.has(roomId) && !this.catchingUp.has(roomId)) this.lastDelivered.delete(roomId);
+    }
   }
 
   /** Runs `fn` after the room's earlier catch-up work, keeping the room's delivery in order. */
