@@ -2,6 +2,9 @@ import type { LoggedRoomEvent, RoomEvent, RoomEventName, RoomEventPayloads } fro
 import type { Broadcaster } from './broadcaster';
 import type { ReplayLog, ReplayResult } from './replay-log';
 
+/** Publishes between sweeps of every room's log for expired events. */
+const SWEEP_EVERY = 1000;
+
 export type Deliver = (roomId: string, event: RoomEventName, data: RoomEvent) => void;
 
 interface RoomLog {
@@ -15,6 +18,7 @@ interface RoomLog {
  */
 export class MemoryBroadcaster implements Broadcaster, ReplayLog {
   private readonly rooms = new Map<string, RoomLog>();
+  private publishes = 0;
 
   constructor(
     private readonly deliver: Deliver,
@@ -40,6 +44,8 @@ export class MemoryBroadcaster implements Broadcaster, ReplayLog {
     const data = { ...payload, roomId, seq: ++r.seq, ts } as RoomEvent<E>;
     r.events.push({ at: ts, e: { event, data } as LoggedRoomEvent });
     this.trim(r, ts);
+    // Now and then, expire the logs of quiet rooms too (their seq counters stay).
+    if (++this.publishes % SWEEP_EVERY === 0) for (const other of this.rooms.values()) this.trim(other, ts);
     this.deliver(roomId, event, data as RoomEvent);
     return data;
   }
