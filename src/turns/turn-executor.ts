@@ -3,16 +3,12 @@ import type { ErrorBody } from '../contract/dto';
 import type { InFlightTurn, Usage } from '../contract/events';
 import {
   Agent,
-  LlmUsageEvent,
   Message,
   Room,
   Session,
   StoredFile,
-  ToolCallEvent,
   Turn,
-  User,
   type MessageStatus,
-  type TurnStatus,
 } from '../db/entities';
 import { newId } from '../db/entities/common';
 import { presentMessage } from '../rooms/presenters';
@@ -25,9 +21,12 @@ import type { Broadcaster } from '../realtime/broadcaster';
 import { DeltaCoalescer } from '../realtime/coalescer';
 import type { Logger } from '../shared/logger';
 import type { ToolDeps } from '../tools/registry';
-import { runAgent, type ToolCallRecord } from './agent-runner';
+import { runAgent } from './agent-runner';
+import { resolveManagerAlias } from './manager';
 import { buildAgentMessages, type ConversationMessage, type SameTurnAnswer } from './prompt';
 import { TurnEventStream } from './turn-events';
+import { commitTurn, finalStatus, markTurnFailed, type StagedAgentMessage, type StagedToolCall, type StagedUsage, type SummaryResult } from './turn-commit';
+
 import type { ClaimedTurn, StaleTurn } from './turn-scheduler';
 
 export interface PlanRequest {
@@ -46,12 +45,6 @@ export interface SummaryRequest {
   signal: AbortSignal;
 }
 
-export interface SummaryResult {
-  summary: string;
-  fields: { topics: string[]; decisions: string[]; openQuestions: string[] };
-  usedFallback: boolean;
-  usage: ModelCallUsage[];
-}
 
 export interface TurnExecutorDeps {
   orm: Orm;
@@ -76,23 +69,6 @@ interface ActiveTurn {
   /** Text of the agent:delta frames already sent, per agent, and the seq of the last one. */
   partial: Record<string, string>;
   partialSeq: number;
-}
-
-interface StagedAgentMessage {
-  id: string;
-  agentKey: string;
-  content: string;
-  status: MessageStatus;
-  modelAlias: string;
-  error?: string;
-}
-
-interface StagedUsage extends ModelCallUsage {
-  agentKey: string | null;
-}
-
-interface StagedToolCall extends ToolCallRecord {
-  agentKey: string;
 }
 
 /** Files of the room listed in the prompt of an agent that may read them. */
@@ -167,7 +143,7 @@ export class TurnExecutor {
 
   /** Marks a turn failed with one statement and ends it: the path when its own commit cannot happen. */
   private async failTurn(t: ClaimedTurn, error: ErrorBody, usage: Usage): Promise<void> {
-    await this.markFailed(t.turnId).catch(() => undefined);
+    await markTurnFailed(this.d.orm, t.turnId).catch(() => undefined);
     await this.d.broadcaster
       .publish(t.roomId, 'turn:end', { turnId: t.turnId, sessionId: t.sessionId, status: 'failed', error, usage })
       .catch(() => undefined);
@@ -213,10 +189,7 @@ export class TurnExecutor {
       else if (turn.mode === 'roundtable') plan = roundtablePlan(planAgents);
       else if (planAgents.length === 0) plan = { agentKeys: [], fallback: false, reason: 'the room has no agents' };
       else {
-        const managerModelAlias =
-          typeof room.settings?.managerModelAlias === 'string' && this.d.models.has(room.settings.managerModelAlias)
-            ? room.settings.managerModelAlias
-            : config.defaultModelAlias;
+        const managerModelAlias = resolveManagerAlias(room.settings ?? {}, config.defaultModelAlias, this.d.models);
         const r = await this.d.planOrchestrator({ roomId: room.id, managerModelAlias, agents: planAgents, text, recent, signal: abort.signal });
         plan = r.plan;
         for (const u of r.usage) staged.usage.push({ ...u, agentKey: null });
@@ -321,7 +294,7 @@ export class TurnExecutor {
     }
     let created: Message[];
     try {
-      created = await this.commit(turn.id, { room, session, requestedBy: turn.requestedBy, plan, status, turnError, staged, summary, systemNotice });
+      created = await commitTurn(this.d.orm, turn.id, { room, session, requestedBy: turn.requestedBy, plan, status, turnError, staged, summary, systemNotice });
     } catch (err) {
       logger.error('turn commit failed', { turnId: turn.id, err });
       await events.drain();
@@ -365,114 +338,5 @@ export class TurnExecutor {
       content: m.content,
     }));
   }
-
-  /** Everything the turn produced, in one unit of work, flushed once. */
-  private async commit(
-    turnId: string,
-    c: {
-      room: Room;
-      session: Session;
-      requestedBy: User;
-      plan: Plan;
-      status: FinalStatus;
-      turnError?: ErrorBody;
-      staged: { messages: StagedAgentMessage[]; usage: StagedUsage[]; tools: StagedToolCall[] };
-      summary?: SummaryResult;
-      systemNotice?: string;
-    },
-  ): Promise<Message[]> {
-    const em = this.d.orm.em.fork();
-    return em.transactional(async (tx) => {
-      const turn = await tx.findOneOrFail(Turn, { id: turnId });
-      const room = tx.getReference(Room, c.room.id);
-      const session = await tx.findOneOrFail(Session, { id: c.session.id });
-      const user = tx.getReference(User, c.requestedBy.id);
-      // Strictly increasing timestamps keep the history in the order the agents spoke.
-      let t = Date.now();
-      const at = () => new Date(t++);
-      const created: Message[] = [];
-      for (const m of c.staged.messages) {
-        created.push(
-          tx.create(Message, {
-            id: m.id,
-            room,
-            session,
-            turn,
-            authorType: 'agent',
-            agentKey: m.agentKey,
-            content: m.content,
-            status: m.status,
-            modelAlias: m.modelAlias,
-            error: m.error ?? null,
-            createdAt: at(),
-          }),
-        );
-      }
-      if (c.systemNotice) {
-        created.push(tx.create(Message, { room, session, turn, authorType: 'system', content: c.systemNotice, status: 'complete', createdAt: at() }));
-      }
-      for (const u of c.staged.usage) {
-        tx.create(LlmUsageEvent, {
-          room,
-          session,
-          turn,
-          user,
-          agentKey: u.agentKey,
-          purpose: u.purpose,
-          modelAlias: u.modelAlias,
-          model: u.model,
-          inputTokens: u.inputTokens,
-          outputTokens: u.outputTokens,
-          costUsd: u.costUsd,
-          latencyMs: Math.round(u.latencyMs),
-        });
-      }
-      for (const tc of c.staged.tools) {
-        tx.create(ToolCallEvent, {
-          room,
-          session,
-          turn,
-          user,
-          agentKey: tc.agentKey,
-          toolCallId: tc.toolCallId.slice(0, 128),
-          toolName: tc.toolName,
-          status: tc.status,
-          input: tc.input,
-          output: tc.output ?? null,
-          error: tc.error ?? null,
-          latencyMs: Math.round(tc.latencyMs),
-        });
-      }
-      if (c.summary) {
-        session.summary = c.summary.summary;
-        session.summaryData = { ...c.summary.fields, usedFallback: c.summary.usedFallback };
-        session.summaryUpdatedAt = new Date();
-        turn.summaryTriggered = true;
-      }
-      turn.status = c.status;
-      turn.plan = { agentKeys: c.plan.agentKeys, fallback: c.plan.fallback, ...(c.plan.reason ? { reason: c.plan.reason } : {}) };
-      turn.error = c.turnError ? `${c.turnError.code}: ${c.turnError.message}` : null;
-      turn.endedAt = new Date();
-      return created;
-    });
-  }
-
-  private async markFailed(turnId: string): Promise<void> {
-    await this.d.orm.em
-      .fork()
-      .getConnection()
-      .execute(`update "turns" set "status" = 'failed', "ended_at" = now(), "error" = 'COMMIT_FAILED' where "id" = ? and "status" = 'running'`, [turnId]);
-  }
-}
-
-type FinalStatus = Exclude<TurnStatus, 'queued' | 'running'>;
-
-function finalStatus(cancelled: boolean, turnError: ErrorBody | undefined, messages: StagedAgentMessage[], plan: Plan): FinalStatus {
-  if (cancelled) return 'cancelled';
-  if (turnError) return messages.some((m) => m.status === 'complete') ? 'partial' : 'failed';
-  if (plan.agentKeys.length === 0) return 'completed';
-  const failed = messages.filter((m) => m.status === 'failed').length;
-  if (failed === 0) return 'completed';
-  return failed === messages.length ? 'failed' : 'partial';
 }
 
