@@ -26,6 +26,9 @@ export class ClientPool {
   recordLatency = false;
   private readonly turnEnds = new Map<string, number>();
   private readonly turnWaiters = new Map<string, (t: number) => void>();
+  /** `${socket}:${turnId}` of each turn:end each socket received, and who waits for one. */
+  private readonly socketTurnEnds = new Set<string>();
+  private readonly socketTurnWaiters = new Map<string, () => void>();
 
   constructor(private readonly url: string) {}
 
@@ -58,6 +61,10 @@ export class ClientPool {
       }
     });
     s.on('turn:end', (d: { turnId: string }) => {
+      const key = `${index}:${d.turnId}`;
+      this.socketTurnEnds.add(key);
+      this.socketTurnWaiters.get(key)?.();
+      this.socketTurnWaiters.delete(key);
       if (this.turnEnds.has(d.turnId)) return;
       const t = nowMs();
       this.turnEnds.set(d.turnId, t);
@@ -108,6 +115,26 @@ export class ClientPool {
       this.turnWaiters.set(turnId, (t) => {
         clearTimeout(timer);
         resolve(t);
+      });
+    });
+  }
+
+  /**
+   * Resolves once socket `index` itself has received the turn's `turn:end`. A room's events reach
+   * each socket in order, so by then that socket has every frame of the turn (waitTurnEnd only
+   * says that some socket of the pool got there first).
+   */
+  waitTurnEndOn(index: number, turnId: string, timeoutMs = 120_000): Promise<void> {
+    const key = `${index}:${turnId}`;
+    if (this.socketTurnEnds.has(key)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.socketTurnWaiters.delete(key);
+        reject(new Error(`socket ${index} got no turn:end for ${turnId} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.socketTurnWaiters.set(key, () => {
+        clearTimeout(timer);
+        resolve();
       });
     });
   }

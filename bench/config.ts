@@ -35,17 +35,23 @@ export interface BenchConfig {
   pdfReps: number;
   /** 'pglite' (embedded, default) or 'postgres' (a fresh database at TEST_ADMIN_DATABASE_URL/DATABASE_URL). */
   db: 'pglite' | 'postgres';
-  /** Which parts to run (comma list of realtime, parse); default both. */
+  /** Which parts to run (comma list of realtime, parse, scaled); see DEFAULT_PARTS. */
   only: Set<string>;
+  /** BENCH_ONLY was not set: a part whose services are missing (scaled) is skipped, not failed. */
+  defaultParts: boolean;
   /** Where the JSON goes. */
   out: string;
 }
 
+const PARTS = ['realtime', 'parse', 'scaled'];
+/** What a run without BENCH_ONLY does. */
+const DEFAULT_PARTS = 'realtime,parse,scaled';
+
 export function loadBenchConfig(): BenchConfig {
   const db = process.env.BENCH_DB ?? 'pglite';
   if (db !== 'pglite' && db !== 'postgres') throw new Error(`BENCH_DB must be pglite or postgres, got "${db}"`);
-  const only = new Set((process.env.BENCH_ONLY ?? 'realtime,parse').split(',').map((s) => s.trim()).filter(Boolean));
-  for (const part of only) if (part !== 'realtime' && part !== 'parse') throw new Error(`BENCH_ONLY: unknown part "${part}"`);
+  const only = new Set((process.env.BENCH_ONLY?.trim() || DEFAULT_PARTS).split(',').map((s) => s.trim()).filter(Boolean));
+  for (const part of only) if (!PARTS.includes(part)) throw new Error(`BENCH_ONLY: unknown part "${part}" (parts: ${PARTS.join(', ')})`);
   const clients = int('BENCH_CLIENTS', 200, 1, 5000);
   return {
     clients,
@@ -68,6 +74,7 @@ export function loadBenchConfig(): BenchConfig {
     pdfReps: int('BENCH_PDF_REPS', 2, 1, 100),
     db,
     only,
+    defaultParts: process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY.trim() === '',
     out: process.env.BENCH_OUT ?? 'bench/results/latest.json',
   };
 }

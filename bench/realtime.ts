@@ -82,7 +82,7 @@ export interface RealtimeResults {
 }
 
 /** Logs with the seconds since the bench process started. */
-const log = (msg: string) => console.log(`[bench] ${(performance.now() / 1000).toFixed(1).padStart(5)} s  ${msg}`);
+export const log = (msg: string) => console.log(`[bench] ${(performance.now() / 1000).toFixed(1).padStart(5)} s  ${msg}`);
 
 const perConn = (before: MemSample, after: MemSample, n: number) => ({
   heapPerConnBytes: (after.heapUsed - before.heapUsed) / n,
@@ -91,7 +91,7 @@ const perConn = (before: MemSample, after: MemSample, n: number) => ({
 });
 
 /** Busy CPU time of the whole machine, all cores, in ms. */
-function machineBusyMs(): number {
+export function machineBusyMs(): number {
   let busy = 0;
   for (const c of os.cpus()) busy += c.times.user + c.times.nice + c.times.sys + c.times.irq;
   return busy;
@@ -245,7 +245,7 @@ async function latencyRun(
 
 // ------------------------------------------------------------------ Pantheon
 
-interface PantheonRoom {
+export interface PantheonRoom {
   roomId: string;
   sessionIds: string[];
   tokens: string[];
@@ -263,7 +263,7 @@ async function api(url: string, token: string, method: string, pathname: string,
 }
 
 /** A roundtable room with one agent on the fake model, `sessions` sessions and `users` members. */
-async function setupPantheonRoom(url: string, secret: string, users: number, sessions: number): Promise<PantheonRoom> {
+export async function setupPantheonRoom(url: string, secret: string, users: number, sessions: number): Promise<PantheonRoom> {
   const tokens = Array.from({ length: users }, (_, i) => signToken(secret, { sub: `bench-u${i}`, name: `User ${i}` }, { expiresInSeconds: 3600 }));
   const owner = tokens[0]!;
   const room = await api(url, owner, 'POST', '/rooms', { name: 'Bench', mode: 'roundtable' });
@@ -275,7 +275,7 @@ async function setupPantheonRoom(url: string, secret: string, users: number, ses
   return { roomId: room.id, sessionIds, tokens };
 }
 
-function pantheonEnv(fake: FakeModel, secret: string, flushMs: number, databaseUrl?: string): Record<string, string> {
+export function pantheonEnv(fake: FakeModel, secret: string, flushMs: number, databaseUrl?: string): Record<string, string> {
   return {
     PORT: '0',
     HOST: '127.0.0.1',

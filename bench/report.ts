@@ -1,6 +1,7 @@
 import type { BenchConfig } from './config';
 import type { ParseResults } from './parse';
 import type { RealtimeResults } from './realtime';
+import type { ScaledResults } from './scaled';
 import { round } from './stats';
 
 export interface Figure {
@@ -29,7 +30,7 @@ const fig = (key: string, name: string, unit: string, pantheon: number, baseline
 // RSS per socket is in the JSON (details.realtime.*.memory) but not in the table: in a process
 // that hosts an embedded database, RSS moves with the database's working set far more than with
 // the sockets (see docs/benchmarks.md).
-export function figures(cfg: BenchConfig, rt: RealtimeResults | undefined, parse: ParseResults | undefined): Figure[] {
+export function figures(cfg: BenchConfig, rt: RealtimeResults | undefined, parse: ParseResults | undefined, scaled?: ScaledResults): Figure[] {
   const out: Figure[] = [];
   if (rt) {
     const ps = rt.pantheonStream;
@@ -50,6 +51,25 @@ export function figures(cfg: BenchConfig, rt: RealtimeResults | undefined, parse
       fig('heapPerConn', `heap per joined socket (${ps.memory.sockets} sockets)`, 'KiB', ps.memory.heapPerConnBytes / KiB, b.memory.heapPerConnBytes / KiB, 'bare socket.io', 'lower'),
       fig('totalPerConn', 'heap+external per joined socket', 'KiB', ps.memory.totalPerConnBytes / KiB, b.memory.totalPerConnBytes / KiB, 'bare socket.io', 'lower'),
       fig('joinsPerSec', `room:join rate filling a room to ${ps.memory.sockets} (50 in flight)`, 'joins/s', ps.memory.joinsPerSec, b.memory.joinsPerSec, 'bare socket.io', 'higher'),
+    );
+  }
+  if (scaled) {
+    const p = scaled.pantheon;
+    const b = scaled.bare;
+    const n = `${p.throughput.clients.a}+${p.throughput.clients.b} clients`;
+    const relay = '2 bare + redis-adapter, relay';
+    out.push(
+      fig('scaledFramesPerSec', `scaled: delivered frames/s, 2 nodes, ${n}`, 'frames/s', p.throughput.framesPerSec, b.throughput.framesPerSec, `2 bare + redis-adapter, best burst (${b.throughput.burst})`, 'higher'),
+      fig('scaledServerCpuPerFrame', 'scaled: server CPU per delivered frame (both nodes)', 'µs', p.throughput.serverCpuUsPerFrame, b.throughput.serverCpuUsPerFrame, `2 bare + redis-adapter, burst ${b.throughput.burst}`, 'lower'),
+      fig('scaledRedisCpuPerFrame', 'scaled: Redis CPU per delivered frame', 'µs', p.throughput.redisCpuUsPerFrame, b.throughput.redisCpuUsPerFrame, `2 bare + redis-adapter, burst ${b.throughput.burst}`, 'lower'),
+      fig('scaledTokenLatencyP50A', 'scaled: token latency p50, clients on node A (sender), flush 0', 'ms', p.latency.tokenLatencyMs.a.p50, b.latency.tokenLatencyMs.a.p50, relay, 'lower'),
+      fig('scaledTokenLatencyP99A', 'scaled: token latency p99, clients on node A (sender), flush 0', 'ms', p.latency.tokenLatencyMs.a.p99, b.latency.tokenLatencyMs.a.p99, relay, 'lower'),
+      fig('scaledTokenLatencyP50B', 'scaled: token latency p50, clients on node B, flush 0', 'ms', p.latency.tokenLatencyMs.b.p50, b.latency.tokenLatencyMs.b.p50, relay, 'lower'),
+      fig('scaledTokenLatencyP99B', 'scaled: token latency p99, clients on node B, flush 0', 'ms', p.latency.tokenLatencyMs.b.p99, b.latency.tokenLatencyMs.b.p99, relay, 'lower'),
+      fig('scaledTurnOverheadP50', 'scaled: turn overhead p50 (ack -> turn:end - model time)', 'ms', p.latency.turnOverheadMs.p50, b.latency.turnOverheadMs.p50, `${relay} turn`, 'lower'),
+      fig('scaledTurnOverheadP99', 'scaled: turn overhead p99 (ack -> turn:end - model time)', 'ms', p.latency.turnOverheadMs.p99, b.latency.turnOverheadMs.p99, `${relay} turn`, 'lower'),
+      fig('scaledSendToEndOverheadP50', 'scaled: send -> turn:end - model time, p50', 'ms', p.latency.sendToEndOverheadMs.p50, b.latency.sendToEndOverheadMs.p50, `${relay} turn`, 'lower'),
+      fig('scaledServerCpuPerTurn', `scaled: server CPU per turn, both nodes (${cfg.tokens} tokens)`, 'ms', p.latency.serverCpuMsPerTurn.total, b.latency.serverCpuMsPerTurn.total, `${relay} turn`, 'lower'),
     );
   }
   if (parse) {

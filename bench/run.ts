@@ -11,13 +11,25 @@ import { loadBenchConfig } from './config';
 import { runParseBench, type ParseResults } from './parse';
 import { runRealtime, type RealtimeResults } from './realtime';
 import { figures, markdownTable, table } from './report';
+import { runScaled, scaledServicesProblem, type ScaledResults } from './scaled';
 
 async function main() {
   const cfg = loadBenchConfig();
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const loadBefore = os.loadavg();
-  console.log(`[bench] node ${process.version}, ${os.cpus().length} cpus, db ${cfg.db}`);
+  console.log(`[bench] node ${process.version}, ${os.cpus().length} cpus, db ${cfg.db}, parts ${[...cfg.only].join(',')}`);
+  let scaledSkipped: string | undefined;
+  if (cfg.only.has('scaled')) {
+    // Scaled mode needs PostgreSQL and Redis; a default run goes on without it when they are not there.
+    const problem = await scaledServicesProblem();
+    if (problem && !cfg.defaultParts) throw new Error(`scaled mode needs PostgreSQL and Redis: ${problem}`);
+    if (problem) {
+      scaledSkipped = problem;
+      cfg.only.delete('scaled');
+      console.log(`[bench] skipping the scaled part (${problem}); BENCH_ONLY=scaled makes it required`);
+    }
+  }
   const idleBusyCores = await busyCores(1000);
   if (idleBusyCores > 0.25) {
     console.log(`[bench] warning: before starting, other work keeps ${idleBusyCores.toFixed(2)} cores busy; figures will be skewed.`);
@@ -27,19 +39,21 @@ async function main() {
   let parse: ParseResults | undefined;
   if (cfg.only.has('realtime')) realtime = await runRealtime(cfg);
   if (cfg.only.has('parse')) parse = await runParseBench(cfg);
+  let scaled: ScaledResults | undefined;
+  if (cfg.only.has('scaled')) scaled = await runScaled(cfg);
 
-  const figs = figures(cfg, realtime, parse);
+  const figs = figures(cfg, realtime, parse, scaled);
   const durationS = Math.round((performance.now() - started) / 100) / 10;
   console.log('');
   console.log(table(figs));
   console.log('');
   console.log(`ratio = pantheon / baseline; both measured in this run (${durationS} s).`);
-  for (const problem of checks(realtime, parse)) console.log(`[bench] warning: ${problem}`);
-  const noise = noiseOf(realtime);
+  for (const problem of checks(realtime, parse, scaled)) console.log(`[bench] warning: ${problem}`);
+  const noise = { ...noiseOf(realtime), ...scaledNoise(scaled) };
   if (parse) noise['parse'] = parse.otherCores;
   const noisy = Object.entries(noise).filter(([, cores]) => cores > 0.25);
   if (noisy.length) {
-    const who = cfg.db === 'postgres' ? 'other work (PostgreSQL included)' : 'other work';
+    const who = cfg.db === 'postgres' || scaled ? 'other work (PostgreSQL included)' : 'other work';
     console.log(`[bench] warning: ${who} used CPU during ${noisy.map(([k, c]) => `${k} (${c.toFixed(2)} cores)`).join(', ')}; figures may be skewed.`);
   }
 
@@ -60,10 +74,10 @@ async function main() {
       /** Cores busy with other work during each measured run (machine busy time minus server and bench). */
       otherCores: noise,
     },
-    config: { ...cfg, only: [...cfg.only] },
+    config: { ...cfg, only: [...cfg.only], ...(scaledSkipped ? { scaledSkipped } : {}) },
     figures: figs,
     markdown: markdownTable(figs),
-    details: { realtime, parse },
+    details: { realtime, parse, scaled },
   };
   mkdirSync(path.dirname(cfg.out), { recursive: true });
   writeFileSync(cfg.out, JSON.stringify(result, null, 2) + '\n');
@@ -71,7 +85,7 @@ async function main() {
 }
 
 /** What must hold for the figures to mean anything: every frame and token arrived, both parsers agree. */
-function checks(rt: RealtimeResults | undefined, parse: ParseResults | undefined): string[] {
+function checks(rt: RealtimeResults | undefined, parse: ParseResults | undefined, scaled: ScaledResults | undefined): string[] {
   const out: string[] = [];
   if (rt) {
     for (const [name, l] of [['pantheon (flush 0)', rt.pantheonStream.latency], ['pantheon (default)', rt.pantheonDefault.latency], ['bare', rt.bare.latency]] as const) {
@@ -81,6 +95,27 @@ function checks(rt: RealtimeResults | undefined, parse: ParseResults | undefined
     if (!rt.bare.throughput.complete) out.push('bare throughput: not every client received every frame');
   }
   if (parse && !parse.textMatches) out.push('parse: runParse and bare pdf-parse extracted different pages or text');
+  if (scaled) {
+    for (const [name, l] of [['scaled pantheon', scaled.pantheon.latency], ['scaled bare', scaled.bare.latency]] as const) {
+      for (const node of ['a', 'b'] as const) {
+        if (l.receivedTokens[node] !== l.expectedTokens[node]) out.push(`${name}: clients on node ${node.toUpperCase()} received ${l.receivedTokens[node]} of ${l.expectedTokens[node]} tokens`);
+      }
+    }
+    if (!scaled.pantheon.throughput.complete) out.push('scaled pantheon throughput: not every client on both nodes received every frame');
+    for (const b of scaled.bare.throughput.bursts ?? []) if (!b.complete) out.push(`scaled bare throughput, burst ${b.burst}: not every client on both nodes received every frame`);
+    if (scaled.pantheon.turnsByRunner.length > 1) out.push(`scaled pantheon: turns ran on ${scaled.pantheon.turnsByRunner.length} nodes (${scaled.pantheon.turnsByRunner.join(' + ')}), not all on node A`);
+  }
+  return out;
+}
+
+function scaledNoise(s: ScaledResults | undefined): Record<string, number> {
+  if (!s) return {};
+  const out: Record<string, number> = {
+    'scaled pantheon throughput': s.pantheon.throughput.cpu.otherCores,
+    'scaled pantheon latency': s.pantheon.latency.otherCores,
+    'scaled bare latency': s.bare.latency.otherCores,
+  };
+  for (const b of s.bare.throughput.bursts ?? []) out[`scaled bare throughput burst ${b.burst}`] = b.otherCores;
   return out;
 }
 

@@ -6,7 +6,8 @@
  * The bare server does the least a real-time relay can do: `room:join` joins a channel,
  * `message:send` acks at once, streams the same fake model over HTTP and broadcasts each content
  * chunk as an `agent:delta` with the same envelope, then `turn:end`; `blast` broadcasts N frames
- * of a given size as fast as the event loop lets it.
+ * of a given size as fast as the event loop lets it. With `redis` (the scaled baseline) it does the
+ * same through @socket.io/redis-adapter, so a broadcast on one node reaches the sockets of all.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
@@ -17,7 +18,11 @@ import { randomUUID } from 'node:crypto';
 import { Server } from 'socket.io';
 import type { App } from '../src/app';
 
-export type ChildStart = { mode: 'pantheon'; env: Record<string, string> } | { mode: 'bare'; modelBaseUrl: string };
+/**
+ * `redis` (scaled baseline): the bare server broadcasts through `@socket.io/redis-adapter`, so
+ * that several bare servers share rooms, as Pantheon's nodes do in scaled mode.
+ */
+export type ChildStart = { mode: 'pantheon'; env: Record<string, string> } | { mode: 'bare'; modelBaseUrl: string; redis?: { url: string; keyPrefix: string } };
 export type ChildInit = ChildStart & { type: 'init' };
 
 export type ChildRequest =
@@ -64,11 +69,27 @@ async function startPantheon(env: Record<string, string>): Promise<string> {
   return app.url;
 }
 
-async function startBare(modelBaseUrl: string): Promise<string> {
+async function startBare(modelBaseUrl: string, redis?: { url: string; keyPrefix: string }): Promise<string> {
   const http: HttpServer = createServer();
   // The transport options Pantheon uses (src/realtime/socket-server.ts), without its auth and handlers.
   const server = new Server(http, { path: '/socket.io', serveClient: false, maxHttpBufferSize: 2 * 1024 * 1024, cors: { origin: '*' } });
   io = server;
+  let closeRedis = async () => {};
+  if (redis) {
+    // Loaded here so the single-node bare server does not pay for (or keep in memory) these modules.
+    const { Redis } = await import('ioredis');
+    const { createAdapter } = await import('@socket.io/redis-adapter');
+    const pub = new Redis(redis.url, { connectionName: `${redis.keyPrefix}bare-pub` });
+    const sub = pub.duplicate({ connectionName: `${redis.keyPrefix}bare-sub` });
+    for (const [name, conn] of [['pub', pub], ['sub', sub]] as const) {
+      conn.on('error', (err: Error) => console.error(`[bench] bare redis ${name}: ${err.message}`));
+    }
+    // The key only names the adapter's channels; it keeps this run apart from anything else on that Redis.
+    server.adapter(createAdapter(pub, sub, { key: `${redis.keyPrefix}socket.io` }));
+    closeRedis = async () => {
+      await Promise.all([pub, sub].map((c) => c.quit().catch(() => c.disconnect())));
+    };
+  }
   const emit = (roomId: string, event: string, payload: Record<string, unknown>) =>
     server.to(roomId).emit(event, { roomId, seq: ++seq, ts: Date.now(), ...payload });
 
@@ -116,6 +137,7 @@ async function startBare(modelBaseUrl: string): Promise<string> {
     server.engine.close();
     http.closeAllConnections();
     await new Promise<void>((resolve) => http.close(() => resolve()));
+    await closeRedis();
   };
   return `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
 }
@@ -165,7 +187,7 @@ async function handle(req: ChildRequest): Promise<unknown> {
 
 process.on('message', (msg: ChildInit | ChildRequest) => {
   if (msg.type === 'init') {
-    const started = msg.mode === 'pantheon' ? startPantheon(msg.env) : startBare(msg.modelBaseUrl);
+    const started = msg.mode === 'pantheon' ? startPantheon(msg.env) : startBare(msg.modelBaseUrl, msg.redis);
     started.then(
       (url) => send({ type: 'ready', url, pid: process.pid }),
       (err: unknown) => send({ type: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
