@@ -1,10 +1,39 @@
 import type { Orm } from '../db/orm';
 import { RoomMember, StoredFile } from '../db/entities';
 import { AppError } from '../shared/errors';
+import { decodeCursor, olderThan, pageOf, type Page } from '../shared/pagination';
+
+export interface FileSummaryDto {
+  id: string;
+  filename: string;
+  kind: string;
+  sizeBytes: number;
+  status: string;
+  createdAt: string;
+}
 
 /** Reading an uploaded file's status, metadata and, when ready, its parsed content. */
 export class FileService {
   constructor(private readonly orm: Orm) {}
+
+  /** The room's files, newest first, without their content. */
+  async list(userId: string, roomId: string, q: { before?: string; limit: number }): Promise<Page<FileSummaryDto>> {
+    const em = this.orm.em.fork();
+    if (!(await em.count(RoomMember, { room: roomId, user: userId }))) throw new AppError('ROOM_NOT_FOUND', 'Room not found');
+    const rows = await em.find(
+      StoredFile,
+      { room: roomId, ...olderThan(decodeCursor(q.before)) },
+      { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: q.limit + 1, exclude: ['parsed'] },
+    );
+    return pageOf(rows, q.limit, (f) => ({
+      id: f.id,
+      filename: f.filename,
+      kind: f.kind,
+      sizeBytes: f.sizeBytes,
+      status: f.status,
+      createdAt: f.createdAt.toISOString(),
+    }));
+  }
 
   async get(userId: string, fileId: string) {
     const em = this.orm.em.fork();

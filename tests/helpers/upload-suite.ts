@@ -151,6 +151,18 @@ export function uploadSuite(name: string, start: () => Promise<{ app: TestApp; c
       });
     }
 
+    it('lists the room’s files newest first, to members only', async () => {
+      const list = await app.api(owner, 'GET', `/rooms/${roomId}/files?limit=2`);
+      expect(list.status).toBe(200);
+      expect(list.body.items).toHaveLength(2);
+      expect(list.body.items[0]).not.toHaveProperty('parsed');
+      expect(list.body.nextCursor).toBeTypeOf('string');
+      const next = await app.api(owner, 'GET', `/rooms/${roomId}/files?limit=2&before=${list.body.nextCursor}`);
+      expect(next.body.items[0].id).not.toBe(list.body.items[1].id);
+      const outsider = await app.api(app.token('outsider'), 'GET', `/rooms/${roomId}/files`);
+      expect(outsider.status).toBe(404);
+    });
+
     it('hides a file from non-members like a missing one', async () => {
       const up = await uploadFile(app, owner, roomId, 'private.txt', Buffer.from('secret'));
       const r = await app.api(app.token('outsider'), 'GET', `/files/${up.body.id}`);

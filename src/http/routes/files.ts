@@ -5,6 +5,8 @@ import type { FilePipeline } from '../../files/file-pipeline';
 import type { RoomService } from '../../rooms/room-service';
 import { AppError } from '../../shared/errors';
 import { currentUser } from '../middleware/auth';
+import { query } from '../middleware/validate';
+import { listQuery } from '../../rooms/schemas';
 import { idParam } from './ids';
 
 /**
@@ -53,6 +55,10 @@ export function fileRoutes(d: { rooms: RoomService; files: FileService; pipeline
       res.status(201).json(registered);
     },
   );
+
+  r.get('/rooms/:roomId/files', async (req, res) => {
+    res.json(await d.files.list(currentUser(req).id, idParam(req.params.roomId, 'ROOM_NOT_FOUND'), query(req, listQuery)));
+  });
 
   r.get('/files/:fileId', async (req, res) => {
     res.json(await d.files.get(currentUser(req).id, idParam(req.params.fileId, 'FILE_NOT_FOUND')));
