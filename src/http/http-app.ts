@@ -5,6 +5,7 @@ import { presentUser } from '../rooms/presenters';
 import type { HealthChecks, Services } from '../services';
 import type { Logger } from '../shared/logger';
 import { authenticate, currentUser } from './middleware/auth';
+import { accessLog } from './middleware/access-log';
 import { cors } from './middleware/cors';
 import { errorHandler, notFound } from './middleware/errors';
 import { agentRoutes } from './routes/agents';
@@ -30,6 +31,7 @@ export function buildHttpApp(d: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  app.use(accessLog(d.logger));
   app.use(cors(d.config.corsOrigins));
 
   const api = Router();
