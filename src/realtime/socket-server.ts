@@ -53,7 +53,6 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
     // Above the per-event cap, so an oversize event gets an error ack rather than a dropped socket.
     maxHttpBufferSize: Math.max(2 * 1024 * 1024, config.limits.socketPayloadBytes * 4),
     cors: { origin: config.corsOrigins === '*' ? '*' : config.corsOrigins, methods: ['GET', 'POST'] },
-    connectionStateRecovery: undefined,
   });
   const nsp = () => io.of('/');
   const delivery = new RoomDelivery(nsp);
@@ -194,12 +193,8 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
       for (const c of closers) await c().catch(() => undefined);
       await broadcaster.close();
       io.disconnectSockets(true);
-      await new Promise<void>((resolve) => {
-        // io.close() also closes the HTTP server; the app closes that itself.
-        io.engine.close();
-        for (const s of io.of('/').sockets.values()) s.disconnect(true);
-        resolve();
-      });
+      // Not io.close(): it would also close the HTTP server, which the app closes itself.
+      io.engine.close();
     },
   };
 }

@@ -32,7 +32,3 @@ export function jsonByteLength(value: unknown): number {
     return Number.POSITIVE_INFINITY;
   }
 }
-
-export const uuid = () => z.uuid();
-/** Optional cursor-pagination limit. */
-export const limitParam = (max = 100, def = 50) => z.coerce.number().int().min(1).max(max).default(def);

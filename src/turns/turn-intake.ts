@@ -43,10 +43,11 @@ export class TurnIntake {
   constructor(private readonly orm: Orm) {}
 
   async accept(userId: string, input: SendInput): Promise<Accepted> {
+    const em = this.orm.em.fork();
+    // Membership first: a removed member gets no answer about earlier sends either.
+    const { room } = await requireMember(em, input.roomId, userId);
     const existing = await this.findExisting(userId, input);
     if (existing) return existing;
-    const em = this.orm.em.fork();
-    const { room } = await requireMember(em, input.roomId, userId);
     const session = await em.findOne(Session, { id: input.sessionId, room: input.roomId });
     if (!session) throw new AppError('SESSION_NOT_FOUND', 'Session not found');
     if (input.fileIds?.length) {

@@ -12,7 +12,7 @@ export function turnHandlers(deps: { orm: Orm; intake: TurnIntake; turns: TurnSe
     const sendSchema = sendPayload(ctx.config.limits.messageChars);
 
     onEvent(socket, 'message:send', sendSchema, opts, async (p) => {
-      await ctx.requireMember(p.roomId, socket.data.userId);
+      // Membership is checked by the intake, which loads the room anyway.
       await ctx.rateLimiter.hit(`msg:${socket.data.userId}`, ctx.config.limits.messagesPerMinute, 60);
       const accepted = await deps.intake.accept(socket.data.userId, p);
       if (!accepted.duplicate) {
