@@ -1,10 +1,19 @@
 import { createServer, type Server as HttpServer } from 'node:http';
-import type { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
 import { TokenVerifier, resolveJwtSecret } from './auth/jwt';
 import type { AppConfig } from './config/config';
 import { migrateUp, openOrm, type Orm } from './db/orm';
+import { createRoomEvents, type RoomEvents } from './events/room-events';
+import { DbFileContentReader } from './files/file-content-reader';
+import { createFilePipeline } from './files/file-pipeline';
+import { FileService } from './files/file-service';
 import { buildHttpApp } from './http/http-app';
+import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './infra/rate-limiter';
+import { createRedis, quitRedis } from './infra/redis';
+import { createModelProvider } from './llm/model-provider';
+import { createRealtime, type Realtime } from './realtime/socket-server';
+import { RoomAccess } from './rooms/access';
 import { AgentService } from './rooms/agent-service';
 import { RoomService } from './rooms/room-service';
 import { SessionService } from './rooms/session-service';
@@ -12,17 +21,8 @@ import { UserService } from './rooms/user-service';
 import type { HealthChecks, Services } from './services';
 import { DomainEvents } from './shared/domain-events';
 import { createLogger, type Logger } from './shared/logger';
-import { createRedis, quitRedis } from './infra/redis';
-import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './realtime/rate-limiter';
-import { createRealtime, type Realtime } from './realtime/socket-server';
-import { createModelProvider } from './llm/model-provider';
 import { createTavilySearch } from './tools/search-provider';
 import { createTurnEngine } from './turns/turn-engine';
-import { DbFileContentReader } from './files/file-content-reader';
-import { createFilePipeline, type FilePipeline } from './files/file-pipeline';
-import { FileService } from './files/file-service';
-import { fileRoutes } from './http/routes/files';
-import { AppError } from './shared/errors';
 
 export interface App {
   /** Base URL, e.g. http://127.0.0.1:3000 */
@@ -33,14 +33,17 @@ export interface App {
   services: Services;
   logger: Logger;
   httpServer: HttpServer;
+  /** The room event pipeline (sequenced publishing and the replay log). */
+  roomEvents: RoomEvents;
   realtime: Realtime;
   close(): Promise<void>;
 }
 
 /**
- * The composition root: builds the whole server from a config. Embedded (PGlite, in-memory
- * transport, in-process queue) when DATABASE_URL/REDIS_URL are absent; PostgreSQL/Redis when set.
- * `main.ts` and every test start the server through this.
+ * The composition root: builds the whole server from a config, bottom up: the database and Redis,
+ * the room event pipeline, the services (complete), and last the transports that call them.
+ * Embedded (PGlite, in-memory events, in-process queue) when DATABASE_URL/REDIS_URL are absent;
+ * PostgreSQL/Redis when set. `main.ts` and every test start the server through this.
  */
 export async function createApp(config: AppConfig, opts: { logger?: Logger } = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(config.logLevel);
@@ -65,43 +68,73 @@ export async function createApp(config: AppConfig, opts: { logger?: Logger } = {
     const applied = await migrateUp(orm);
     if (applied.length) logger.info('migrations applied', { applied });
 
-    const events = new DomainEvents();
-    const services: Services = {
-      users: new UserService(orm),
-      rooms: new RoomService(orm, events),
-      agents: new AgentService(orm, events, () => Object.keys(config.models), config.defaultModelAlias),
-      sessions: new SessionService(orm),
-    };
     const health: HealthChecks = {
       database: () => orm.em.fork().getConnection().execute('select 1'),
     };
 
+    // Redis (scaled mode): room events and node signals, the Socket.IO adapter, rate limits.
     let redis: { pub: Redis; sub: Redis; adapterSub: Redis } | undefined;
     let rateLimiter: RateLimiter = new MemoryRateLimiter();
     if (config.redisUrl) {
       // Connection names carry the key prefix, so operators (and tests) can tell deployments apart.
       const named = (role: string) => createRedis(config.redisUrl!, logger, `${config.redisKeyPrefix}${role}`);
-      const pub = named('pub');
-      redis = { pub, sub: named('sub'), adapterSub: named('adapter-sub') };
-      const conns = redis;
+      const conns = { pub: named('pub'), sub: named('sub'), adapterSub: named('adapter-sub') };
+      redis = conns;
       closers.push(() => Promise.all([quitRedis(conns.pub), quitRedis(conns.sub), quitRedis(conns.adapterSub)]));
-      rateLimiter = new RedisRateLimiter(pub, config.redisKeyPrefix);
-      health.redis = () => pub.ping();
+      rateLimiter = new RedisRateLimiter(conns.pub, config.redisKeyPrefix);
+      health.redis = () => conns.pub.ping();
     }
 
-    // The file pipeline needs the realtime broadcaster, which needs the HTTP server: routes reach
-    // it through a getter once it exists.
-    let filePipeline: FilePipeline | undefined;
-    const fileRouter = fileRoutes({
-      rooms: services.rooms,
-      files: new FileService(orm),
-      uploadBytes: config.limits.uploadBytes,
-      pipeline: () => {
-        if (!filePipeline) throw new AppError('UNAVAILABLE', 'File uploads are not available yet');
-        return filePipeline;
-      },
+    const roomEvents = await createRoomEvents({ config, logger, redis });
+    closers.push(() => roomEvents.close());
+
+    // Services, complete before any transport exists.
+    const events = new DomainEvents();
+    const access = new RoomAccess(orm);
+    const models = createModelProvider(config.models);
+    const fileReader = new DbFileContentReader(orm);
+    const search = config.tavily.apiKey
+      ? createTavilySearch({ apiKey: config.tavily.apiKey, baseUrl: config.tavily.baseUrl })
+      : undefined;
+    const turnEngine = await createTurnEngine({
+      orm,
+      config,
+      broadcaster: roomEvents.broadcaster,
+      bus: roomEvents.bus,
+      models,
+      toolDeps: (roomId) => ({ roomId, search, files: fileReader }),
+      logger,
     });
-    const httpApp = buildHttpApp({ config, services, verifier, health, logger, rateLimiter, extraRoutes: [fileRouter] });
+    // On close, services stop first (running turns finish within the grace period and still reach
+    // their clients), then the transports, the event pipeline and the connections.
+    let stopFiles = async () => {};
+    const stopServices = once(async () => {
+      await turnEngine.close();
+      await stopFiles();
+    });
+    closers.push(stopServices);
+    // Embedded: parse in this process. Scaled: enqueue on BullMQ; `npm run worker` parses.
+    const filePipeline = await createFilePipeline({
+      config,
+      orm,
+      broadcaster: roomEvents.broadcaster,
+      logger,
+      role: config.redisUrl ? 'producer' : 'embedded',
+    });
+    stopFiles = () => filePipeline.close();
+    health.queue = () => filePipeline.health();
+    const services: Services = {
+      users: new UserService(orm),
+      rooms: new RoomService(orm, events),
+      agents: new AgentService(orm, events, () => Object.keys(config.models), config.defaultModelAlias),
+      sessions: new SessionService(orm),
+      access,
+      turns: turnEngine.turns,
+      files: new FileService(orm, access, filePipeline),
+    };
+
+    // Transports last.
+    const httpApp = buildHttpApp({ config, services, verifier, health, logger, rateLimiter });
     const httpServer = createServer(httpApp);
     httpServer.keepAliveTimeout = 65_000;
     closers.push(
@@ -112,36 +145,19 @@ export async function createApp(config: AppConfig, opts: { logger?: Logger } = {
           httpServer.closeAllConnections();
         }),
     );
-    const realtime = await createRealtime({ httpServer, config, verifier, services, events, rateLimiter, logger, redis });
+    const realtime = await createRealtime({
+      httpServer,
+      config,
+      verifier,
+      services,
+      events,
+      roomEvents,
+      rateLimiter,
+      logger,
+      ...(redis ? { adapterRedis: { pub: redis.pub, sub: redis.adapterSub } } : {}),
+    });
     closers.push(() => realtime.close());
-
-    const models = createModelProvider(config.models);
-    const fileReader = new DbFileContentReader(orm);
-    const search = config.tavily.apiKey
-      ? createTavilySearch({ apiKey: config.tavily.apiKey, baseUrl: config.tavily.baseUrl })
-      : undefined;
-    const turnEngine = await createTurnEngine({
-      orm,
-      config,
-      realtime,
-      models,
-      toolDeps: (roomId) => ({ roomId, search, files: fileReader }),
-      logger,
-    });
-    closers.push(() => turnEngine.close());
-
-    // Embedded: parse in this process. Scaled: enqueue on BullMQ; `npm run worker` parses.
-    filePipeline = await createFilePipeline({
-      config,
-      orm,
-      broadcaster: realtime.ctx.broadcaster,
-      logger,
-      role: config.redisUrl ? 'producer' : 'embedded',
-    });
-    const pipeline = filePipeline;
-    closers.push(() => pipeline.close());
-    health.queue = () => pipeline.health();
-    services.turns = turnEngine.turns;
+    closers.push(stopServices);
 
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
@@ -155,9 +171,15 @@ export async function createApp(config: AppConfig, opts: { logger?: Logger } = {
     const url = `http://${host}:${port}`;
     logger.info('listening', { url, mode: config.databaseUrl ? 'postgresql' : 'embedded', redis: Boolean(config.redisUrl) });
 
-    return { url, port, config, orm, services, logger, httpServer, realtime, close };
+    return { url, port, config, orm, services, logger, httpServer, roomEvents, realtime, close };
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+/** `fn` runs on the first call; later calls return the same promise. */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let p: Promise<void> | undefined;
+  return () => (p ??= fn());
 }

@@ -1,6 +1,6 @@
 import type { AppConfig } from '../config/config';
 import type { Orm } from '../db/orm';
-import type { Broadcaster } from '../realtime/broadcaster';
+import type { Broadcaster } from '../events/broadcaster';
 import type { Logger } from '../shared/logger';
 import { BullMqJobQueue } from './bullmq-queue';
 import { createFileProcessor } from './file-processor';

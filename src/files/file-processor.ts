@@ -1,7 +1,7 @@
 import type { FileKind, FileStatus, ParsedContent } from '../db/entities/file';
 import { StoredFile } from '../db/entities/file';
 import type { Em, Orm } from '../db/orm';
-import type { Broadcaster } from '../realtime/broadcaster';
+import type { Broadcaster } from '../events/broadcaster';
 import { createLogger, type Logger } from '../shared/logger';
 import type { FileStore } from './file-store';
 import { isRetryable, type FileJob, type JobAttempt, type JobHandler } from './job-queue';

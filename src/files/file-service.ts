@@ -1,6 +1,9 @@
 import type { Orm } from '../db/orm';
-import { RoomMember, StoredFile } from '../db/entities';
+import { StoredFile } from '../db/entities';
+import type { RoomAccess } from '../rooms/access';
 import { AppError } from '../shared/errors';
+import type { FilePipeline } from './file-pipeline';
+import type { RegisteredFile, UploadInput } from './register-upload';
 import { decodeCursor, olderThan, pageOf, type Page } from '../shared/pagination';
 
 export interface FileSummaryDto {
@@ -12,14 +15,23 @@ export interface FileSummaryDto {
   createdAt: string;
 }
 
-/** Reading an uploaded file's status, metadata and, when ready, its parsed content. */
+/** Uploading a file, and reading an uploaded file's status, metadata and, when ready, its parsed content. */
 export class FileService {
-  constructor(private readonly orm: Orm) {}
+  constructor(
+    private readonly orm: Orm,
+    private readonly access: RoomAccess,
+    private readonly pipeline: Pick<FilePipeline, 'upload'>,
+  ) {}
+
+  /** Sniffs, stores and queues a file; the caller has checked membership before reading the body. */
+  upload(input: UploadInput): Promise<RegisteredFile> {
+    return this.pipeline.upload(input);
+  }
 
   /** The room's files, newest first, without their content. */
   async list(userId: string, roomId: string, q: { before?: string; limit: number }): Promise<Page<FileSummaryDto>> {
     const em = this.orm.em.fork();
-    if (!(await em.count(RoomMember, { room: roomId, user: userId }))) throw new AppError('ROOM_NOT_FOUND', 'Room not found');
+    await this.access.requireMember(roomId, userId);
     const rows = await em.find(
       StoredFile,
       { room: roomId, ...olderThan(decodeCursor(q.before)) },
@@ -39,7 +51,7 @@ export class FileService {
     const em = this.orm.em.fork();
     const f = await em.findOne(StoredFile, { id: fileId });
     // Someone else's file answers exactly like a missing one.
-    if (!f || !(await em.count(RoomMember, { room: f.room.id, user: userId }))) {
+    if (!f || !(await this.access.isMember(f.room.id, userId))) {
       throw new AppError('FILE_NOT_FOUND', 'File not found');
     }
     return {

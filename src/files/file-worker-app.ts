@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConfigError, type AppConfig } from '../config/config';
 import { migrateUp, openOrm } from '../db/orm';
 import { createRedis, quitRedis } from '../infra/redis';
-import { createRedisBroadcaster } from '../realtime/redis-broadcaster';
+import { createRedisBroadcaster } from '../events/redis-broadcaster';
 import type { Logger } from '../shared/logger';
 import { createFilePipeline } from './file-pipeline';
 

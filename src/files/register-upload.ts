@@ -1,7 +1,7 @@
 import { Room, User } from '../db/entities';
 import { StoredFile, type FileKind, type FileStatus } from '../db/entities/file';
 import type { Orm } from '../db/orm';
-import type { Broadcaster } from '../realtime/broadcaster';
+import type { Broadcaster } from '../events/broadcaster';
 import { AppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { sanitizeFilename } from './filename';

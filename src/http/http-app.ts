@@ -12,7 +12,8 @@ import { agentRoutes } from './routes/agents';
 import { healthRoutes } from './routes/health';
 import { roomRoutes } from './routes/rooms';
 import { rateLimit } from './middleware/rate-limit';
-import type { RateLimiter } from '../realtime/rate-limiter';
+import type { RateLimiter } from '../infra/rate-limiter';
+import { fileRoutes } from './routes/files';
 import { turnRoutes } from './routes/turns';
 
 export interface HttpDeps {
@@ -22,8 +23,6 @@ export interface HttpDeps {
   health: HealthChecks;
   logger: Logger;
   rateLimiter: RateLimiter;
-  /** Extra authenticated routers mounted under /api/v1 (files, turns) by the composition root. */
-  extraRoutes?: Router[];
 }
 
 /** The REST transport: authenticate, validate, call one service, present. */
@@ -46,7 +45,7 @@ export function buildHttpApp(d: HttpDeps): Express {
   api.use(roomRoutes(d.services));
   api.use(agentRoutes(d.services));
   api.use(turnRoutes(d.services));
-  for (const r of d.extraRoutes ?? []) api.use(r);
+  api.use(fileRoutes(d.services, d.config.limits.uploadBytes));
 
   app.use('/api/v1', api);
   app.use(notFound);

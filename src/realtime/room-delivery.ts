@@ -1,6 +1,6 @@
 import type { Namespace, Socket } from 'socket.io';
 import type { RoomEvent, RoomEventName } from '../contract/events';
-import { roomChannel } from './broadcaster';
+import { roomChannel } from './channels';
 
 interface Pending {
   socket: Socket;

@@ -7,15 +7,14 @@ import type { AppConfig } from '../config/config';
 import type { RoomEventPayloads } from '../contract/events';
 import type { Services } from '../services';
 import type { DomainEvents } from '../shared/domain-events';
-import { AppError, toErrorBody } from '../shared/errors';
+import { toErrorBody } from '../shared/errors';
 import type { Logger } from '../shared/logger';
-import { roomChannel, userChannel, type Broadcaster } from './broadcaster';
+import type { RoomEvents } from '../events/room-events';
+import type { RateLimiter } from '../infra/rate-limiter';
+import { roomChannel, userChannel } from './channels';
 import type { AppServer, HandlerModule, RealtimeContext } from './context';
 import { registerRoomHandlers } from './handlers/room-handlers';
-import { MemoryBroadcaster } from './memory-broadcaster';
-import type { RateLimiter } from './rate-limiter';
-import { createRedisBroadcaster, RoomEventRelay } from './redis-broadcaster';
-import type { ReplayLog } from './replay-log';
+import { registerTurnHandlers } from './handlers/turn-handlers';
 import { RoomDelivery } from './room-delivery';
 
 export type { AppServer, HandlerModule, RealtimeContext } from './context';
@@ -26,16 +25,15 @@ export interface RealtimeDeps {
   verifier: TokenVerifier;
   services: Services;
   events: DomainEvents;
+  roomEvents: RoomEvents;
   rateLimiter: RateLimiter;
   logger: Logger;
-  redis?: { pub: Redis; sub: Redis; adapterSub: Redis };
+  /** Scaled mode: connections for the Socket.IO Redis adapter (user channels, presence lookups). */
+  adapterRedis?: { pub: Redis; sub: Redis };
 }
 
 export interface Realtime {
   io: AppServer;
-  ctx: RealtimeContext;
-  /** Adds handler modules (message:send, turn:cancel) for every later connection. */
-  use(module: HandlerModule): void;
   close(): Promise<void>;
 }
 
@@ -56,37 +54,11 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
   });
   const nsp = () => io.of('/');
   const delivery = new RoomDelivery(nsp);
-
-  let broadcaster: Broadcaster;
-  let replayLog: ReplayLog;
-  const closers: (() => Promise<unknown>)[] = [];
-  if (d.redis) {
-    io.adapter(createAdapter(d.redis.pub, d.redis.adapterSub, { key: `${config.redisKeyPrefix}socket.io` }));
-    const rb = createRedisBroadcaster(d.redis.pub, {
-      keyPrefix: config.redisKeyPrefix,
-      maxEvents: config.limits.replayLogMaxEvents,
-      ttlSeconds: config.limits.replayLogTtlSeconds,
-    });
-    broadcaster = rb;
-    replayLog = rb;
-    const relay = new RoomEventRelay(
-      d.redis.sub,
-      config.redisKeyPrefix,
-      rb,
-      delivery.deliver,
-      () => localRooms(nsp()),
-      (err) => logger.warn('room event relay', { err }),
-    );
-    await relay.start();
-    closers.push(() => relay.stop());
-  } else {
-    const mb = new MemoryBroadcaster(delivery.deliver, {
-      maxEvents: config.limits.replayLogMaxEvents,
-      ttlSeconds: config.limits.replayLogTtlSeconds,
-    });
-    broadcaster = mb;
-    replayLog = mb;
+  if (d.adapterRedis) {
+    io.adapter(createAdapter(d.adapterRedis.pub, d.adapterRedis.sub, { key: `${config.redisKeyPrefix}socket.io` }));
   }
+  const { broadcaster, replayLog } = d.roomEvents;
+  d.roomEvents.attach({ deliver: delivery.deliver, activeRooms: () => localRooms(nsp()) });
 
   const ctx: RealtimeContext = {
     io,
@@ -97,15 +69,9 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
     delivery,
     rateLimiter: d.rateLimiter,
     logger,
-    inFlightTurns: async () => [],
-    requireMember: async (roomId, userId) => {
-      if (!(await d.services.rooms.isMember(roomId, userId))) {
-        throw new AppError('ROOM_NOT_FOUND', 'Room not found');
-      }
-    },
   };
 
-  const modules: HandlerModule[] = [registerRoomHandlers];
+  const modules: HandlerModule[] = [registerRoomHandlers, registerTurnHandlers];
 
   io.use((socket, next) => {
     const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
@@ -182,16 +148,10 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
 
   return {
     io,
-    ctx,
-    use(module) {
-      modules.push(module);
-    },
     async close() {
       d.events.off('member:removed', onRemoved);
       d.events.off('agents:changed', onAgents);
       d.events.off('room:updated', onRoom);
-      for (const c of closers) await c().catch(() => undefined);
-      await broadcaster.close();
       io.disconnectSockets(true);
       // Not io.close(): it would also close the HTTP server, which the app closes itself.
       io.engine.close();

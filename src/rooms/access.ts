@@ -1,11 +1,19 @@
-import type { Em } from '../db/orm';
-import { RoomMember, Session, type Room } from '../db/entities';
+import type { Em, Orm } from '../db/orm';
+import { RoomMember, Session, type MemberRole, type Room } from '../db/entities';
 import { AppError } from '../shared/errors';
+
+// The one place that decides who may do what in a room. Services call the `require*` functions
+// inside their own unit of work; transports (socket events, the upload route) use `RoomAccess`.
 
 export interface Membership {
   room: Room;
-  role: RoomMember['role'];
+  role: MemberRole;
 }
+
+/** Roles from least to most able; a check for a role admits every role above it. */
+const RANK: Record<MemberRole, number> = { member: 1, owner: 2 };
+
+const roleNames: Record<MemberRole, string> = { member: 'a member', owner: 'a room owner' };
 
 /**
  * The caller's membership of a room. Non-members get the same ROOM_NOT_FOUND as for a room that
@@ -17,11 +25,14 @@ export async function requireMember(em: Em, roomId: string, userId: string): Pro
   return { room: m.room, role: m.role };
 }
 
-export async function requireOwner(em: Em, roomId: string, userId: string): Promise<Membership> {
+/** Membership with at least `role`; a member below it gets FORBIDDEN. */
+export async function requireRole(em: Em, roomId: string, userId: string, role: MemberRole): Promise<Membership> {
   const m = await requireMember(em, roomId, userId);
-  if (m.role !== 'owner') throw new AppError('FORBIDDEN', 'Only a room owner can do this');
+  if (RANK[m.role] < RANK[role]) throw new AppError('FORBIDDEN', `Only ${roleNames[role]} can do this`);
   return m;
 }
+
+export const requireOwner = (em: Em, roomId: string, userId: string) => requireRole(em, roomId, userId, 'owner');
 
 /** A session the caller may see (through membership of its room); otherwise SESSION_NOT_FOUND. */
 export async function requireSessionMember(em: Em, sessionId: string, userId: string): Promise<{ session: Session } & Membership> {
@@ -30,4 +41,25 @@ export async function requireSessionMember(em: Em, sessionId: string, userId: st
   const m = await em.findOne(RoomMember, { room: session.room.id, user: userId });
   if (!m) throw new AppError('SESSION_NOT_FOUND', 'Session not found');
   return { session, room: session.room, role: m.role };
+}
+
+/** Membership checks for transports, each in its own short unit of work. */
+export class RoomAccess {
+  constructor(private readonly orm: Orm) {}
+
+  /** Throws ROOM_NOT_FOUND unless the user is (still) a member; checked on every room event. */
+  async requireMember(roomId: string, userId: string): Promise<void> {
+    if (!(await this.isMember(roomId, userId))) throw new AppError('ROOM_NOT_FOUND', 'Room not found');
+  }
+
+  async isMember(roomId: string, userId: string): Promise<boolean> {
+    return (await this.orm.em.fork().count(RoomMember, { room: roomId, user: userId })) > 0;
+  }
+
+  /** Roles of some members: only those asked for are looked up, so a join costs the same in a big room. */
+  async rolesOf(roomId: string, userIds: string[]): Promise<Map<string, MemberRole>> {
+    if (!userIds.length) return new Map();
+    const rows = await this.orm.em.fork().find(RoomMember, { room: roomId, user: { $in: userIds } }, { fields: ['role', 'user'] });
+    return new Map(rows.map((m) => [m.user.id, m.role]));
+  }
 }

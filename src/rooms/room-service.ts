@@ -113,12 +113,6 @@ export class RoomService {
     this.events.emit('member:removed', { roomId, userId: targetUserId });
   }
 
-  /** True when the user is a member; used by transports on every room event. */
-  async isMember(roomId: string, userId: string): Promise<boolean> {
-    const em = this.orm.em.fork();
-    return (await em.count(RoomMember, { room: roomId, user: userId })) > 0;
-  }
-
   /** The room's agents in position order (for announcements; no caller check). */
   async agentsOf(roomId: string): Promise<AgentDto[]> {
     const agents = await this.orm.em.fork().find(Agent, { room: roomId }, { orderBy: { position: 'asc', createdAt: 'asc' } });
@@ -129,13 +123,6 @@ export class RoomService {
   async infoOf(roomId: string): Promise<{ name: string; mode: Room['mode'] }> {
     const room = await this.orm.em.fork().findOneOrFail(Room, { id: roomId });
     return { name: room.name, mode: room.mode };
-  }
-
-  /** Roles of some members: only those online are looked up, so a join costs the same in a big room. */
-  async rolesOf(roomId: string, userIds: string[]): Promise<Map<string, RoomMember['role']>> {
-    if (!userIds.length) return new Map();
-    const rows = await this.orm.em.fork().find(RoomMember, { room: roomId, user: { $in: userIds } }, { fields: ['role', 'user'] });
-    return new Map(rows.map((m) => [m.user.id, m.role]));
   }
 
   /** What a joining client needs to draw the room: its agents, recent sessions and messages. */

@@ -2,10 +2,11 @@ import type { AppConfig } from '../config/config';
 import type { Orm } from '../db/orm';
 import { contextExceedsBudget } from '../domain/budget';
 import type { ModelProvider } from '../llm/model-provider';
-import type { Realtime } from '../realtime/socket-server';
-import { turnHandlers } from '../realtime/handlers/turn-handlers';
+import type { Broadcaster } from '../events/broadcaster';
+import type { NodeBus } from '../events/node-bus';
 import type { Logger } from '../shared/logger';
 import type { ToolDeps } from '../tools/registry';
+import { CrossNodeTurns } from './cross-node-turns';
 import { planWithManager } from './manager';
 import { runSummaryPipeline } from './summary';
 import { TurnExecutor } from './turn-executor';
@@ -22,25 +23,25 @@ export interface TurnEngine {
 }
 
 /**
- * Assembles the turn engine (intake, scheduler, executor, cancel/audit service) and plugs its
- * socket handlers and cross-node signals into the realtime layer.
+ * Assembles the turn engine: intake, scheduler, executor, and the service transports call. It
+ * publishes through the room event pipeline and reaches other nodes through the node bus.
  */
 export async function createTurnEngine(d: {
   orm: Orm;
   config: AppConfig;
-  realtime: Realtime;
+  broadcaster: Broadcaster;
+  bus: NodeBus;
   models: ModelProvider;
   toolDeps: (roomId: string) => ToolDeps;
   logger: Logger;
 }): Promise<TurnEngine> {
-  const { config, realtime, models } = d;
-  const { io, ctx } = realtime;
+  const { config, models } = d;
   const limits = config.limits;
 
   const executor = new TurnExecutor({
     orm: d.orm,
     config,
-    broadcaster: ctx.broadcaster,
+    broadcaster: d.broadcaster,
     models,
     toolDeps: d.toolDeps,
     logger: d.logger,
@@ -88,36 +89,9 @@ export async function createTurnEngine(d: {
     d.logger,
   );
 
-  // Cross-node signals through the adapter: cancel a turn running elsewhere, gather partial text.
-  const serverSide = io as unknown as {
-    serverSideEmit(ev: string, ...args: unknown[]): boolean;
-    on(ev: string, fn: (...args: any[]) => void): void;
-    serverSideEmitWithAck(ev: string, ...args: unknown[]): Promise<unknown[]>;
-  };
-  serverSide.on('pantheon:turn-cancel', (turnId: string) => executor.cancel(turnId));
-  serverSide.on('pantheon:in-flight', (roomId: string, ack: (r: unknown) => void) => ack(executor.inFlight(roomId)));
-
-  const turns = new TurnService(d.orm, ctx.broadcaster, (turnId) => {
-    if (!executor.cancel(turnId) && config.redisUrl) serverSide.serverSideEmit('pantheon:turn-cancel', turnId);
-  });
   const intake = new TurnIntake(d.orm);
-
-  ctx.inFlightTurns = async (roomId) => {
-    const local = executor.inFlight(roomId);
-    if (!config.redisUrl) return local;
-    try {
-      // A node that does not answer within a second is left out; the snapshot must not wait on it.
-      const remote = (await Promise.race([
-        serverSide.serverSideEmitWithAck('pantheon:in-flight', roomId),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 1s')), 1000).unref()),
-      ])) as (typeof local)[];
-      return [...local, ...remote.flat()];
-    } catch (err) {
-      d.logger.warn('gathering turns in flight from other nodes failed', { roomId, err });
-      return local;
-    }
-  };
-  realtime.use(turnHandlers({ orm: d.orm, intake, turns, kick: (sessionId) => scheduler.kick(sessionId) }));
+  const cluster = new CrossNodeTurns(d.bus, executor, d.logger);
+  const turns = new TurnService(d.orm, d.broadcaster, intake, cluster, (sessionId) => scheduler.kick(sessionId));
 
   await scheduler.start();
   return {

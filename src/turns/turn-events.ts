@@ -1,5 +1,5 @@
 import type { RoomEvent, RoomEventName, RoomEventPayloads } from '../contract/events';
-import type { Broadcaster } from '../realtime/broadcaster';
+import type { Broadcaster } from '../events/broadcaster';
 import type { Logger } from '../shared/logger';
 
 /**

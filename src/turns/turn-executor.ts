@@ -17,8 +17,8 @@ import { manualPlan, noAgentNotice, roundtablePlan, type Plan } from '../domain/
 import { sumUsage } from '../llm/cost';
 import type { ModelProvider } from '../llm/model-provider';
 import type { ModelCallUsage } from '../llm/usage';
-import type { Broadcaster } from '../realtime/broadcaster';
-import { DeltaCoalescer } from '../realtime/coalescer';
+import type { Broadcaster } from '../events/broadcaster';
+import { DeltaCoalescer } from './delta-coalescer';
 import type { Logger } from '../shared/logger';
 import type { ToolDeps } from '../tools/registry';
 import { runAgent } from './agent-runner';

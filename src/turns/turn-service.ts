@@ -1,20 +1,49 @@
 import type { TurnStatus } from '../contract/dto';
+import type { InFlightTurn } from '../contract/events';
 import type { Orm } from '../db/orm';
 import { LlmUsageEvent, Message, ToolCallEvent, Turn } from '../db/entities';
 import { requireMember, requireSessionMember } from '../rooms/access';
-import type { Broadcaster } from '../realtime/broadcaster';
+import type { Broadcaster } from '../events/broadcaster';
 import { AppError } from '../shared/errors';
+import type { CrossNodeTurns } from './cross-node-turns';
+import { queuePosition, type SendInput, type TurnIntake } from './turn-intake';
 
 const round = (n: number) => Math.round(n * 1e8) / 1e8;
 
-/** Cancelling turns and reading their audit and a room's usage. */
+/** What transports call: send a message (which starts a turn), cancel, turns in flight, audit, usage. */
 export class TurnService {
   constructor(
     private readonly orm: Orm,
     private readonly broadcaster: Broadcaster,
-    /** Aborts a running turn wherever it runs (this node, or the others through the adapter). */
-    private readonly abortRunning: (turnId: string) => void,
+    private readonly intake: TurnIntake,
+    private readonly cluster: CrossNodeTurns,
+    /** Asks the scheduler to run the session's next queued turn. */
+    private readonly kick: (sessionId: string) => void,
   ) {}
+
+  /**
+   * A message from a member: durable and idempotent before the caller acks (a repeated
+   * `clientMsgId` returns the first message and turn), announced to the room, then scheduled.
+   */
+  async send(userId: string, input: SendInput): Promise<{ messageId: string; turnId: string; duplicate: boolean }> {
+    const accepted = await this.intake.accept(userId, input);
+    if (!accepted.duplicate) {
+      await this.broadcaster.publish(input.roomId, 'message:created', { message: accepted.message });
+      await this.broadcaster.publish(input.roomId, 'turn:queued', {
+        turnId: accepted.turnId,
+        sessionId: input.sessionId,
+        messageId: accepted.message.id,
+        position: await queuePosition(this.orm, input.sessionId, accepted.turnId),
+      });
+      this.kick(input.sessionId);
+    }
+    return { messageId: accepted.message.id, turnId: accepted.turnId, duplicate: accepted.duplicate };
+  }
+
+  /** Turns running in a room on any node, with the text streamed so far (for snapshots). */
+  inFlight(roomId: string): Promise<InFlightTurn[]> {
+    return this.cluster.inFlight(roomId);
+  }
 
   async cancel(userId: string, roomId: string, turnId: string): Promise<{ status: TurnStatus; cancelRequested: boolean }> {
     const em = this.orm.em.fork();
@@ -41,7 +70,7 @@ export class TurnService {
       await em.refresh(turn);
     }
     if (turn.status === 'running') {
-      this.abortRunning(turnId);
+      this.cluster.abort(turnId);
       return { status: 'running', cancelRequested: true };
     }
     return { status: turn.status, cancelRequested: false };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RateLimiter } from '../../src/realtime/rate-limiter';
+import type { RateLimiter } from '../../src/infra/rate-limiter';
 
 /** The contract every RateLimiter passes. */
 export function rateLimiterSuite(name: string, make: () => RateLimiter | Promise<RateLimiter>) {

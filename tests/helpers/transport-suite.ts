@@ -32,7 +32,7 @@ export function transportSuite(name: string, start: () => Promise<TestApp[]>) {
     const burst = (n: number, tag: string, event: RoomEventName = 'room:updated') =>
       Promise.all(
         Array.from({ length: n }, (_, i) =>
-          node(i).realtime.ctx.broadcaster.publish(roomId, event as 'room:updated', { name: `${tag}-${i}` }),
+          node(i).roomEvents.broadcaster.publish(roomId, event as 'room:updated', { name: `${tag}-${i}` }),
         ),
       );
 

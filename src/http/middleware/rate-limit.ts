@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { RateLimiter } from '../../realtime/rate-limiter';
+import type { RateLimiter } from '../../infra/rate-limiter';
 import { currentUser } from './auth';
 
 /** Per-user request limit across nodes; answers 429 RATE_LIMITED with Retry-After. */

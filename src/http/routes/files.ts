@@ -1,8 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import multer from 'multer';
-import type { FileService } from '../../files/file-service';
-import type { FilePipeline } from '../../files/file-pipeline';
-import type { RoomService } from '../../rooms/room-service';
+import type { Services } from '../../services';
 import { AppError } from '../../shared/errors';
 import { currentUser } from '../middleware/auth';
 import { query } from '../middleware/validate';
@@ -13,11 +11,11 @@ import { idParam } from './ids';
  * Uploads: membership is checked before a byte of the body is read; multer keeps the file in
  * memory up to the cap (one file, a few small fields), then the pipeline sniffs, stores and queues it.
  */
-export function fileRoutes(d: { rooms: RoomService; files: FileService; pipeline: () => FilePipeline; uploadBytes: number }): Router {
+export function fileRoutes(s: Services, uploadBytes: number): Router {
   const r = Router();
   const upload = multer({
     storage: multer.memoryStorage(),
-    limits: { fileSize: d.uploadBytes, files: 1, fields: 5, fieldSize: 1024, parts: 8 },
+    limits: { fileSize: uploadBytes, files: 1, fields: 5, fieldSize: 1024, parts: 8 },
   }).single('file');
 
   const receive: RequestHandler = (req, res, next) => {
@@ -28,7 +26,7 @@ export function fileRoutes(d: { rooms: RoomService; files: FileService; pipeline
     upload(req, res, (err: unknown) => {
       if (!err) return next();
       if (err instanceof multer.MulterError) {
-        if (err.code === 'LIMIT_FILE_SIZE') return next(new AppError('FILE_TOO_LARGE', `Files are limited to ${d.uploadBytes} bytes`));
+        if (err.code === 'LIMIT_FILE_SIZE') return next(new AppError('FILE_TOO_LARGE', `Files are limited to ${uploadBytes} bytes`));
         return next(new AppError('VALIDATION_FAILED', `Upload refused: ${err.message}`));
       }
       next(new AppError('VALIDATION_FAILED', 'The multipart body could not be read'));
@@ -39,14 +37,14 @@ export function fileRoutes(d: { rooms: RoomService; files: FileService; pipeline
     '/rooms/:roomId/files',
     async (req, _res, next) => {
       const roomId = idParam(req.params.roomId, 'ROOM_NOT_FOUND');
-      if (!(await d.rooms.isMember(roomId, currentUser(req).id))) throw new AppError('ROOM_NOT_FOUND', 'Room not found');
+      await s.access.requireMember(roomId, currentUser(req).id);
       next();
     },
     receive,
     async (req, res) => {
       const file = req.file;
       if (!file) throw new AppError('VALIDATION_FAILED', 'The field "file" is missing');
-      const registered = await d.pipeline().upload({
+      const registered = await s.files.upload({
         roomId: idParam(req.params.roomId, 'ROOM_NOT_FOUND'),
         userId: currentUser(req).id,
         filename: file.originalname,
@@ -57,11 +55,11 @@ export function fileRoutes(d: { rooms: RoomService; files: FileService; pipeline
   );
 
   r.get('/rooms/:roomId/files', async (req, res) => {
-    res.json(await d.files.list(currentUser(req).id, idParam(req.params.roomId, 'ROOM_NOT_FOUND'), query(req, listQuery)));
+    res.json(await s.files.list(currentUser(req).id, idParam(req.params.roomId, 'ROOM_NOT_FOUND'), query(req, listQuery)));
   });
 
   r.get('/files/:fileId', async (req, res) => {
-    res.json(await d.files.get(currentUser(req).id, idParam(req.params.fileId, 'FILE_NOT_FOUND')));
+    res.json(await s.files.get(currentUser(req).id, idParam(req.params.fileId, 'FILE_NOT_FOUND')));
   });
   return r;
 }

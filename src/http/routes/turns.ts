@@ -1,21 +1,16 @@
 import { Router } from 'express';
 import type { Services } from '../../services';
-import { AppError } from '../../shared/errors';
 import { currentUser } from '../middleware/auth';
 import { idParam } from './ids';
 
 export function turnRoutes(s: Services): Router {
   const r = Router();
-  const turns = () => {
-    if (!s.turns) throw new AppError('UNAVAILABLE', 'The turn engine is not running');
-    return s.turns;
-  };
   r.get('/sessions/:sessionId/turns/:turnId', async (req, res) => {
     const sessionId = idParam(req.params.sessionId, 'SESSION_NOT_FOUND');
-    res.json(await turns().audit(currentUser(req).id, sessionId, idParam(req.params.turnId, 'TURN_NOT_FOUND')));
+    res.json(await s.turns.audit(currentUser(req).id, sessionId, idParam(req.params.turnId, 'TURN_NOT_FOUND')));
   });
   r.get('/rooms/:roomId/usage', async (req, res) => {
-    res.json(await turns().roomUsage(currentUser(req).id, idParam(req.params.roomId, 'ROOM_NOT_FOUND')));
+    res.json(await s.turns.roomUsage(currentUser(req).id, idParam(req.params.roomId, 'ROOM_NOT_FOUND')));
   });
   return r;
 }

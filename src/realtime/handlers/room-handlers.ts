@@ -1,7 +1,7 @@
 import type { MemberDto } from '../../contract/dto';
 import type { RoomSnapshot, SocketData } from '../../contract/events';
 import { AppError } from '../../shared/errors';
-import { roomChannel } from '../broadcaster';
+import { roomChannel } from '../channels';
 import { AFTER_ACK, onEvent, type AppSocket } from '../handler-kit';
 import type { RealtimeContext } from '../context';
 import { joinPayload, leavePayload, typingPayload } from '../socket-schemas';
@@ -26,7 +26,7 @@ export function registerRoomHandlers(socket: AppSocket, ctx: RealtimeContext): v
       .catch((err) => ctx.logger.warn('presence publish failed', { err }));
 
   onEvent(socket, 'room:join', joinPayload, opts, async ({ roomId, lastSeq }) => {
-    await ctx.requireMember(roomId, socket.data.userId);
+    await ctx.services.access.requireMember(roomId, socket.data.userId);
     socket.leave(roomChannel(roomId));
     const held = ctx.delivery.hold(socket, roomId);
     try {
@@ -77,7 +77,7 @@ export function registerRoomHandlers(socket: AppSocket, ctx: RealtimeContext): v
     // Throttled per socket: a burst of keystrokes makes one event.
     if (now - (lastTyping.get(key) ?? 0) < TYPING_MIN_INTERVAL_MS) return { throttled: true };
     lastTyping.set(key, now);
-    await ctx.requireMember(roomId, socket.data.userId);
+    await ctx.services.access.requireMember(roomId, socket.data.userId);
     socket.to(roomChannel(roomId)).volatile.emit('typing', { roomId, sessionId, userId: socket.data.userId, on, ts: now });
     return { throttled: false };
   });
@@ -92,10 +92,10 @@ async function buildSnapshot(ctx: RealtimeContext, roomId: string, seq: number):
   const [data, online, turnsInFlight] = await Promise.all([
     ctx.services.rooms.snapshotData(roomId, { sessions: SNAPSHOT_SESSIONS, messages: SNAPSHOT_MESSAGES }),
     membersOnline(ctx, roomId).then(async (members) => {
-      const roles = await ctx.services.rooms.rolesOf(roomId, members.map((m) => m.userId));
+      const roles = await ctx.services.access.rolesOf(roomId, members.map((m) => m.userId));
       return members.map((m) => ({ ...m, role: roles.get(m.userId) ?? m.role }));
     }),
-    ctx.inFlightTurns(roomId),
+    ctx.services.turns.inFlight(roomId),
   ]);
   return {
     roomId,

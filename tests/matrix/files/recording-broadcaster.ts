@@ -1,5 +1,5 @@
 import type { RoomEvent, RoomEventName, RoomEventPayloads } from '../../../src/contract/events';
-import type { Broadcaster } from '../../../src/realtime/broadcaster';
+import type { Broadcaster } from '../../../src/events/broadcaster';
 
 export interface Recorded {
   roomId: string;

@@ -15,7 +15,7 @@ describe(`client SDK on ${testDb()}`, () => {
 
   const publish = (n: number, tag: string) =>
     (async () => {
-      for (let i = 0; i < n; i++) await app.realtime.ctx.broadcaster.publish(roomId, 'room:updated', { name: `${tag}-${i}` });
+      for (let i = 0; i < n; i++) await app.roomEvents.broadcaster.publish(roomId, 'room:updated', { name: `${tag}-${i}` });
     })();
 
   const waitFor = (check: () => boolean, ms = 10_000) =>

@@ -45,7 +45,7 @@ describe(`turn recovery and the demo model on ${testDb()}`, () => {
     const after = await second.orm.em.fork().findOneOrFail(Turn, { id: turn.id });
     expect(after.status).toBe('interrupted');
     expect(after.endedAt).toBeInstanceOf(Date);
-    const log = await second.realtime.ctx.replayLog.since(room.id, 0);
+    const log = await second.roomEvents.replayLog.since(room.id, 0);
     expect(log.gap).toBe(false);
     const ends = log.gap ? [] : log.events.filter((e) => e.event === 'turn:end');
     expect(ends.map((e) => { const d = e.data as { turnId: string; status: string }; return [d.turnId, d.status]; })).toEqual([[turn.id, 'interrupted']]);

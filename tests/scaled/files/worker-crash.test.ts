@@ -8,7 +8,7 @@ import { migrateUp, openOrm, type Orm } from '../../../src/db/orm';
 import { BullMqJobQueue } from '../../../src/files/bullmq-queue';
 import { DiskFileStore } from '../../../src/files/file-store';
 import { registerUpload } from '../../../src/files/register-upload';
-import { createRedisBroadcaster, RoomEventRelay, type RedisBroadcaster } from '../../../src/realtime/redis-broadcaster';
+import { createRedisBroadcaster, RoomEventRelay, type RedisBroadcaster } from '../../../src/events/redis-broadcaster';
 import { buildPdf } from '../../helpers/file-fixtures';
 import { cleanEnv, spawnNpm, type Spawned } from '../../helpers/process';
 import { createTestDatabase, TEST_REDIS_URL, uniqueRedisPrefix } from '../../helpers/services';

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisRateLimiter } from '../../../src/realtime/rate-limiter';
+import { RedisRateLimiter } from '../../../src/infra/rate-limiter';
 import { rateLimiterSuite } from '../../helpers/rate-limiter-suite';
 import { TEST_REDIS_URL, uniqueRedisPrefix } from '../../helpers/services';
 

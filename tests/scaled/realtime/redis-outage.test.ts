@@ -38,7 +38,7 @@ describe('a node survives its Redis connections being killed', () => {
       await c.request('room:join', { roomId });
       expect(await killOurConnections()).toBeGreaterThanOrEqual(3);
       // Publishing while connections come back must neither throw out of the process nor be lost.
-      const published = await app.realtime.ctx.broadcaster.publish(roomId, 'room:updated', { name: 'after-outage' });
+      const published = await app.roomEvents.broadcaster.publish(roomId, 'room:updated', { name: 'after-outage' });
       await c.until(() => c.seqs(roomId).includes(published.seq), 'event after outage');
       expect((await app.api(undefined, 'GET', '/health')).status).toBe(200);
       expect(c.socket.connected).toBe(true);

@@ -1,11 +1,9 @@
 import type { LoggedRoomEvent, RoomEvent, RoomEventName, RoomEventPayloads } from '../contract/events';
-import type { Broadcaster } from './broadcaster';
+import type { Broadcaster, Deliver } from './broadcaster';
 import type { ReplayLog, ReplayResult } from './replay-log';
 
 /** Publishes between sweeps of every room's log for expired events. */
 const SWEEP_EVERY = 1000;
-
-export type Deliver = (roomId: string, event: RoomEventName, data: RoomEvent) => void;
 
 interface RoomLog {
   seq: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryBroadcaster } from '../../../src/realtime/memory-broadcaster';
+import { MemoryBroadcaster } from '../../../src/events/memory-broadcaster';
 
 describe('MemoryBroadcaster', () => {
   const room = '00000000-0000-4000-8000-000000000001';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DeltaCoalescer } from '../../../src/realtime/coalescer';
+import { DeltaCoalescer } from '../../../src/turns/delta-coalescer';
 
 describe('DeltaCoalescer', () => {
   beforeEach(() => vi.useFakeTimers());

@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { LoggedRoomEvent, RoomEvent, RoomEventName, RoomEventPayloads } from '../contract/events';
-import type { Broadcaster } from './broadcaster';
-import type { Deliver } from './memory-broadcaster';
+import type { Broadcaster, Deliver } from './broadcaster';
 import type { ReplayLog, ReplayResult } from './replay-log';
 
 /**

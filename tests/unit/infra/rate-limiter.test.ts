@@ -1,4 +1,4 @@
-import { MemoryRateLimiter } from '../../../src/realtime/rate-limiter';
+import { MemoryRateLimiter } from '../../../src/infra/rate-limiter';
 import { rateLimiterSuite } from '../../helpers/rate-limiter-suite';
 
 rateLimiterSuite('memory', () => new MemoryRateLimiter());

@@ -1,0 +1,80 @@
+import type { Redis } from 'ioredis';
+import type { AppConfig } from '../config/config';
+import type { RoomEvent, RoomEventName } from '../contract/events';
+import type { Logger } from '../shared/logger';
+import type { Broadcaster } from './broadcaster';
+import { MemoryBroadcaster } from './memory-broadcaster';
+import { LocalNodeBus, RedisNodeBus, type NodeBus } from './node-bus';
+import { RedisBroadcaster, RoomEventRelay } from './redis-broadcaster';
+import type { ReplayLog } from './replay-log';
+
+/**
+ * Where a node's room events end up: its transport delivers each one to the sockets it holds.
+ * `activeRooms` are the rooms with listeners here (a relay catches them up after an outage).
+ */
+export interface RoomEventSink {
+  deliver(roomId: string, event: RoomEventName, data: RoomEvent): void;
+  activeRooms(): Iterable<string>;
+}
+
+/**
+ * The room event pipeline, built before any service: sequenced publishing, the replay log, the
+ * relay of every node's events to this node's sink, and the bus for signals between nodes.
+ * Memory (embedded, one node) or Redis (scaled); neither knows about Socket.IO.
+ */
+export interface RoomEvents {
+  broadcaster: Broadcaster;
+  replayLog: ReplayLog;
+  bus: NodeBus;
+  /** Connects this node's transport; events published before it have no local listener. */
+  attach(sink: RoomEventSink): void;
+  close(): Promise<void>;
+}
+
+/** Forwards to the sink once one is attached. */
+class SinkSlot implements RoomEventSink {
+  private sink: RoomEventSink | null = null;
+  set(sink: RoomEventSink) {
+    this.sink = sink;
+  }
+  deliver = (roomId: string, event: RoomEventName, data: RoomEvent) => this.sink?.deliver(roomId, event, data);
+  activeRooms = (): Iterable<string> => this.sink?.activeRooms() ?? [];
+}
+
+export async function createRoomEvents(d: {
+  config: AppConfig;
+  logger: Logger;
+  redis?: { pub: Redis; sub: Redis };
+}): Promise<RoomEvents> {
+  const { config, logger } = d;
+  const log = { maxEvents: config.limits.replayLogMaxEvents, ttlSeconds: config.limits.replayLogTtlSeconds };
+  const slot = new SinkSlot();
+  if (!d.redis) {
+    const mb = new MemoryBroadcaster(slot.deliver, log);
+    return {
+      broadcaster: mb,
+      replayLog: mb,
+      bus: new LocalNodeBus(),
+      attach: (sink) => slot.set(sink),
+      close: () => mb.close(),
+    };
+  }
+  const rb = new RedisBroadcaster(d.redis.pub, { keyPrefix: config.redisKeyPrefix, ...log });
+  const relay = new RoomEventRelay(d.redis.sub, config.redisKeyPrefix, rb, slot.deliver, slot.activeRooms, (err) =>
+    logger.warn('room event relay', { err }),
+  );
+  await relay.start();
+  const bus = new RedisNodeBus(d.redis.pub, d.redis.sub, config.redisKeyPrefix, (err) => logger.warn('node bus', { err }));
+  await bus.start();
+  return {
+    broadcaster: rb,
+    replayLog: rb,
+    bus,
+    attach: (sink) => slot.set(sink),
+    async close() {
+      await bus.close();
+      await relay.stop();
+      await rb.close();
+    },
+  };
+}
