@@ -1,6 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import type { Ack, ClientToServerEvents, JoinAck, RoomEvent, RoomEventName, RoomSnapshot, ServerToClientEvents } from '../contract/events';
-import type { TurnStatus } from '../contract/dto';
+import type { Ack, ClientEventName, ClientPayload, ClientResult, ClientToServerEvents, JoinAck, RoomEvent, RoomEventName, RoomSnapshot, ServerToClientEvents } from '../contract/events';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -73,7 +72,8 @@ export class PantheonClient {
     return this.lastSeq.get(roomId);
   }
 
-  private request<T>(event: keyof ClientToServerEvents, payload: unknown): Promise<T> {
+  private request<E extends ClientEventName>(event: E, payload: ClientPayload<E>): Promise<Ack<ClientResult<E>>> {
+    type T = Ack<ClientResult<E>>;
     return new Promise((resolve, reject) => {
       (this.socket.timeout(this.timeoutMs) as unknown as { emit(e: string, p: unknown, cb: (err: Error | null, a: T) => void): void }).emit(
         event,
@@ -85,7 +85,7 @@ export class PantheonClient {
 
   async join(roomId: string): Promise<Extract<JoinAck, { ok: true }>> {
     const lastSeq = this.lastSeq.get(roomId);
-    const ack = await this.request<JoinAck>('room:join', { roomId, ...(lastSeq !== undefined ? { lastSeq } : {}) });
+    const ack: JoinAck = await this.request('room:join', { roomId, ...(lastSeq !== undefined ? { lastSeq } : {}) });
     if (!ack.ok) throw Object.assign(new Error(ack.error.message), { code: ack.error.code });
     this.rooms.add(roomId);
     if (ack.mode === 'snapshot') {
@@ -97,21 +97,21 @@ export class PantheonClient {
 
   async leave(roomId: string): Promise<void> {
     this.rooms.delete(roomId);
-    const ack = await this.request<Ack>('room:leave', { roomId });
+    const ack = await this.request('room:leave', { roomId });
     if (!ack.ok) throw Object.assign(new Error(ack.error.message), { code: ack.error.code });
   }
 
   async send(p: { roomId: string; sessionId: string; content: string; clientMsgId?: string; fileIds?: string[] }) {
     const clientMsgId = p.clientMsgId ?? globalThis.crypto.randomUUID();
-    const ack = await this.request<Ack<{ messageId: string; turnId: string; duplicate: boolean }>>('message:send', { ...p, clientMsgId });
+    const ack = await this.request('message:send', { ...p, clientMsgId });
     if (!ack.ok) throw Object.assign(new Error(ack.error.message), { code: ack.error.code });
     return { messageId: ack.messageId, turnId: ack.turnId, duplicate: ack.duplicate, clientMsgId };
   }
 
-  async cancel(roomId: string, turnId: string): Promise<{ status: TurnStatus }> {
-    const ack = await this.request<Ack<{ status: TurnStatus }>>('turn:cancel', { roomId, turnId });
+  async cancel(roomId: string, turnId: string): Promise<ClientResult<'turn:cancel'>> {
+    const ack = await this.request('turn:cancel', { roomId, turnId });
     if (!ack.ok) throw Object.assign(new Error(ack.error.message), { code: ack.error.code });
-    return { status: ack.status };
+    return { status: ack.status, cancelRequested: ack.cancelRequested };
   }
 
   typing(roomId: string, sessionId: string, on: boolean): void {

@@ -1,72 +1,92 @@
-// Wire shapes shared by the server, the REST API and the typed client SDK. No server imports here.
+// Wire shapes shared by the server, the REST API and the typed client SDK, as zod schemas with
+// their inferred types: a client can validate what it receives with the same schemas the server's
+// tests check its answers against. No server imports here.
+import { z } from 'zod';
+import { AUTHOR_TYPES, MEMBER_ROLES, MESSAGE_STATUSES, ROOM_MODES, USER_KINDS } from './enums';
 
-export type RoomMode = 'manual' | 'roundtable' | 'orchestrator';
-export type MemberRole = 'owner' | 'member';
-export type UserKind = 'human' | 'bot';
-export type TurnStatus = 'queued' | 'running' | 'completed' | 'partial' | 'failed' | 'cancelled' | 'interrupted';
-export type MessageStatus = 'complete' | 'partial' | 'failed' | 'cancelled';
-export type AuthorType = 'user' | 'agent' | 'system';
-export type FileStatus = 'queued' | 'parsing' | 'ready' | 'failed';
+export {
+  AUTHOR_TYPES,
+  FILE_STATUSES,
+  MEMBER_ROLES,
+  MESSAGE_STATUSES,
+  ROOM_MODES,
+  TURN_STATUSES,
+  USER_KINDS,
+  type AuthorType,
+  type FileStatus,
+  type MemberRole,
+  type MessageStatus,
+  type RoomMode,
+  type TurnStatus,
+  type UserKind,
+} from './enums';
 
-export interface ErrorBody {
-  code: string;
-  message: string;
-  details?: unknown;
-}
+export const errorBodySchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  details: z.unknown().optional(),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
 
-export interface UserDto {
-  id: string;
-  sub: string;
-  displayName: string;
-  kind: UserKind;
-}
+export const userDtoSchema = z.object({
+  id: z.string(),
+  sub: z.string(),
+  displayName: z.string(),
+  kind: z.enum(USER_KINDS),
+});
+export type UserDto = z.infer<typeof userDtoSchema>;
 
-export interface RoomDto {
-  id: string;
-  name: string;
-  mode: RoomMode;
-  settings: Record<string, unknown>;
-  role?: MemberRole;
-  createdAt: string;
-}
+export const roomDtoSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  mode: z.enum(ROOM_MODES),
+  settings: z.record(z.string(), z.unknown()),
+  role: z.enum(MEMBER_ROLES).optional(),
+  createdAt: z.string(),
+});
+export type RoomDto = z.infer<typeof roomDtoSchema>;
 
-export interface MemberDto {
-  userId: string;
-  role: MemberRole;
-  displayName: string;
-  kind: UserKind;
-}
+export const memberDtoSchema = z.object({
+  userId: z.string(),
+  role: z.enum(MEMBER_ROLES),
+  displayName: z.string(),
+  kind: z.enum(USER_KINDS),
+});
+export type MemberDto = z.infer<typeof memberDtoSchema>;
 
-export interface AgentDto {
-  key: string;
-  name: string;
-  rolePrompt: string;
-  modelAlias: string;
-  toolPermissions: string[];
-  position: number;
-}
+export const agentDtoSchema = z.object({
+  key: z.string(),
+  name: z.string(),
+  rolePrompt: z.string(),
+  modelAlias: z.string(),
+  toolPermissions: z.array(z.string()),
+  position: z.number(),
+});
+export type AgentDto = z.infer<typeof agentDtoSchema>;
 
-export interface SessionDto {
-  id: string;
-  roomId: string;
-  title: string;
-  summary: string | null;
-  createdAt: string;
-}
+export const sessionDtoSchema = z.object({
+  id: z.string(),
+  roomId: z.string(),
+  title: z.string(),
+  summary: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type SessionDto = z.infer<typeof sessionDtoSchema>;
 
-export interface MessageDto {
-  id: string;
-  sessionId: string;
-  turnId: string | null;
-  authorType: AuthorType;
-  authorUserId: string | null;
-  agentKey: string | null;
-  content: string;
-  status: MessageStatus;
-  modelAlias: string | null;
-  clientMsgId: string | null;
-  createdAt: string;
-}
+export const messageDtoSchema = z.object({
+  id: z.string(),
+  sessionId: z.string(),
+  turnId: z.string().nullable(),
+  authorType: z.enum(AUTHOR_TYPES),
+  authorUserId: z.string().nullable(),
+  agentKey: z.string().nullable(),
+  content: z.string(),
+  status: z.enum(MESSAGE_STATUSES),
+  modelAlias: z.string().nullable(),
+  clientMsgId: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type MessageDto = z.infer<typeof messageDtoSchema>;
 
 export interface ListDto<T> {
   items: T[];

@@ -1,6 +1,17 @@
-// The Socket.IO contract: every event name and payload, shared by the server and the client SDK.
-// No server imports here.
-import type { AgentDto, ErrorBody, FileStatus, MemberDto, MessageDto, RoomMode, SessionDto, TurnStatus } from './dto';
+// The server-to-client half of the Socket.IO contract: every room event and its payload, shared by
+// the server and the client SDK. The client-to-server half is in client-events.ts. No server imports here.
+import type { AgentDto, ErrorBody, FileStatus, MessageDto, RoomMode, TurnStatus } from './dto';
+
+export type {
+  Ack,
+  ClientEventName,
+  ClientPayload,
+  ClientResult,
+  ClientToServerEvents,
+  InFlightTurn,
+  JoinAck,
+  RoomSnapshot,
+} from './client-events';
 
 /** Every room event carries this envelope; `seq` rises by one per room event across all nodes. */
 export interface RoomEnvelope {
@@ -62,55 +73,6 @@ export type RoomEvent<E extends RoomEventName = RoomEventName> = RoomEnvelope & 
 export interface LoggedRoomEvent<E extends RoomEventName = RoomEventName> {
   event: E;
   data: RoomEvent<E>;
-}
-
-export type Ack<T = Record<string, never>> = ({ ok: true } & T) | { ok: false; error: ErrorBody };
-
-/**
- * A turn running when a snapshot was taken: the text of its `agent:delta` frames sent so far, per
- * agent, up to `seq`. A client appends later `agent:delta` frames of the turn with a higher seq.
- */
-export interface InFlightTurn {
-  turnId: string;
-  sessionId: string;
-  status: TurnStatus;
-  agentKey: string | null;
-  partialText: Record<string, string>;
-  seq: number;
-}
-
-export interface RoomSnapshot {
-  roomId: string;
-  name: string;
-  mode: RoomMode;
-  /** The highest seq this snapshot reflects; a client continues from here. */
-  seq: number;
-  agents: AgentDto[];
-  membersOnline: MemberDto[];
-  sessions: SessionDto[];
-  recentMessages: MessageDto[];
-  turnsInFlight: InFlightTurn[];
-}
-
-/**
- * `replay`: the missed events were sent as ordinary events just before this ack, `replayed` of
- * them, up to `seq`. `snapshot`: the log did not reach back to `lastSeq` (`replayGap`) or none was
- * given; the snapshot reflects every event up to `seq`, and live events after `seq` follow the ack.
- */
-export type JoinAck = Ack<
-  | { mode: 'replay'; replayed: number; seq: number }
-  | { mode: 'snapshot'; snapshot: RoomSnapshot; seq: number; replayGap?: boolean }
->;
-
-export interface ClientToServerEvents {
-  'room:join': (p: { roomId: string; lastSeq?: number }, ack: (a: JoinAck) => void) => void;
-  'room:leave': (p: { roomId: string }, ack: (a: Ack) => void) => void;
-  'message:send': (
-    p: { roomId: string; sessionId: string; clientMsgId: string; content: string; fileIds?: string[] },
-    ack: (a: Ack<{ messageId: string; turnId: string; duplicate: boolean }>) => void,
-  ) => void;
-  'turn:cancel': (p: { roomId: string; turnId: string }, ack: (a: Ack<{ status: TurnStatus }>) => void) => void;
-  typing: (p: { roomId: string; sessionId: string; on: boolean }, ack?: (a: Ack) => void) => void;
 }
 
 /** Typing is ephemeral: not sequenced, not replayed, sent volatile. */

@@ -6,7 +6,6 @@ import type { Logger } from '../shared/logger';
 import type { Broadcaster } from '../events/broadcaster';
 import type { ReplayLog } from '../events/replay-log';
 import type { RateLimiter } from '../infra/rate-limiter';
-import type { AppSocket } from './handler-kit';
 import type { RoomDelivery } from './room-delivery';
 
 export type AppServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -22,6 +21,4 @@ export interface RealtimeContext {
   rateLimiter: RateLimiter;
   logger: Logger;
 }
-
-export type HandlerModule = (socket: AppSocket, ctx: RealtimeContext) => void;
 

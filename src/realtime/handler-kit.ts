@@ -1,6 +1,15 @@
 import type { Socket } from 'socket.io';
-import type { z } from 'zod';
-import type { ClientToServerEvents, ServerToClientEvents, SocketData } from '../contract/events';
+import { z } from 'zod';
+import {
+  clientEvents,
+  messageSendPayload,
+  type ClientEventName,
+  type ClientResult,
+  type ClientToServerEvents,
+  type ParsedClientPayload,
+} from '../contract/client-events';
+import type { ServerToClientEvents, SocketData } from '../contract/events';
+import type { AppConfig } from '../config/config';
 import { AppError, toErrorBody } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { jsonByteLength, parseInput } from '../shared/validation';
@@ -11,16 +20,39 @@ type AckFn = (a: unknown) => void;
 /** A handler result may carry a function under this key; it runs right after the ack is sent. */
 export const AFTER_ACK = Symbol('afterAck');
 
+export type HandlerResult<E extends ClientEventName> = ClientResult<E> & { [AFTER_ACK]?: () => void };
+/** Handles one validated event of one socket; what it returns is the ack's body. */
+export type EventHandler<E extends ClientEventName> = (socket: AppSocket, payload: ParsedClientPayload<E>) => Promise<HandlerResult<E>>;
+/** One handler per client event: an event of the contract without a handler fails the type check. */
+export type EventHandlers = { [E in ClientEventName]: EventHandler<E> };
+export type PayloadSchemas = { [E in ClientEventName]: z.ZodType<ParsedClientPayload<E>> };
+
+/** The contract's payload schemas with this server's limits applied; built once per server. */
+export function payloadSchemas(limits: AppConfig['limits']): PayloadSchemas {
+  return {
+    'room:join': clientEvents['room:join'].payload,
+    'room:leave': clientEvents['room:leave'].payload,
+    typing: clientEvents.typing.payload,
+    'turn:cancel': clientEvents['turn:cancel'].payload,
+    'message:send': messageSendPayload.extend({ content: z.string().trim().min(1).max(limits.messageChars) }),
+  };
+}
+
+/** Binds every handler of the table to a socket. */
+export function bindHandlers(socket: AppSocket, handlers: EventHandlers, schemas: PayloadSchemas, opts: { maxBytes: number; logger: Logger }): void {
+  for (const name of Object.keys(handlers) as ClientEventName[]) bindEvent(socket, name, schemas[name], handlers[name], opts);
+}
+
 /**
  * Registers one inbound event: size cap, zod validation, then the handler; the ack always gets
  * `{ ok: true, ...result }` or `{ ok: false, error }`, and nothing thrown escapes into Socket.IO.
  */
-export function onEvent<S extends z.ZodType, R extends object | void>(
+function bindEvent<E extends ClientEventName>(
   socket: AppSocket,
-  name: keyof ClientToServerEvents,
-  schema: S,
+  name: E,
+  schema: z.ZodType<ParsedClientPayload<E>>,
+  handler: EventHandler<E>,
   opts: { maxBytes: number; logger: Logger },
-  handler: (payload: z.output<S>) => Promise<R>,
 ): void {
   (socket as unknown as { on(ev: string, fn: (...args: unknown[]) => void): void }).on(name, (...args: unknown[]) => {
     const last = args.at(-1);
@@ -31,10 +63,10 @@ export function onEvent<S extends z.ZodType, R extends object | void>(
         if (jsonByteLength(payload) > opts.maxBytes) {
           throw new AppError('PAYLOAD_TOO_LARGE', `Payload exceeds ${opts.maxBytes} bytes`);
         }
-        const result = (await handler(parseInput(schema, payload))) as Record<string | symbol, unknown> | undefined;
-        const after = result?.[AFTER_ACK];
-        if (result) delete result[AFTER_ACK];
-        ack({ ok: true, ...(result ?? {}) });
+        const result: Record<string | symbol, unknown> = { ...(await handler(socket, parseInput(schema, payload))) };
+        const after = result[AFTER_ACK];
+        delete result[AFTER_ACK];
+        ack({ ok: true, ...result });
         // Work that must follow the ack on the wire (e.g. releasing held room events after a snapshot).
         if (typeof after === 'function') after();
       } catch (err) {

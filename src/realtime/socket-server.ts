@@ -12,12 +12,13 @@ import type { Logger } from '../shared/logger';
 import type { RoomEvents } from '../events/room-events';
 import type { RateLimiter } from '../infra/rate-limiter';
 import { roomChannel, userChannel } from './channels';
-import type { AppServer, HandlerModule, RealtimeContext } from './context';
-import { registerRoomHandlers } from './handlers/room-handlers';
-import { registerTurnHandlers } from './handlers/turn-handlers';
+import type { AppServer, RealtimeContext } from './context';
+import { bindHandlers, payloadSchemas, type EventHandlers } from './handler-kit';
+import { roomHandlers } from './handlers/room-handlers';
+import { turnHandlers } from './handlers/turn-handlers';
 import { RoomDelivery } from './room-delivery';
 
-export type { AppServer, HandlerModule, RealtimeContext } from './context';
+export type { AppServer, RealtimeContext } from './context';
 
 export interface RealtimeDeps {
   httpServer: HttpServer;
@@ -71,7 +72,18 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
     logger,
   };
 
-  const modules: HandlerModule[] = [registerRoomHandlers, registerTurnHandlers];
+  // Built once per server: the table of handlers (one per client event of the contract) and the
+  // payload schemas with this server's limits. Events outside the table are answered UNKNOWN_EVENT.
+  const rooms = roomHandlers(ctx);
+  const handlers: EventHandlers = {
+    'room:join': rooms['room:join'],
+    'room:leave': rooms['room:leave'],
+    typing: rooms.typing,
+    ...turnHandlers(ctx),
+  };
+  const knownEvents = new Set<string>(Object.keys(handlers));
+  const schemas = payloadSchemas(config.limits);
+  const handlerOpts = { maxBytes: config.limits.socketPayloadBytes, logger };
 
   io.use((socket, next) => {
     const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
@@ -117,10 +129,13 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
       },
       Math.max(0, Math.min(msLeft, MAX_TIMER_MS)),
     );
-    socket.on('disconnect', () => clearTimeout(expiry));
-    for (const m of modules) m(socket, ctx);
+    socket.on('disconnect', () => {
+      clearTimeout(expiry);
+      rooms.onDisconnect(socket);
+    });
+    bindHandlers(socket, handlers, schemas, handlerOpts);
     socket.onAny((event: string, ...args: unknown[]) => {
-      if (KNOWN_EVENTS.has(event)) return;
+      if (knownEvents.has(event)) return;
       const ack = args.at(-1);
       if (typeof ack === 'function') {
         ack({ ok: false, error: { code: 'UNKNOWN_EVENT', message: `Unknown event "${String(event).slice(0, 64)}"` } });
@@ -163,5 +178,3 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
 function* localRooms(nsp: { adapter: { rooms: Map<string, Set<string>> } }): Iterable<string> {
   for (const name of nsp.adapter.rooms.keys()) if (name.startsWith('room:')) yield name.slice('room:'.length);
 }
-
-const KNOWN_EVENTS = new Set(['room:join', 'room:leave', 'message:send', 'turn:cancel', 'typing']);

@@ -1,4 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
+import { clientEvents, type ClientEventName } from '../../src/contract/client-events';
+import { errorBodySchema } from '../../src/contract/dto';
 import type { ClientToServerEvents, RoomEvent, ServerToClientEvents } from '../../src/contract/events';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -46,11 +48,18 @@ export class TestClient {
     });
   }
 
-  /** Emits with an ack and resolves with the ack body. */
+  /**
+   * Emits with an ack and resolves with the ack body. Every ack is checked against the contract's
+   * schemas (the event's result on success, the error body otherwise): an ack that does not match
+   * the contract rejects, so every socket test also tests the contract.
+   */
   request<T = any>(event: string, payload?: unknown): Promise<T> {
-    return new Promise((resolve) => {
-      (this.socket as any).timeout(10_000).emit(event, payload, (err: Error | null, ack: T) => {
-        resolve(err ? ({ ok: false, error: { code: 'ACK_TIMEOUT', message: err.message } } as T) : ack);
+    return new Promise((resolve, reject) => {
+      (this.socket as any).timeout(10_000).emit(event, payload, (err: Error | null, ack: any) => {
+        if (err) return resolve({ ok: false, error: { code: 'ACK_TIMEOUT', message: err.message } } as T);
+        const problem = contractProblem(event, ack);
+        if (problem) reject(new Error(`the ack of ${event} breaks the contract: ${problem}`));
+        else resolve(ack as T);
       });
     });
   }
@@ -99,4 +108,17 @@ export function tryConnect(url: string, token: unknown): Promise<{ code?: string
       resolve({ code: err.data?.code, message: err.message });
     });
   });
+}
+
+/** Why an ack does not match the contract, or null when it does. */
+export function contractProblem(event: string, ack: any): string | null {
+  if (typeof ack !== 'object' || ack === null || typeof ack.ok !== 'boolean') return 'not an { ok } object';
+  const known = Object.hasOwn(clientEvents, event);
+  const { ok: _ok, ...body } = ack;
+  const r = ack.ok
+    ? known
+      ? clientEvents[event as ClientEventName].result.safeParse(body)
+      : { success: false as const, error: new Error('ok: true for an event outside the contract') }
+    : errorBodySchema.safeParse(ack.error);
+  return r.success ? null : r.error.message;
 }

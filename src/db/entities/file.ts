@@ -1,10 +1,10 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { FILE_STATUSES } from '../../contract/enums';
 import { newId, now } from './common';
 import { Room } from './room';
 import { User } from './user';
 
-export const FILE_STATUSES = ['queued', 'parsing', 'ready', 'failed'] as const;
-export type FileStatus = (typeof FILE_STATUSES)[number];
+export { FILE_STATUSES, type FileStatus } from '../../contract/enums';
 export const FILE_KINDS = ['pdf', 'docx', 'csv', 'txt', 'md'] as const;
 export type FileKind = (typeof FILE_KINDS)[number];
 

@@ -1,14 +1,12 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { AUTHOR_TYPES, MESSAGE_STATUSES } from '../../contract/enums';
 import { newId, now } from './common';
 import { Room } from './room';
 import { Session } from './session';
 import { Turn } from './turn';
 import { User } from './user';
 
-export const AUTHOR_TYPES = ['user', 'agent', 'system'] as const;
-export type AuthorType = (typeof AUTHOR_TYPES)[number];
-export const MESSAGE_STATUSES = ['complete', 'partial', 'failed', 'cancelled'] as const;
-export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+export { AUTHOR_TYPES, MESSAGE_STATUSES, type AuthorType, type MessageStatus } from '../../contract/enums';
 
 /**
  * A message of a session: a user's (which started `turn`), an agent's answer, or a system note.

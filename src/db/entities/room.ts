@@ -1,9 +1,9 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { MEMBER_ROLES, ROOM_MODES } from '../../contract/enums';
 import { newId, now } from './common';
 import { User } from './user';
 
-export const ROOM_MODES = ['manual', 'roundtable', 'orchestrator'] as const;
-export type RoomMode = (typeof ROOM_MODES)[number];
+export { MEMBER_ROLES, ROOM_MODES, type MemberRole, type RoomMode } from '../../contract/enums';
 
 export interface RoomSettings {
   /** Alias used by the orchestrator's manager model; defaults to the server's default alias. */
@@ -28,9 +28,6 @@ export const RoomSchema = defineEntity({
 });
 export class Room extends RoomSchema.class {}
 RoomSchema.setClass(Room);
-
-export const MEMBER_ROLES = ['owner', 'member'] as const;
-export type MemberRole = (typeof MEMBER_ROLES)[number];
 
 export const RoomMemberSchema = defineEntity({
   name: 'RoomMember',

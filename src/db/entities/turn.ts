@@ -1,19 +1,11 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import { newId, now } from './common';
-import { ROOM_MODES, Room } from './room';
+import { ROOM_MODES, TURN_STATUSES, type TurnStatus } from '../../contract/enums';
+import { Room } from './room';
 import { Session } from './session';
 import { User } from './user';
 
-export const TURN_STATUSES = [
-  'queued',
-  'running',
-  'completed',
-  'partial',
-  'failed',
-  'cancelled',
-  'interrupted',
-] as const;
-export type TurnStatus = (typeof TURN_STATUSES)[number];
+export { TURN_STATUSES, type TurnStatus } from '../../contract/enums';
 export const FINAL_TURN_STATUSES: readonly TurnStatus[] = ['completed', 'partial', 'failed', 'cancelled', 'interrupted'];
 
 export interface TurnPlan {

@@ -1,8 +1,8 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { USER_KINDS } from '../../contract/enums';
 import { newId, now } from './common';
 
-export const USER_KINDS = ['human', 'bot'] as const;
-export type UserKind = (typeof USER_KINDS)[number];
+export { USER_KINDS, type UserKind } from '../../contract/enums';
 
 /** A person or bot, keyed by the JWT `sub`; created on first authenticated request. */
 export const UserSchema = defineEntity({

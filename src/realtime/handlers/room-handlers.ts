@@ -2,20 +2,21 @@ import type { MemberDto } from '../../contract/dto';
 import type { RoomSnapshot, SocketData } from '../../contract/events';
 import { AppError } from '../../shared/errors';
 import { roomChannel } from '../channels';
-import { AFTER_ACK, onEvent, type AppSocket } from '../handler-kit';
 import type { RealtimeContext } from '../context';
-import { joinPayload, leavePayload, typingPayload } from '../socket-schemas';
+import { AFTER_ACK, type AppSocket, type EventHandlers } from '../handler-kit';
 
 const TYPING_MIN_INTERVAL_MS = 300;
 const SNAPSHOT_SESSIONS = 20;
 const SNAPSHOT_MESSAGES = 50;
 
-/** room:join (replay or snapshot), room:leave, typing, and presence on disconnect. */
-export function registerRoomHandlers(socket: AppSocket, ctx: RealtimeContext): void {
-  const opts = { maxBytes: ctx.config.limits.socketPayloadBytes, logger: ctx.logger };
-  const lastTyping = new Map<string, number>();
+/** room:join (replay or snapshot), room:leave, typing, and presence when a socket goes. */
+export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:join' | 'room:leave' | 'typing'> & {
+  onDisconnect(socket: AppSocket): void;
+} {
+  // Per socket: when it last sent a typing event for a (room, session, state).
+  const lastTyping = new WeakMap<AppSocket, Map<string, number>>();
 
-  const presence = (roomId: string, state: 'joined' | 'left') =>
+  const presence = (socket: AppSocket, roomId: string, state: 'joined' | 'left') =>
     ctx.broadcaster
       .publish(roomId, 'presence', {
         userId: socket.data.userId,
@@ -25,67 +26,71 @@ export function registerRoomHandlers(socket: AppSocket, ctx: RealtimeContext): v
       })
       .catch((err) => ctx.logger.warn('presence publish failed', { err }));
 
-  onEvent(socket, 'room:join', joinPayload, opts, async ({ roomId, lastSeq }) => {
-    await ctx.services.access.requireMember(roomId, socket.data.userId);
-    socket.leave(roomChannel(roomId));
-    const held = ctx.delivery.hold(socket, roomId);
-    try {
-      if (lastSeq !== undefined) {
-        const replay = await ctx.replayLog.since(roomId, lastSeq);
-        if (!replay.gap) {
-          // Missed events go out as ordinary events, in order, before the ack and before live ones.
-          for (const { event, data } of replay.events) socket.emit(event, data as never);
-          const upTo = replay.events.at(-1)?.data.seq ?? lastSeq;
-          ctx.delivery.release(held, roomId, upTo);
-          socket.data.rooms.add(roomId);
-          void presence(roomId, 'joined');
-          return { mode: 'replay' as const, replayed: replay.events.length, seq: upTo };
+  return {
+    'room:join': async (socket, { roomId, lastSeq }) => {
+      await ctx.services.access.requireMember(roomId, socket.data.userId);
+      socket.leave(roomChannel(roomId));
+      const held = ctx.delivery.hold(socket, roomId);
+      try {
+        if (lastSeq !== undefined) {
+          const replay = await ctx.replayLog.since(roomId, lastSeq);
+          if (!replay.gap) {
+            // Missed events go out as ordinary events, in order, before the ack and before live ones.
+            for (const { event, data } of replay.events) socket.emit(event, data as never);
+            const upTo = replay.events.at(-1)?.data.seq ?? lastSeq;
+            ctx.delivery.release(held, roomId, upTo);
+            socket.data.rooms.add(roomId);
+            void presence(socket, roomId, 'joined');
+            return { mode: 'replay' as const, replayed: replay.events.length, seq: upTo };
+          }
         }
+        const seq = await ctx.replayLog.currentSeq(roomId);
+        const snapshot = await buildSnapshot(ctx, roomId, seq);
+        // The ack goes before the held events: ack, then release, in one synchronous step.
+        return {
+          mode: 'snapshot' as const,
+          snapshot,
+          seq,
+          ...(lastSeq !== undefined ? { replayGap: true } : {}),
+          [AFTER_ACK]: () => {
+            ctx.delivery.release(held, roomId, seq);
+            socket.data.rooms.add(roomId);
+            void presence(socket, roomId, 'joined');
+          },
+        };
+      } catch (err) {
+        ctx.delivery.drop(held, roomId);
+        throw err;
       }
-      const seq = await ctx.replayLog.currentSeq(roomId);
-      const snapshot = await buildSnapshot(ctx, roomId, seq);
-      // The ack goes before the held events: ack, then release, in one synchronous step.
-      return {
-        mode: 'snapshot' as const,
-        snapshot,
-        seq,
-        ...(lastSeq !== undefined ? { replayGap: true } : {}),
-        [AFTER_ACK]: () => {
-          ctx.delivery.release(held, roomId, seq);
-          socket.data.rooms.add(roomId);
-          void presence(roomId, 'joined');
-        },
-      };
-    } catch (err) {
-      ctx.delivery.drop(held, roomId);
-      throw err;
-    }
-  });
+    },
 
-  onEvent(socket, 'room:leave', leavePayload, opts, async ({ roomId }) => {
-    if (!socket.data.rooms.has(roomId)) throw new AppError('VALIDATION_FAILED', 'Not joined to that room');
-    socket.leave(roomChannel(roomId));
-    socket.data.rooms.delete(roomId);
-    void presence(roomId, 'left');
-    return {};
-  });
+    'room:leave': async (socket, { roomId }) => {
+      if (!socket.data.rooms.has(roomId)) throw new AppError('VALIDATION_FAILED', 'Not joined to that room');
+      socket.leave(roomChannel(roomId));
+      socket.data.rooms.delete(roomId);
+      void presence(socket, roomId, 'left');
+      return {};
+    },
 
-  onEvent(socket, 'typing', typingPayload, opts, async ({ roomId, sessionId, on }) => {
-    if (!socket.data.rooms.has(roomId)) throw new AppError('VALIDATION_FAILED', 'Join the room first');
-    const key = `${roomId}:${sessionId}:${on}`;
-    const now = Date.now();
-    // Throttled per socket: a burst of keystrokes makes one event.
-    if (now - (lastTyping.get(key) ?? 0) < TYPING_MIN_INTERVAL_MS) return { throttled: true };
-    lastTyping.set(key, now);
-    await ctx.services.access.requireMember(roomId, socket.data.userId);
-    socket.to(roomChannel(roomId)).volatile.emit('typing', { roomId, sessionId, userId: socket.data.userId, on, ts: now });
-    return { throttled: false };
-  });
+    typing: async (socket, { roomId, sessionId, on }) => {
+      if (!socket.data.rooms.has(roomId)) throw new AppError('VALIDATION_FAILED', 'Join the room first');
+      let last = lastTyping.get(socket);
+      if (!last) lastTyping.set(socket, (last = new Map()));
+      const key = `${roomId}:${sessionId}:${on}`;
+      const now = Date.now();
+      // Throttled per socket: a burst of keystrokes makes one event.
+      if (now - (last.get(key) ?? 0) < TYPING_MIN_INTERVAL_MS) return { throttled: true };
+      last.set(key, now);
+      await ctx.services.access.requireMember(roomId, socket.data.userId);
+      socket.to(roomChannel(roomId)).volatile.emit('typing', { roomId, sessionId, userId: socket.data.userId, on, ts: now });
+      return { throttled: false };
+    },
 
-  socket.on('disconnect', () => {
-    for (const roomId of socket.data.rooms) void presence(roomId, 'left');
-    socket.data.rooms.clear();
-  });
+    onDisconnect(socket) {
+      for (const roomId of socket.data.rooms) void presence(socket, roomId, 'left');
+      socket.data.rooms.clear();
+    },
+  };
 }
 
 async function buildSnapshot(ctx: RealtimeContext, roomId: string, seq: number): Promise<RoomSnapshot> {
