@@ -19,10 +19,11 @@ describe('WorkerPool', () => {
     expect(pool.threads).toBe(1);
   });
 
-  it('keeps the thread after a task that threw, with the error’s code', async () => {
+  it('keeps the thread after a task that threw: a ParseError keeps its code, anything else is PARSE_FAILED', async () => {
     pool = new WorkerPool({ size: 1, memoryMb: 64, maxTasksPerWorker: 10 });
     const before = await pool.run<number>(task('whichThread'), 10_000);
-    await expect(pool.run(task('parseFailure'), 10_000)).rejects.toMatchObject({ code: 'CSV_MALFORMED' });
+    await expect(pool.run(task('parseFailure'), 10_000)).rejects.toMatchObject({ code: 'CSV_MALFORMED', retryable: false });
+    await expect(pool.run(task('crash'), 10_000)).rejects.toMatchObject({ code: 'PARSE_FAILED', retryable: false, message: expect.stringContaining('a bug in a parser') });
     expect(await pool.run<number>(task('whichThread'), 10_000)).toBe(before);
   });
 
