@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { PDFParse } from 'pdf-parse';
-import { runParse } from '../src/files/parse-runner';
-import { WorkerPool } from '../src/files/worker-pool';
+import { runParse } from '../src/files/parsing/parse-runner';
+import { WorkerPool } from '../src/files/parsing/worker-pool';
 import { buildPdf } from '../tests/helpers/file-fixtures';
 import type { BenchConfig } from './config';
 import { Samples, summarize, type Summary } from './stats';

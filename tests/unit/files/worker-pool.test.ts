@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { WorkerPool } from '../../../src/files/worker-pool';
+import { WorkerPool } from '../../../src/files/parsing/worker-pool';
 
 const TASKS = new URL('./worker-fixtures/tasks.ts', import.meta.url).href;
 const task = (exportName: string, input: unknown = {}) => ({ moduleUrl: TASKS, exportName, input });

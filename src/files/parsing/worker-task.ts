@@ -1,4 +1,4 @@
-import { ParseError, type ParseErrorJson } from './parse-error';
+import { ParseError, type ParseErrorJson } from '../parse-error';
 
 /**
  * What a parse thread runs and how it answers (see worker-pool.ts): one exported function of a

@@ -1,4 +1,4 @@
-import type { ParsedContent } from '../db/entities/file';
+import type { ParsedContent } from '../../db/entities/file';
 import { parseFile } from './parsers';
 import type { ParseRequest } from './parsers/types';
 

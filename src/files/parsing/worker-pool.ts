@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { ParseError } from './parse-error';
+import { ParseError } from '../parse-error';
 import { fromWorkerError, type WorkerMessage, type WorkerRunOptions, type WorkerTask } from './worker-task';
 
 const ENTRY = new URL('./pool-entry.mjs', import.meta.url);
