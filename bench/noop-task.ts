@@ -1,6 +1,6 @@
 /**
  * Tasks for the parse breakdown (bench/parse.ts), run through the server's own worker-thread
- * runner (src/files/worker-task.ts), each in a fresh thread as runParse does:
+ * pool (src/files/parsing/worker-pool.ts), each in a fresh thread (one task per thread):
  * `noop` costs the thread start, `loadPdfParse` that plus importing pdf-parse, `loadParsers`
  * that plus importing the server's parser modules, `barePdf` a bare pdf-parse getText() in the thread.
  */
@@ -14,7 +14,7 @@ export async function loadPdfParse(): Promise<boolean> {
 }
 
 export async function loadParsers(): Promise<boolean> {
-  const mod = await import('../src/files/parsers');
+  const mod = await import('../src/files/parsing/parsers');
   return typeof mod.parseFile === 'function';
 }
 

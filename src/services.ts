@@ -1,4 +1,4 @@
-import type { FileService } from './files/file-service';
+import type { FileService } from './files/service/file-service';
 import type { RoomAccess } from './rooms/access';
 import type { AgentService } from './rooms/agent-service';
 import type { RoomService } from './rooms/room-service';

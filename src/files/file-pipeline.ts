@@ -2,14 +2,14 @@ import type { AppConfig } from '../config/config';
 import type { Orm } from '../db/orm';
 import type { Broadcaster } from '../events/broadcaster';
 import type { Logger } from '../shared/logger';
-import { BullMqJobQueue } from './bullmq-queue';
-import { createFileProcessor } from './file-processor';
-import { DiskFileStore, type FileStore } from './file-store';
-import { InProcessJobQueue } from './in-process-queue';
-import type { JobQueue } from './job-queue';
-import { parseRunLimits } from './parse-runner';
-import { requeueUnfinishedFiles } from './recover';
-import { registerUpload, type RegisteredFile, type UploadInput } from './register-upload';
+import { createFileProcessor } from './parsing/file-processor';
+import { parseRunLimits } from './parsing/parse-runner';
+import { BullMqJobQueue } from './queue/bullmq-queue';
+import { InProcessJobQueue } from './queue/in-process-queue';
+import type { JobQueue } from './queue/job-queue';
+import { requeueUnfinishedFiles } from './queue/recover';
+import { DiskFileStore, type FileStore } from './upload/file-store';
+import { registerUpload, type RegisteredFile, type UploadInput } from './upload/register-upload';
 
 /**
  * - embedded: in-process queue, parses in this process (worker threads); no Redis.

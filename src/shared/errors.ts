@@ -9,7 +9,7 @@ export const ErrorCodes = {
   UNKNOWN_MODEL_ALIAS: 400,
   UNSUPPORTED_MEDIA_TYPE: 415,
   PAYLOAD_TOO_LARGE: 413,
-  // Uploads, checked by their bytes (src/files/sniff.ts).
+  // Uploads, checked by their bytes (src/files/upload/sniff.ts).
   EMPTY_FILE: 400,
   FILE_TOO_LARGE: 413,
   FILE_TYPE_MISMATCH: 415,

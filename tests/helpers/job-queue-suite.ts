@@ -3,7 +3,7 @@
  * `jobQueueSuite(name, factory)`; the factory builds a fresh, isolated queue per test.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FileJob, JobAttempt, JobQueue } from '../../src/files/job-queue';
+import type { FileJob, JobAttempt, JobQueue } from '../../src/files/queue/job-queue';
 import { ParseError } from '../../src/files/parse-error';
 
 export interface QueueUnderTest {

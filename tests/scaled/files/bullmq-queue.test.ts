@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BullMqJobQueue } from '../../../src/files/bullmq-queue';
+import { BullMqJobQueue } from '../../../src/files/queue/bullmq-queue';
 import { jobQueueSuite } from '../../helpers/job-queue-suite';
 import { TEST_REDIS_URL, uniqueRedisPrefix } from '../../helpers/services';
 import { deleteRedisKeys } from './redis-cleanup';

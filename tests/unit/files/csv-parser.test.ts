@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CSV_ROWS_PER_RANGE } from '../../../src/files/parsers/csv';
-import { detectHeader } from '../../../src/files/parsers/csv-header';
+import { CSV_ROWS_PER_RANGE } from '../../../src/files/parsing/parsers/csv';
+import { detectHeader } from '../../../src/files/parsing/parsers/csv-header';
 import { csvWithRows, latin1Text, quotedCsv } from '../../helpers/file-fixtures';
 import { parseErrorOf, parseHere } from './parse-helpers';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DiskFileStore, sha256Hex } from '../../../src/files/file-store';
+import { DiskFileStore, sha256Hex } from '../../../src/files/upload/file-store';
 import { ParseError } from '../../../src/files/parse-error';
 
 describe('DiskFileStore', () => {

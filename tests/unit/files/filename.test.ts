@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extensionOf, sanitizeFilename } from '../../../src/files/filename';
+import { extensionOf, sanitizeFilename } from '../../../src/files/upload/filename';
 
 describe('filenames', () => {
   it('keeps only the base name, without control or bidi characters', () => {

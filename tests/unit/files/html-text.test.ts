@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { htmlToText } from '../../../src/files/parsers/html-text';
+import { htmlToText } from '../../../src/files/parsing/parsers/html-text';
 
 describe('htmlToText (mammoth HTML to model-friendly text)', () => {
   it('writes headings, list items and paragraphs as blocks', () => {

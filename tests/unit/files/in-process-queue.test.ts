@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InProcessJobQueue } from '../../../src/files/in-process-queue';
+import { InProcessJobQueue } from '../../../src/files/queue/in-process-queue';
 import { jobQueueSuite } from '../../helpers/job-queue-suite';
 
 jobQueueSuite('in-process', async (opts) => ({ queue: new InProcessJobQueue(opts) }));

@@ -1,6 +1,6 @@
 import type { FileKind } from '../../../src/db/entities/file';
-import { parseFile } from '../../../src/files/parsers';
-import { DEFAULT_PARSE_LIMITS, type ParseLimits } from '../../../src/files/parsers/types';
+import { parseFile } from '../../../src/files/parsing/parsers';
+import { DEFAULT_PARSE_LIMITS, type ParseLimits } from '../../../src/files/parsing/parsers/types';
 import { ParseError } from '../../../src/files/parse-error';
 
 /** Parses in this thread with default limits (overridable) and records the progress reported. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runParse } from '../../../src/files/parse-runner';
+import { runParse } from '../../../src/files/parsing/parse-runner';
 import { csvWithRows, sampleDocx, threePagePdf } from '../../helpers/file-fixtures';
 
 const LIMITS = { timeoutMs: 20_000, memoryMb: 128 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sniffFile } from '../../../src/files/sniff';
+import { sniffFile } from '../../../src/files/upload/sniff';
 import { AppError } from '../../../src/shared/errors';
 import { buildZip, corruptPdf, emptyFile, latin1Text, plainZip, quotedCsv, sampleDocx, threePagePdf } from '../../helpers/file-fixtures';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { WorkerPool } from '../../../src/files/worker-pool';
+import { WorkerPool } from '../../../src/files/parsing/worker-pool';
 
 const TASKS = new URL('./worker-fixtures/tasks.ts', import.meta.url).href;
 const task = (exportName: string, input: unknown = {}) => ({ moduleUrl: TASKS, exportName, input });
@@ -19,10 +19,11 @@ describe('WorkerPool', () => {
     expect(pool.threads).toBe(1);
   });
 
-  it('keeps the thread after a task that threw, with the error’s code', async () => {
+  it('keeps the thread after a task that threw: a ParseError keeps its code, anything else is PARSE_FAILED', async () => {
     pool = new WorkerPool({ size: 1, memoryMb: 64, maxTasksPerWorker: 10 });
     const before = await pool.run<number>(task('whichThread'), 10_000);
-    await expect(pool.run(task('parseFailure'), 10_000)).rejects.toMatchObject({ code: 'CSV_MALFORMED' });
+    await expect(pool.run(task('parseFailure'), 10_000)).rejects.toMatchObject({ code: 'CSV_MALFORMED', retryable: false });
+    await expect(pool.run(task('crash'), 10_000)).rejects.toMatchObject({ code: 'PARSE_FAILED', retryable: false, message: expect.stringContaining('a bug in a parser') });
     expect(await pool.run<number>(task('whichThread'), 10_000)).toBe(before);
   });
 

@@ -1,4 +1,4 @@
-// Tasks that misbehave on purpose, run by worker-task.test.ts inside a worker thread.
+// Tasks that misbehave on purpose, run by worker-pool.test.ts inside a worker thread.
 import { ParseError } from '../../../../src/files/parse-error';
 
 export async function echo(input: { value: string }, progress: (f: number) => void) {

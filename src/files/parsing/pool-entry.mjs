@@ -2,7 +2,14 @@
 // then runs task after task, each answered with its id: progress, then the result or the error.
 import { parentPort } from 'node:worker_threads';
 import './worker-ts-hooks.mjs';
-import { serializeError } from './worker-errors.mjs';
+
+/** ParseErrors keep their code and retryability across the thread boundary; anything else keeps its message. */
+function serializeError(err) {
+  if (err && typeof err === 'object' && err.name === 'ParseError' && typeof err.toJSON === 'function') {
+    return { parseError: err.toJSON() };
+  }
+  return { name: err?.name ?? 'Error', message: err?.message ?? String(err) };
+}
 
 parentPort.on('message', async ({ id, moduleUrl, exportName, input }) => {
   try {

@@ -1,6 +1,6 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { AppError } from '../shared/errors';
-import type { Logger } from '../shared/logger';
+import { AppError } from '../../shared/errors';
+import type { Logger } from '../../shared/logger';
 import { DEFAULT_RETRY_POLICY, isRetryable, type FileJob, type JobHandler, type JobQueue, type JobQueueListeners, type RetryPolicy } from './job-queue';
 
 export interface BullMqQueueOptions extends Partial<RetryPolicy> {

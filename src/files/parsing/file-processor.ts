@@ -1,14 +1,12 @@
-import type { FileKind, FileStatus, ParsedContent } from '../db/entities/file';
-import { StoredFile } from '../db/entities/file';
-import type { Em, Orm } from '../db/orm';
-import type { Broadcaster } from '../events/broadcaster';
-import { createLogger, type Logger } from '../shared/logger';
-import type { FileStore } from './file-store';
-import { isRetryable, type FileJob, type JobAttempt, type JobHandler } from './job-queue';
-import { isParseError, ParseError } from './parse-error';
+import type { FileKind, FileStatus, ParsedContent } from '../../db/entities/file';
+import { StoredFile } from '../../db/entities/file';
+import type { Em, Orm } from '../../db/orm';
+import type { Broadcaster } from '../../events/broadcaster';
+import { createLogger, type Logger } from '../../shared/logger';
+import type { FileStore } from '../upload/file-store';
+import { isRetryable, type FileJob, type JobAttempt, type JobHandler } from '../queue/job-queue';
+import { isParseError, ParseError } from '../parse-error';
 import { runParse, type ParseRunOptions } from './parse-runner';
-
-export { registerUpload, type RegisterUploadDeps, type RegisteredFile, type UploadInput } from './register-upload';
 
 export interface FileProcessorDeps {
   orm: Orm;

@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer';
-import type { FileKind } from '../db/entities/file';
-import { AppError } from '../shared/errors';
+import type { FileKind } from '../../db/entities/file';
+import { AppError } from '../../shared/errors';
 import { extensionOf } from './filename';
-import { isZip, readCentralDirectory } from './zip/central-directory';
+import { isZip, readCentralDirectory } from '../zip/central-directory';
 
 /**
  * Decides what a file is from its bytes, then checks that its name agrees. The name only chooses

@@ -1,6 +1,6 @@
 import Papa from 'papaparse';
-import type { ParsedContent } from '../../db/entities/file';
-import { ParseError } from '../parse-error';
+import type { ParsedContent } from '../../../db/entities/file';
+import { ParseError } from '../../parse-error';
 import { detectHeader } from './csv-header';
 import { decodeUtf8 } from './text';
 import type { Parser } from './types';

@@ -1,12 +1,12 @@
-import { Room, User } from '../db/entities';
-import { StoredFile, type FileKind, type FileStatus } from '../db/entities/file';
-import type { Orm } from '../db/orm';
-import type { Broadcaster } from '../events/broadcaster';
-import { AppError } from '../shared/errors';
-import type { Logger } from '../shared/logger';
+import { Room, User } from '../../db/entities';
+import { StoredFile, type FileKind, type FileStatus } from '../../db/entities/file';
+import type { Orm } from '../../db/orm';
+import type { Broadcaster } from '../../events/broadcaster';
+import { AppError } from '../../shared/errors';
+import type { Logger } from '../../shared/logger';
 import { sanitizeFilename } from './filename';
 import type { FileStore } from './file-store';
-import type { JobQueue } from './job-queue';
+import type { JobQueue } from '../queue/job-queue';
 import { sniffFile } from './sniff';
 
 export interface RegisterUploadDeps {

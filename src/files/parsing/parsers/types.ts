@@ -1,4 +1,4 @@
-import type { FileKind, ParsedContent } from '../../db/entities/file';
+import type { FileKind, ParsedContent } from '../../../db/entities/file';
 
 /** Limits every parser honours. The configurable ones come from AppConfig.limits. */
 export interface ParseLimits {

@@ -1,4 +1,4 @@
-import { ParseError } from '../parse-error';
+import { ParseError } from '../../parse-error';
 import { capText, type Parser } from './types';
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });

@@ -1,10 +1,10 @@
-import type { Orm } from '../db/orm';
-import { StoredFile } from '../db/entities';
-import type { RoomAccess } from '../rooms/access';
-import { AppError } from '../shared/errors';
-import type { FilePipeline } from './file-pipeline';
-import type { RegisteredFile, UploadInput } from './register-upload';
-import { decodeCursor, olderThan, pageOf, type Page } from '../shared/pagination';
+import type { Orm } from '../../db/orm';
+import { StoredFile } from '../../db/entities';
+import type { RoomAccess } from '../../rooms/access';
+import { AppError } from '../../shared/errors';
+import type { FilePipeline } from '../file-pipeline';
+import type { RegisteredFile, UploadInput } from '../upload/register-upload';
+import { decodeCursor, olderThan, pageOf, type Page } from '../../shared/pagination';
 
 export interface FileSummaryDto {
   id: string;

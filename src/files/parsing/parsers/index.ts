@@ -1,4 +1,4 @@
-import type { FileKind, ParsedContent } from '../../db/entities/file';
+import type { FileKind, ParsedContent } from '../../../db/entities/file';
 import type { ParseContext, Parser } from './types';
 
 /**

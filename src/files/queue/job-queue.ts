@@ -1,4 +1,4 @@
-import { isParseError } from './parse-error';
+import { isParseError } from '../parse-error';
 
 /**
  * The queue of file-parsing jobs. Two implementations pass one shared suite

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { ParseError } from './parse-error';
+import { ParseError } from '../parse-error';
 import { fromWorkerError, type WorkerMessage, type WorkerRunOptions, type WorkerTask } from './worker-task';
 
 const ENTRY = new URL('./pool-entry.mjs', import.meta.url);
@@ -103,7 +103,8 @@ export class WorkerPool {
 
   private spawn(): Slot {
     const worker = new Worker(ENTRY, {
-      // Not the parent's flags: under tsx they would load tsx's loader into the thread (see worker-task.ts).
+      // Not the parent's flags: under `tsx` they would load tsx's loader into the thread, which
+      // transforms node_modules too (10x slower start); worker-ts-hooks.mjs loads only our .ts.
       execArgv: [],
       resourceLimits: { maxOldGenerationSizeMb: this.opts.memoryMb },
     });

@@ -1,4 +1,4 @@
-import type { FileKind, ParsedContent } from '../db/entities/file';
+import type { FileKind, ParsedContent } from '../../db/entities/file';
 import { DEFAULT_PARSE_LIMITS, type ParseLimits, type ParseRequest } from './parsers/types';
 import { WorkerPool } from './worker-pool';
 import type { WorkerLimits, WorkerRunOptions } from './worker-task';

@@ -1,6 +1,6 @@
-import type { Orm } from '../db/orm';
-import { StoredFile } from '../db/entities';
-import type { FileContentReader, FileExcerpt } from '../tools/read-file';
+import type { Orm } from '../../db/orm';
+import { StoredFile } from '../../db/entities';
+import type { FileContentReader, FileExcerpt } from '../../tools/read-file';
 
 const MAX_CHARS = 12_000;
 

@@ -1,5 +1,5 @@
-import { StoredFile } from '../db/entities/file';
-import type { Orm } from '../db/orm';
+import { StoredFile } from '../../db/entities/file';
+import type { Orm } from '../../db/orm';
 import type { JobQueue } from './job-queue';
 
 /**

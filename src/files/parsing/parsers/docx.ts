@@ -1,7 +1,7 @@
 import mammoth from 'mammoth';
-import { ParseError } from '../parse-error';
-import { entryData, readCentralDirectory, ZipFormatError, type ZipEntry } from '../zip/central-directory';
-import { InflateLimitError, measureInflatedSize } from '../zip/inflate-check';
+import { ParseError } from '../../parse-error';
+import { entryData, readCentralDirectory, ZipFormatError, type ZipEntry } from '../../zip/central-directory';
+import { InflateLimitError, measureInflatedSize } from '../../zip/inflate-check';
 import { htmlToText } from './html-text';
 import { capText, type ParseLimits, type Parser } from './types';
 

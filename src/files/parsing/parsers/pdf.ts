@@ -1,6 +1,6 @@
 import { PDFParse } from 'pdf-parse';
-import type { ParsedContent } from '../../db/entities/file';
-import { ParseError } from '../parse-error';
+import type { ParsedContent } from '../../../db/entities/file';
+import { ParseError } from '../../parse-error';
 import { capText, type Parser } from './types';
 
 /** pdf.js names its errors; PDFParse keeps those names when it rethrows. */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ParseError } from './parse-error';
+import { ParseError } from '../parse-error';
 
 /** Stored file bytes, addressed by their SHA-256: identical uploads share one copy. */
 export interface FileStore {
