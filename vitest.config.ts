@@ -20,7 +20,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'scaled', include: ['tests/scaled/**/*.test.ts', 'tests/system/**/*.test.ts'], env: { TEST_DB: 'postgres' } },
+        test: { name: 'scaled', include: ['tests/scaled/**/*.test.ts', 'tests/system/**/*.test.ts', 'tests/faults/**/*.test.ts'], env: { TEST_DB: 'postgres' } },
       },
     ],
   },

@@ -10,7 +10,8 @@ import { createFilePipeline } from './files/file-pipeline';
 import { FileService } from './files/service/file-service';
 import { buildHttpApp } from './http/http-app';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './infra/rate-limiter';
-import { createRedis, quitRedis } from './infra/redis';
+import { ensureWritableDataDir, lockDataDir } from './infra/data-dir';
+import { assertRedisReachable, createRedis, quitRedis } from './infra/redis';
 import { createModelProvider } from './llm/model-provider';
 import { createRealtime, type Realtime } from './realtime/socket-server';
 import { RoomAccess } from './rooms/access';
@@ -60,18 +61,16 @@ export async function createApp(config: AppConfig, opts: { logger?: Logger } = {
   };
 
   try {
+    // DATA_DIR holds the embedded database, its JWT secret and uploaded files.
+    ensureWritableDataDir(config.dataDir);
+    if (!config.databaseUrl) {
+      const unlock = lockDataDir(config.dataDir);
+      closers.push(async () => unlock());
+    }
     const secret = resolveJwtSecret(config);
     const verifier = new TokenVerifier({ ...config.jwt, secret });
 
-    const orm = await openOrm(config);
-    closers.push(() => orm.close(true));
-    const applied = await migrateUp(orm);
-    if (applied.length) logger.info('migrations applied', { applied });
-
-    const health: HealthChecks = {
-      database: () => orm.em.fork().getConnection().execute('select 1'),
-    };
-
+    const health: HealthChecks = {};
     // Redis (scaled mode): room events and node signals, the Socket.IO adapter, rate limits.
     let redis: { pub: Redis; sub: Redis; adapterSub: Redis } | undefined;
     let rateLimiter: RateLimiter = new MemoryRateLimiter();
@@ -81,9 +80,16 @@ export async function createApp(config: AppConfig, opts: { logger?: Logger } = {
       const conns = { pub: named('pub'), sub: named('sub'), adapterSub: named('adapter-sub') };
       redis = conns;
       closers.push(() => Promise.all([quitRedis(conns.pub), quitRedis(conns.sub), quitRedis(conns.adapterSub)]));
+      await assertRedisReachable(conns.pub, config.redisUrl);
       rateLimiter = new RedisRateLimiter(conns.pub, config.redisKeyPrefix);
       health.redis = () => conns.pub.ping();
     }
+
+    const orm = await openOrm(config);
+    closers.push(() => orm.close(true));
+    const applied = await migrateUp(orm);
+    if (applied.length) logger.info('migrations applied', { applied });
+    health.database = () => orm.em.fork().getConnection().execute('select 1');
 
     const roomEvents = await createRoomEvents({ config, logger, redis });
     closers.push(() => roomEvents.close());

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, type AppConfig } from '../config/config';
 import { migrateUp, openOrm } from '../db/orm';
-import { createRedis, quitRedis } from '../infra/redis';
+import { assertRedisReachable, createRedis, quitRedis } from '../infra/redis';
 import { createRedisBroadcaster } from '../events/redis-broadcaster';
 import type { Logger } from '../shared/logger';
 import { createFilePipeline } from './file-pipeline';
@@ -55,6 +55,7 @@ export async function startFileWorker(config: AppConfig, settings: FileWorkerSet
     await migrateUp(orm);
     const redis = createRedis(redisUrl, logger, `${config.redisKeyPrefix}file-worker`);
     closers.push(() => quitRedis(redis));
+    await assertRedisReachable(redis, redisUrl);
     const broadcaster = createRedisBroadcaster(redis, {
       keyPrefix: config.redisKeyPrefix,
       maxEvents: config.limits.replayLogMaxEvents,
