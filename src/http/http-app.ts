@@ -1,3 +1,4 @@
+import cors from 'cors';
 import express, { Router, type Express } from 'express';
 import type { TokenVerifier } from '../auth/jwt';
 import type { AppConfig } from '../config/config';
@@ -6,7 +7,6 @@ import type { HealthChecks, Services } from '../services';
 import type { Logger } from '../shared/logger';
 import { authenticate, currentUser } from './middleware/auth';
 import { accessLog } from './middleware/access-log';
-import { cors } from './middleware/cors';
 import { errorHandler, notFound } from './middleware/errors';
 import { agentRoutes } from './routes/agents';
 import { healthRoutes } from './routes/health';
@@ -31,7 +31,15 @@ export function buildHttpApp(d: HttpDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.use(accessLog(d.logger));
-  app.use(cors(d.config.corsOrigins));
+  // The CORS_ORIGINS allowlist. Bearer tokens only, never cookies: no credentials.
+  app.use(
+    cors({
+      origin: d.config.corsOrigins,
+      methods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
+      allowedHeaders: ['Authorization', 'Content-Type'],
+      maxAge: 600,
+    }),
+  );
 
   const api = Router();
   api.use(healthRoutes(d.health));

@@ -6,11 +6,22 @@ export interface RateLimiter {
   hit(key: string, limit: number, windowSeconds: number): Promise<void>;
 }
 
+export interface RateLimiterOptions {
+  /** The clock, in epoch milliseconds; tests move it across window boundaries. */
+  now?: () => number;
+}
+
+/** One node: a window starts at a key's first hit. */
 export class MemoryRateLimiter implements RateLimiter {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
+  private readonly now: () => number;
+
+  constructor(opts: RateLimiterOptions = {}) {
+    this.now = opts.now ?? Date.now;
+  }
 
   async hit(key: string, limit: number, windowSeconds: number): Promise<void> {
-    const now = Date.now();
+    const now = this.now();
     let w = this.windows.get(key);
     if (!w || w.resetAt <= now) {
       if (this.windows.size > 100_000) this.sweep(now);
@@ -24,15 +35,24 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 }
 
-/** Across nodes: one INCR + EXPIRE per hit. A Redis failure lets the request through (fail open). */
+/**
+ * Across nodes: one INCR + EXPIRE per hit, on windows aligned to multiples of `windowSeconds`.
+ * A Redis failure lets the request through (fail open).
+ */
 export class RedisRateLimiter implements RateLimiter {
+  private readonly now: () => number;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+    opts: RateLimiterOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+  }
 
   async hit(key: string, limit: number, windowSeconds: number): Promise<void> {
-    const window = Math.floor(Date.now() / 1000 / windowSeconds);
+    const nowSeconds = Math.floor(this.now() / 1000);
+    const window = Math.floor(nowSeconds / windowSeconds);
     const k = `${this.prefix}rl:${key}:${window}`;
     let count: number;
     try {
@@ -41,7 +61,7 @@ export class RedisRateLimiter implements RateLimiter {
     } catch {
       return;
     }
-    if (count > limit) throw limited(windowSeconds - (Math.floor(Date.now() / 1000) % windowSeconds));
+    if (count > limit) throw limited(windowSeconds - (nowSeconds % windowSeconds));
   }
 }
 

@@ -1,4 +1,4 @@
 import { MemoryRateLimiter } from '../../../src/infra/rate-limiter';
 import { rateLimiterSuite } from '../../helpers/rate-limiter-suite';
 
-rateLimiterSuite('memory', () => new MemoryRateLimiter());
+rateLimiterSuite('memory', (now) => new MemoryRateLimiter({ now }));
