@@ -131,8 +131,13 @@ export class RedisNodeBus implements NodeBus {
     }
     const requestId = m.requestId;
     // A node without a handler still answers, so the asker does not wait for the timeout.
+    // A handler that fails answers null too: the asker waits for no one in vain.
     void Promise.resolve()
       .then(() => (fn ? fn(m.payload) : null))
+      .catch((err: unknown) => {
+        this.onError(err);
+        return null;
+      })
       .then((answer) => {
         const reply: Reply = { requestId, answer };
         return this.pub.publish(`${this.channel}:${m.from}`, JSON.stringify(reply));

@@ -149,6 +149,16 @@ export function nodeBusSuite(name: string, factory: NodeBusFactory) {
         expectAnswers(answers, ['from b', null]);
       });
 
+      it('a node whose handler fails answers null at once', async () => {
+        const { a, b, c } = await three();
+        b.handle('partials', () => 'from b');
+        c.handle('partials', () => {
+          throw new Error('expected: a failing handler');
+        });
+        const answers = await a.gather('partials', null, NEVER);
+        expectAnswers(answers, ['from b', null]);
+      });
+
       it('close() resolves the gathers still waiting, with what arrived', async () => {
         const { a, b, c } = await three();
         const heard = new Heard();

@@ -24,7 +24,8 @@ nodeBusSuite('redis', {
       buses,
       cleanup: async () => {
         await Promise.all(connections.map((c) => c.quit()));
-        expect(errors).toEqual([]);
+        // A test may make a handler fail on purpose; anything else reported is a bug.
+        expect(errors.filter((e) => !(e instanceof Error && e.message.startsWith('expected:')))).toEqual([]);
       },
     };
   },
