@@ -21,7 +21,12 @@ export interface Spawned {
 
 /** Spawns `npm run <script>` in its own process group so that stop() ends the whole tree. */
 export function spawnNpm(args: string[], env: Record<string, string>): Spawned {
-  const child = spawn('npm', args, { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnProcess('npm', args, env);
+}
+
+/** Spawns a command in the repository, in its own process group so that stop() ends the whole tree. */
+export function spawnProcess(command: string, args: string[], env: Record<string, string>): Spawned {
+  const child = spawn(command, args, { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
   const onData = (d: Buffer) => {
