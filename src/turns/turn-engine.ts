@@ -11,6 +11,7 @@ import { planWithManager } from './manager';
 import { runSummaryPipeline } from './summary';
 import { TurnExecutor } from './turn-executor';
 import { TurnIntake } from './turn-intake';
+import { TurnRepository } from './turn-repository';
 import { TurnScheduler } from './turn-scheduler';
 import { TurnService } from './turn-service';
 
@@ -37,9 +38,10 @@ export async function createTurnEngine(d: {
 }): Promise<TurnEngine> {
   const { config, models } = d;
   const limits = config.limits;
+  const repo = new TurnRepository(d.orm);
 
   const executor = new TurnExecutor({
-    orm: d.orm,
+    repo,
     config,
     broadcaster: d.broadcaster,
     models,
@@ -78,7 +80,7 @@ export async function createTurnEngine(d: {
   });
 
   const scheduler = new TurnScheduler(
-    d.orm,
+    repo,
     {
       heartbeatMs: 5_000,
       staleAfterMs: 30_000,
@@ -89,9 +91,9 @@ export async function createTurnEngine(d: {
     d.logger,
   );
 
-  const intake = new TurnIntake(d.orm);
+  const intake = new TurnIntake(repo);
   const cluster = new CrossNodeTurns(d.bus, executor, d.logger);
-  const turns = new TurnService(d.orm, d.broadcaster, intake, cluster, (sessionId) => scheduler.kick(sessionId));
+  const turns = new TurnService(repo, d.broadcaster, intake, cluster, (sessionId) => scheduler.kick(sessionId));
 
   await scheduler.start();
   return {

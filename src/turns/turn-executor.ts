@@ -1,18 +1,9 @@
 import type { AppConfig } from '../config/config';
 import type { ErrorBody } from '../contract/dto';
 import type { InFlightTurn, Usage } from '../contract/events';
-import {
-  Agent,
-  Message,
-  Room,
-  Session,
-  StoredFile,
-  Turn,
-  type MessageStatus,
-} from '../db/entities';
+import type { Message, MessageStatus } from '../db/entities';
 import { newId } from '../db/entities/common';
 import { presentMessage } from '../rooms/presenters';
-import type { Orm } from '../db/orm';
 import { manualPlan, noAgentNotice, roundtablePlan, type Plan } from '../domain/plan';
 import { sumUsage } from '../llm/cost';
 import type { ModelProvider } from '../llm/model-provider';
@@ -25,9 +16,8 @@ import { runAgent } from './agent-runner';
 import { resolveManagerAlias } from './manager';
 import { buildAgentMessages, type ConversationMessage, type SameTurnAnswer } from './prompt';
 import { TurnEventStream } from './turn-events';
-import { commitTurn, finalStatus, markTurnFailed, type StagedAgentMessage, type StagedToolCall, type StagedUsage, type SummaryResult } from './turn-commit';
-
-import type { ClaimedTurn, StaleTurn } from './turn-scheduler';
+import { finalStatus, type StagedTurn, type SummaryResult } from './turn-outcome';
+import type { TurnRef, TurnRepository } from './turn-repository';
 
 export interface PlanRequest {
   roomId: string;
@@ -47,7 +37,7 @@ export interface SummaryRequest {
 
 
 export interface TurnExecutorDeps {
-  orm: Orm;
+  repo: TurnRepository;
   config: AppConfig;
   broadcaster: Broadcaster;
   models: ModelProvider;
@@ -73,8 +63,6 @@ interface ActiveTurn {
 
 /** Files of the room listed in the prompt of an agent that may read them. */
 const MAX_LISTED_FILES = 20;
-/** Messages an agent always sees verbatim, summary or not. */
-const KEEP_VERBATIM = 4;
 const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
 const toUsage = (calls: readonly ModelCallUsage[]): Usage => {
   if (!calls.length) return ZERO_USAGE;
@@ -118,7 +106,7 @@ export class TurnExecutor {
     for (const t of this.active.values()) t.abort.abort();
   }
 
-  async announceInterrupted(t: StaleTurn): Promise<void> {
+  async announceInterrupted(t: TurnRef): Promise<void> {
     await this.d.broadcaster.publish(t.roomId, 'turn:end', {
       turnId: t.turnId,
       sessionId: t.sessionId,
@@ -129,7 +117,7 @@ export class TurnExecutor {
   }
 
   /** Runs a claimed turn; whatever happens, it ends with one `turn:end`. */
-  async run(claimed: ClaimedTurn): Promise<void> {
+  async run(claimed: TurnRef): Promise<void> {
     let loaded = false;
     try {
       await this.execute(claimed, () => (loaded = true));
@@ -142,26 +130,19 @@ export class TurnExecutor {
   }
 
   /** Marks a turn failed with one statement and ends it: the path when its own commit cannot happen. */
-  private async failTurn(t: ClaimedTurn, error: ErrorBody, usage: Usage): Promise<void> {
-    await markTurnFailed(this.d.orm, t.turnId).catch(() => undefined);
+  private async failTurn(t: TurnRef, error: ErrorBody, usage: Usage): Promise<void> {
+    await this.d.repo.markTurnFailed(t.turnId).catch(() => undefined);
     await this.d.broadcaster
       .publish(t.roomId, 'turn:end', { turnId: t.turnId, sessionId: t.sessionId, status: 'failed', error, usage })
       .catch(() => undefined);
   }
 
-  private async execute(claimed: ClaimedTurn, onLoaded: () => void): Promise<void> {
+  private async execute(claimed: TurnRef, onLoaded: () => void): Promise<void> {
     const { config, logger } = this.d;
-    const em = this.d.orm.em.fork();
-    const turn = await em.findOneOrFail(Turn, { id: claimed.turnId }, { populate: ['requestedBy'] });
-    const room = await em.findOneOrFail(Room, { id: claimed.roomId });
-    const session = await em.findOneOrFail(Session, { id: claimed.sessionId });
-    const agents = await em.find(Agent, { room: room.id }, { orderBy: { position: 'asc', createdAt: 'asc' } });
-    const trigger = await em.findOne(Message, { turn: turn.id, authorType: 'user' });
-    const recent = await this.recentMessages(em, session.id, trigger?.createdAt ?? new Date(), agents, session.summaryUpdatedAt ?? null);
-    const text = trigger?.content ?? '';
-    const files = (
-      await em.find(StoredFile, { room: room.id, status: 'ready' }, { orderBy: { createdAt: 'desc' }, limit: MAX_LISTED_FILES, fields: ['id', 'filename', 'kind'] })
-    ).map((f) => ({ id: f.id, filename: f.filename, kind: f.kind }));
+    const { turn, room, session, agents, text, recent, files } = await this.d.repo.loadContext(claimed, {
+      recentMessages: config.limits.recentMessages,
+      listedFiles: MAX_LISTED_FILES,
+    });
     onLoaded();
 
     const abort = new AbortController();
@@ -176,7 +157,7 @@ export class TurnExecutor {
       }),
     );
 
-    const staged = { messages: [] as StagedAgentMessage[], usage: [] as StagedUsage[], tools: [] as StagedToolCall[] };
+    const staged: StagedTurn = { messages: [], usage: [], tools: [] };
     let plan: Plan = { agentKeys: [], fallback: false };
     let turnError: ErrorBody | undefined;
     let summary: SummaryResult | undefined;
@@ -294,7 +275,7 @@ export class TurnExecutor {
     }
     let created: Message[];
     try {
-      created = await commitTurn(this.d.orm, turn.id, { room, session, requestedBy: turn.requestedBy, plan, status, turnError, staged, summary, systemNotice });
+      created = await this.d.repo.commitTurn(turn.id, { room, session, requestedBy: turn.requestedBy, plan, status, turnError, staged, summary, systemNotice });
     } catch (err) {
       logger.error('turn commit failed', { turnId: turn.id, err });
       await events.drain();
@@ -314,29 +295,4 @@ export class TurnExecutor {
       usage: toUsage(staged.usage),
     });
   }
-
-  private async recentMessages(
-    em: ReturnType<Orm['em']['fork']>,
-    sessionId: string,
-    upTo: Date,
-    agents: Agent[],
-    summarizedUpTo: Date | null,
-  ): Promise<ConversationMessage[]> {
-    const rows = await em.find(
-      Message,
-      { session: sessionId, createdAt: { $lte: upTo } },
-      { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: this.d.config.limits.recentMessages, populate: ['authorUser'] },
-    );
-    const names = new Map(agents.map((a) => [a.key, a.name]));
-    // Messages already folded into the session summary are left out, except the last few, which
-    // agents always see word for word.
-    const kept = summarizedUpTo ? rows.filter((m, i) => i < KEEP_VERBATIM || m.createdAt > summarizedUpTo) : rows;
-    return kept.reverse().map((m) => ({
-      authorType: m.authorType,
-      authorName: m.authorType === 'user' ? (m.authorUser?.displayName ?? 'someone') : m.authorType === 'agent' ? (names.get(m.agentKey ?? '') ?? m.agentKey ?? 'agent') : 'system',
-      agentKey: m.agentKey,
-      content: m.content,
-    }));
-  }
 }
-
