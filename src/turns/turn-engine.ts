@@ -6,8 +6,9 @@ import type { Broadcaster } from '../events/broadcaster';
 import type { NodeBus } from '../events/node-bus';
 import type { Logger } from '../shared/logger';
 import type { ToolDeps } from '../tools/registry';
+import { ActiveTurns } from './active-turns';
 import { CrossNodeTurns } from './cross-node-turns';
-import { planWithManager } from './manager';
+import { PlanStep } from './plan-step';
 import { runSummaryPipeline } from './summary';
 import { TurnExecutor } from './turn-executor';
 import { TurnIntake } from './turn-intake';
@@ -39,27 +40,21 @@ export async function createTurnEngine(d: {
   const { config, models } = d;
   const limits = config.limits;
   const repo = new TurnRepository(d.orm);
+  const active = new ActiveTurns();
 
   const executor = new TurnExecutor({
     repo,
+    active,
     config,
     broadcaster: d.broadcaster,
     models,
     toolDeps: d.toolDeps,
     logger: d.logger,
-    planOrchestrator: async (req) => {
-      const lastUser = [...req.recent].reverse().find((m) => m.authorType === 'user');
-      const r = await planWithManager({
-        models,
-        alias: req.managerModelAlias,
-        agents: req.agents,
-        message: { authorName: lastUser?.authorName ?? 'user', content: req.text },
-        recent: req.recent,
-        limits: { managerMaxTokens: limits.managerMaxTokens, modelTimeoutMs: limits.modelTimeoutMs },
-        signal: req.signal,
-      });
-      return { plan: r.plan, usage: r.usage };
-    },
+    planner: new PlanStep({
+      models,
+      defaultModelAlias: config.defaultModelAlias,
+      limits: { managerMaxTokens: limits.managerMaxTokens, modelTimeoutMs: limits.modelTimeoutMs },
+    }),
     summarize: async (req) => {
       const r = await runSummaryPipeline({
         models,
@@ -92,7 +87,7 @@ export async function createTurnEngine(d: {
   );
 
   const intake = new TurnIntake(repo);
-  const cluster = new CrossNodeTurns(d.bus, executor, d.logger);
+  const cluster = new CrossNodeTurns(d.bus, active, d.logger);
   const turns = new TurnService(repo, d.broadcaster, intake, cluster, (sessionId) => scheduler.kick(sessionId));
 
   await scheduler.start();
@@ -104,7 +99,7 @@ export async function createTurnEngine(d: {
     async close() {
       // Turns running here may finish within the grace period; then they are cancelled (and
       // still commit and end).
-      await scheduler.close(limits.shutdownGraceMs, () => executor.cancelAll());
+      await scheduler.close(limits.shutdownGraceMs, () => active.cancelAll());
     },
   };
 }
