@@ -67,8 +67,3 @@ export interface MessageDto {
   clientMsgId: string | null;
   createdAt: string;
 }
-
-export interface ListDto<T> {
-  items: T[];
-  nextCursor?: string;
-}

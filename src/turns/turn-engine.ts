@@ -55,22 +55,15 @@ export async function createTurnEngine(d: {
       defaultModelAlias: config.defaultModelAlias,
       limits: { managerMaxTokens: limits.managerMaxTokens, modelTimeoutMs: limits.modelTimeoutMs },
     }),
-    summarize: async (req) => {
-      const r = await runSummaryPipeline({
+    summarize: (req) =>
+      runSummaryPipeline({
         models,
         alias: req.modelAlias,
         previousSummary: req.previous,
         messages: req.messages.map((m) => ({ author: m.authorName, content: m.content })),
         limits: { summaryMaxTokens: limits.summaryMaxTokens, modelTimeoutMs: limits.modelTimeoutMs },
         signal: req.signal,
-      });
-      return {
-        summary: r.summary,
-        fields: { topics: r.data.topics, decisions: r.data.decisions, openQuestions: r.data.openQuestions },
-        usedFallback: r.data.usedFallback,
-        usage: r.usage,
-      };
-    },
+      }),
     overBudget: (summary, messages, budget) => contextExceedsBudget({ summary, messages }, budget),
   });
 

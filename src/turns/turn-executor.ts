@@ -16,8 +16,9 @@ import { runAgent } from './agent-runner';
 import type { ManagerAgent } from './manager';
 import type { PlanStep } from './plan-step';
 import { buildAgentMessages, type ConversationMessage, type SameTurnAnswer } from './prompt';
+import type { SummaryResult } from './summary';
 import type { TurnContext } from './turn-context';
-import { finalStatus, type StagedTurn, type SummaryResult } from './turn-outcome';
+import { finalStatus, type StagedTurn } from './turn-outcome';
 import type { TurnRef, TurnRepository } from './turn-repository';
 import { TurnStream } from './turn-stream';
 
@@ -134,7 +135,7 @@ export class TurnExecutor {
           stream.emit('summary:started', { turnId: turn.id, sessionId: session.id });
           summary = await this.d.summarize({ previous: session.summary ?? null, messages: context, modelAlias: config.defaultModelAlias, signal });
           for (const u of summary.usage) staged.usage.push({ ...u, agentKey: null });
-          stream.emit('summary:updated', { turnId: turn.id, sessionId: session.id, summary: summary.summary, usedFallback: summary.usedFallback });
+          stream.emit('summary:updated', { turnId: turn.id, sessionId: session.id, summary: summary.summary, usedFallback: summary.data.usedFallback });
         }
       }
     } catch (err) {

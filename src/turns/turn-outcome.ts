@@ -5,13 +5,6 @@ import type { ModelCallUsage } from '../llm/usage';
 import type { ToolCallRecord } from './agent-runner';
 
 /** What a turn produced while it ran, kept in memory until its one commit. */
-export interface SummaryResult {
-  summary: string;
-  fields: { topics: string[]; decisions: string[]; openQuestions: string[] };
-  usedFallback: boolean;
-  usage: ModelCallUsage[];
-}
-
 export interface StagedAgentMessage {
   id: string;
   agentKey: string;
@@ -25,9 +18,7 @@ export interface StagedUsage extends ModelCallUsage {
   agentKey: string | null;
 }
 
-export interface StagedToolCall extends ToolCallRecord {
-  agentKey: string;
-}
+export type StagedToolCall = ToolCallRecord & { agentKey: string };
 
 export interface StagedTurn {
   messages: StagedAgentMessage[];

@@ -5,7 +5,8 @@ import type { Orm } from '../db/orm';
 import type { Plan } from '../domain/plan';
 import { requireMember, requireSessionMember, type Membership } from '../rooms/access';
 import { conversationOf, type TurnContext } from './turn-context';
-import type { FinalStatus, StagedTurn, SummaryResult } from './turn-outcome';
+import type { SummaryResult } from './summary';
+import type { FinalStatus, StagedTurn } from './turn-outcome';
 
 /** A turn as scheduling hands it around: which turn, of which session and room. */
 export interface TurnRef {
@@ -305,7 +306,8 @@ export class TurnRepository {
       }
       if (c.summary) {
         session.summary = c.summary.summary;
-        session.summaryData = { ...c.summary.fields, usedFallback: c.summary.usedFallback };
+        const { topics, decisions, openQuestions, usedFallback } = c.summary.data;
+        session.summaryData = { topics, decisions, openQuestions, usedFallback };
         session.summaryUpdatedAt = new Date();
         turn.summaryTriggered = true;
       }

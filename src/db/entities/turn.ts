@@ -1,4 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import type { Plan } from '../../domain/plan';
 import { newId, now } from './common';
 import { ROOM_MODES, Room } from './room';
 import { Session } from './session';
@@ -14,14 +15,6 @@ export const TURN_STATUSES = [
   'interrupted',
 ] as const;
 export type TurnStatus = (typeof TURN_STATUSES)[number];
-export const FINAL_TURN_STATUSES: readonly TurnStatus[] = ['completed', 'partial', 'failed', 'cancelled', 'interrupted'];
-
-export interface TurnPlan {
-  agentKeys: string[];
-  /** True when the manager's answer was invalid and the deterministic fallback chose the agents. */
-  fallback: boolean;
-  reason?: string;
-}
 
 /** One run of the room's agents in answer to one user message. */
 export const TurnSchema = defineEntity({
@@ -35,7 +28,7 @@ export const TurnSchema = defineEntity({
     requestedBy: () => p.manyToOne(User).deleteRule('restrict'),
     status: p.enum(TURN_STATUSES).default('queued'),
     mode: p.enum(ROOM_MODES),
-    plan: p.json<TurnPlan>().nullable(),
+    plan: p.json<Plan>().nullable(),
     error: p.text().nullable(),
     queuedAt: p.datetime().onCreate(now).defaultRaw('now()'),
     startedAt: p.datetime().nullable(),
