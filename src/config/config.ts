@@ -220,5 +220,3 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
   };
 }
-
-export const isEmbedded = (config: AppConfig) => !config.databaseUrl;

@@ -87,8 +87,3 @@ export const messageDtoSchema = z.object({
   createdAt: z.string(),
 });
 export type MessageDto = z.infer<typeof messageDtoSchema>;
-
-export interface ListDto<T> {
-  items: T[];
-  nextCursor?: string;
-}

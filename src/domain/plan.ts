@@ -13,7 +13,7 @@ export interface PlanAgent {
   position: number;
 }
 
-/** Same shape as the stored TurnPlan and the `turn:plan` payload. */
+/** Stored as the turn's `plan`; also the `turn:plan` payload without the turn id. */
 export interface Plan {
   agentKeys: string[];
   /** True when the deterministic fallback chose the agents instead of the manager model. */

@@ -1,3 +1,5 @@
+import type { ErrorBody } from '../contract/dto';
+
 /**
  * Errors with stable codes. Transport layers turn an AppError into
  * `{ error: { code, message, details? } }`; anything else becomes INTERNAL with a generic message.
@@ -36,12 +38,6 @@ export const ErrorCodes = {
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
-
-export interface ErrorBody {
-  code: ErrorCode | (string & {});
-  message: string;
-  details?: unknown;
-}
 
 export class AppError extends Error {
   readonly status: number;

@@ -1,5 +1,6 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { AIMessageChunk, isToolMessage, type BaseMessage } from '@langchain/core/messages';
+import type { RoomEventPayloads } from '../contract/events';
 import { buildAgentGraph, MODEL_NODE, TOOLS_NODE, type ModelCallReport } from '../llm/agent-graph';
 import { classifyModelError, type ModelFailure } from '../llm/errors';
 import type { ModelDescription, ModelProvider } from '../llm/model-provider';
@@ -21,21 +22,20 @@ export interface AgentRunAgent {
   toolPermissions: readonly string[];
 }
 
-export interface ToolCallRecord {
-  toolCallId: string;
-  toolName: string;
+/** A tool event of the room contract, without the turn and agent the caller adds. */
+type ToolEvent<E extends 'tool:start' | 'tool:progress' | 'tool:end'> = Omit<RoomEventPayloads[E], 'turnId' | 'agentKey'>;
+
+/** A finished tool call: what `tool:end` announces, plus what only the audit record keeps. */
+export type ToolCallRecord = ToolEvent<'tool:end'> & {
   input: Record<string, unknown>;
-  status: 'succeeded' | 'failed';
-  latencyMs: number;
-  error?: string;
   /** Summary of the output for the audit record. */
   output?: Record<string, unknown>;
-}
+};
 
 export interface AgentRunCallbacks {
   onDelta?(text: string): void;
-  onToolStart?(e: { toolCallId: string; toolName: string; input: Record<string, unknown> }): void;
-  onToolProgress?(e: { toolCallId: string; toolName: string; message: string; percent?: number }): void;
+  onToolStart?(e: ToolEvent<'tool:start'>): void;
+  onToolProgress?(e: ToolEvent<'tool:progress'>): void;
   onToolEnd?(e: ToolCallRecord): void;
 }
 

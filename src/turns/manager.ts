@@ -34,8 +34,6 @@ export interface ManagerResult {
   plan: Plan;
   /** The manager call's usage (purpose 'manager'); empty when no call was needed. */
   usage: ModelCallUsage[];
-  /** The manager's raw answer, for the audit log. */
-  raw?: string;
 }
 
 const ROLE_CHARS = 240;
@@ -102,7 +100,7 @@ export async function planWithManager(input: ManagerInput): Promise<ManagerResul
       outputText: call.text,
       latencyMs: call.latencyMs,
     });
-    return { plan: planFromManagerAnswer(call.text, agents, tagged), usage: [usage], raw: call.text };
+    return { plan: planFromManagerAnswer(call.text, agents, tagged), usage: [usage] };
   } catch (err) {
     const latencyMs = performance.now() - started;
     const usage = usageOfCall({ purpose: 'manager', description, reported: undefined, prompt: messages, outputText: '', latencyMs });

@@ -10,7 +10,6 @@ import {
 } from '../domain/summary';
 import type { ParseResult } from '../domain/plan';
 import { streamModelCall } from '../llm/call-model';
-import { classifyModelError } from '../llm/errors';
 import type { ModelDescription, ModelProvider } from '../llm/model-provider';
 import { usageOfCall, type ModelCallUsage } from '../llm/usage';
 
@@ -33,16 +32,10 @@ export interface SummaryInput {
   signal?: AbortSignal;
 }
 
-export interface SummaryStep {
-  usedFallback: boolean;
-  reason?: string;
-}
-
 export interface SummaryResult {
   summary: string;
   /** The shape stored on the session (SummaryData); usedFallback when either step fell back. */
   data: SummaryFields & { usedFallback: boolean };
-  steps: { generation: SummaryStep; extraction: SummaryStep };
   /** One entry per model call made, purpose 'summary'. */
   usage: ModelCallUsage[];
 }
@@ -87,11 +80,11 @@ export function extractionMessages(summary: string): BaseMessage[] {
 
 interface StepOutcome<T> {
   value: T;
-  step: SummaryStep;
+  usedFallback: boolean;
   usage?: ModelCallUsage;
 }
 
-/** One model step: call, validate, or fall back with the reason. */
+/** One model step: call, validate, or fall back. */
 async function modelStep<T>(
   input: SummaryInput,
   description: ModelDescription,
@@ -99,18 +92,18 @@ async function modelStep<T>(
   validate: (text: string) => ParseResult<T>,
   fallback: () => T,
 ): Promise<StepOutcome<T>> {
-  if (input.signal?.aborted) return { value: fallback(), step: { usedFallback: true, reason: 'cancelled' } };
+  if (input.signal?.aborted) return { value: fallback(), usedFallback: true };
   const model = input.models.chatModel(input.alias, { maxTokens: input.limits.summaryMaxTokens, timeoutMs: input.limits.modelTimeoutMs });
   const started = performance.now();
   try {
     const call = await streamModelCall(model, messages, { timeoutMs: input.limits.modelTimeoutMs, signal: input.signal });
     const usage = usageOfCall({ purpose: 'summary', description, reported: call.message?.usage_metadata, prompt: messages, outputText: call.text, latencyMs: call.latencyMs });
     const valid = validate(call.text);
-    return valid.ok ? { value: valid.value, step: { usedFallback: false }, usage } : { value: fallback(), step: { usedFallback: true, reason: valid.reason }, usage };
-  } catch (err) {
+    return valid.ok ? { value: valid.value, usedFallback: false, usage } : { value: fallback(), usedFallback: true, usage };
+  } catch {
+    // A failed or cancelled call is still counted: it is estimated from the prompt.
     const usage = usageOfCall({ purpose: 'summary', description, reported: undefined, prompt: messages, outputText: '', latencyMs: performance.now() - started });
-    const reason = input.signal?.aborted ? 'cancelled' : `the model call failed (${classifyModelError(err, { streamStarted: false }).code})`;
-    return { value: fallback(), step: { usedFallback: true, reason }, usage };
+    return { value: fallback(), usedFallback: true, usage };
   }
 }
 
@@ -119,22 +112,14 @@ export async function runSummaryPipeline(input: SummaryInput): Promise<SummaryRe
   const textFallback = () => fallbackSummaryText(input.previousSummary, input.messages);
 
   let description: ModelDescription | undefined;
-  let skipReason: string | undefined;
   try {
     description = input.models.describe(input.alias);
-    if (description.kind === 'demo') skipReason = 'the offline demo model cannot summarise';
   } catch {
-    skipReason = `the summary model alias "${input.alias}" is not configured`;
+    // An alias that is not configured: no model to ask, as with the offline demo model.
   }
-  if (!description || skipReason) {
+  if (!description || description.kind === 'demo') {
     const summary = textFallback();
-    const step = { usedFallback: true, reason: skipReason };
-    return {
-      summary,
-      data: { ...fallbackSummaryFields(summary, input.messages), usedFallback: true },
-      steps: { generation: step, extraction: step },
-      usage: [],
-    };
+    return { summary, data: { ...fallbackSummaryFields(summary, input.messages), usedFallback: true }, usage: [] };
   }
 
   const generated = await modelStep(input, description, generationMessages(input.previousSummary, input.messages, maxInputTokens), cleanSummaryText, textFallback);
@@ -142,8 +127,7 @@ export async function runSummaryPipeline(input: SummaryInput): Promise<SummaryRe
   const extracted = await modelStep(input, description, extractionMessages(summary), parseSummaryFields, () => fallbackSummaryFields(summary, input.messages));
   return {
     summary,
-    data: { ...extracted.value, usedFallback: generated.step.usedFallback || extracted.step.usedFallback },
-    steps: { generation: generated.step, extraction: extracted.step },
+    data: { ...extracted.value, usedFallback: generated.usedFallback || extracted.usedFallback },
     usage: [generated.usage, extracted.usage].filter((u): u is ModelCallUsage => u !== undefined),
   };
 }

@@ -6,11 +6,13 @@ import type { Broadcaster } from '../events/broadcaster';
 import type { NodeBus } from '../events/node-bus';
 import type { Logger } from '../shared/logger';
 import type { ToolDeps } from '../tools/registry';
+import { ActiveTurns } from './active-turns';
 import { CrossNodeTurns } from './cross-node-turns';
-import { planWithManager } from './manager';
+import { PlanStep } from './plan-step';
 import { runSummaryPipeline } from './summary';
 import { TurnExecutor } from './turn-executor';
 import { TurnIntake } from './turn-intake';
+import { TurnRepository } from './turn-repository';
 import { TurnScheduler } from './turn-scheduler';
 import { TurnService } from './turn-service';
 
@@ -37,48 +39,36 @@ export async function createTurnEngine(d: {
 }): Promise<TurnEngine> {
   const { config, models } = d;
   const limits = config.limits;
+  const repo = new TurnRepository(d.orm);
+  const active = new ActiveTurns();
 
   const executor = new TurnExecutor({
-    orm: d.orm,
+    repo,
+    active,
     config,
     broadcaster: d.broadcaster,
     models,
     toolDeps: d.toolDeps,
     logger: d.logger,
-    planOrchestrator: async (req) => {
-      const lastUser = [...req.recent].reverse().find((m) => m.authorType === 'user');
-      const r = await planWithManager({
-        models,
-        alias: req.managerModelAlias,
-        agents: req.agents,
-        message: { authorName: lastUser?.authorName ?? 'user', content: req.text },
-        recent: req.recent,
-        limits: { managerMaxTokens: limits.managerMaxTokens, modelTimeoutMs: limits.modelTimeoutMs },
-        signal: req.signal,
-      });
-      return { plan: r.plan, usage: r.usage };
-    },
-    summarize: async (req) => {
-      const r = await runSummaryPipeline({
+    planner: new PlanStep({
+      models,
+      defaultModelAlias: config.defaultModelAlias,
+      limits: { managerMaxTokens: limits.managerMaxTokens, modelTimeoutMs: limits.modelTimeoutMs },
+    }),
+    summarize: (req) =>
+      runSummaryPipeline({
         models,
         alias: req.modelAlias,
         previousSummary: req.previous,
         messages: req.messages.map((m) => ({ author: m.authorName, content: m.content })),
         limits: { summaryMaxTokens: limits.summaryMaxTokens, modelTimeoutMs: limits.modelTimeoutMs },
         signal: req.signal,
-      });
-      return {
-        summary: r.summary,
-        fields: { topics: r.data.topics, decisions: r.data.decisions, openQuestions: r.data.openQuestions },
-        usedFallback: r.data.usedFallback,
-        usage: r.usage,
-      };
-    },
+      }),
     overBudget: (summary, messages, budget) => contextExceedsBudget({ summary, messages }, budget),
   });
 
   const scheduler = new TurnScheduler(
-    d.orm,
+    repo,
     {
       heartbeatMs: 5_000,
       staleAfterMs: 30_000,
@@ -89,9 +79,9 @@ export async function createTurnEngine(d: {
     d.logger,
   );
 
-  const intake = new TurnIntake(d.orm);
-  const cluster = new CrossNodeTurns(d.bus, executor, d.logger);
-  const turns = new TurnService(d.orm, d.broadcaster, intake, cluster, (sessionId) => scheduler.kick(sessionId));
+  const intake = new TurnIntake(repo);
+  const cluster = new CrossNodeTurns(d.bus, active, d.logger);
+  const turns = new TurnService(repo, d.broadcaster, intake, cluster, (sessionId) => scheduler.kick(sessionId));
 
   await scheduler.start();
   return {
@@ -102,7 +92,7 @@ export async function createTurnEngine(d: {
     async close() {
       // Turns running here may finish within the grace period; then they are cancelled (and
       // still commit and end).
-      await scheduler.close(limits.shutdownGraceMs, () => executor.cancelAll());
+      await scheduler.close(limits.shutdownGraceMs, () => active.cancelAll());
     },
   };
 }

@@ -1,42 +1,26 @@
 import type { AppConfig } from '../config/config';
 import type { ErrorBody } from '../contract/dto';
-import type { InFlightTurn, Usage } from '../contract/events';
-import {
-  Agent,
-  Message,
-  Room,
-  Session,
-  StoredFile,
-  Turn,
-  type MessageStatus,
-} from '../db/entities';
+import type { Usage } from '../contract/events';
+import type { Agent, Message, MessageStatus } from '../db/entities';
 import { newId } from '../db/entities/common';
-import { presentMessage } from '../rooms/presenters';
-import type { Orm } from '../db/orm';
-import { manualPlan, noAgentNotice, roundtablePlan, type Plan } from '../domain/plan';
+import { noAgentNotice, type Plan } from '../domain/plan';
+import type { Broadcaster } from '../events/broadcaster';
 import { sumUsage } from '../llm/cost';
 import type { ModelProvider } from '../llm/model-provider';
 import type { ModelCallUsage } from '../llm/usage';
-import type { Broadcaster } from '../events/broadcaster';
-import { DeltaCoalescer } from './delta-coalescer';
+import { presentMessage } from '../rooms/presenters';
 import type { Logger } from '../shared/logger';
 import type { ToolDeps } from '../tools/registry';
+import type { ActiveTurn, ActiveTurns } from './active-turns';
 import { runAgent } from './agent-runner';
-import { resolveManagerAlias } from './manager';
+import type { ManagerAgent } from './manager';
+import type { PlanStep } from './plan-step';
 import { buildAgentMessages, type ConversationMessage, type SameTurnAnswer } from './prompt';
-import { TurnEventStream } from './turn-events';
-import { commitTurn, finalStatus, markTurnFailed, type StagedAgentMessage, type StagedToolCall, type StagedUsage, type SummaryResult } from './turn-commit';
-
-import type { ClaimedTurn, StaleTurn } from './turn-scheduler';
-
-export interface PlanRequest {
-  roomId: string;
-  managerModelAlias: string;
-  agents: { key: string; name: string; rolePrompt: string; position: number }[];
-  text: string;
-  recent: ConversationMessage[];
-  signal: AbortSignal;
-}
+import type { SummaryResult } from './summary';
+import type { TurnContext } from './turn-context';
+import { finalStatus, type StagedTurn } from './turn-outcome';
+import type { TurnRef, TurnRepository } from './turn-repository';
+import { TurnStream } from './turn-stream';
 
 export interface SummaryRequest {
   previous: string | null;
@@ -45,15 +29,15 @@ export interface SummaryRequest {
   signal: AbortSignal;
 }
 
-
 export interface TurnExecutorDeps {
-  orm: Orm;
+  repo: TurnRepository;
+  /** The turns running on this node. */
+  active: ActiveTurns;
   config: AppConfig;
   broadcaster: Broadcaster;
   models: ModelProvider;
   toolDeps: (roomId: string) => ToolDeps;
-  /** Orchestrator mode: the manager model's plan (with its fallback) and the usage of that call. */
-  planOrchestrator: (req: PlanRequest) => Promise<{ plan: Plan; usage: ModelCallUsage[] }>;
+  planner: PlanStep;
   /** Runs when the session's context exceeds its budget. */
   summarize: (req: SummaryRequest) => Promise<SummaryResult>;
   /** True when the session's context (summary + messages) exceeds the budget. */
@@ -61,20 +45,8 @@ export interface TurnExecutorDeps {
   logger: Logger;
 }
 
-interface ActiveTurn {
-  roomId: string;
-  sessionId: string;
-  abort: AbortController;
-  agentKey: string | null;
-  /** Text of the agent:delta frames already sent, per agent, and the seq of the last one. */
-  partial: Record<string, string>;
-  partialSeq: number;
-}
-
 /** Files of the room listed in the prompt of an agent that may read them. */
 const MAX_LISTED_FILES = 20;
-/** Messages an agent always sees verbatim, summary or not. */
-const KEEP_VERBATIM = 4;
 const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
 const toUsage = (calls: readonly ModelCallUsage[]): Usage => {
   if (!calls.length) return ZERO_USAGE;
@@ -87,38 +59,9 @@ const toUsage = (calls: readonly ModelCallUsage[]): Usage => {
  * ONE commit of everything the turn produced, and only then `turn:end`.
  */
 export class TurnExecutor {
-  private readonly active = new Map<string, ActiveTurn>();
-
   constructor(private readonly d: TurnExecutorDeps) {}
 
-  /** Aborts a turn running on this node; false when it is not here. */
-  cancel(turnId: string): boolean {
-    const t = this.active.get(turnId);
-    if (!t) return false;
-    t.abort.abort();
-    return true;
-  }
-
-  /** Turns running on this node in a room, with the text streamed so far. */
-  inFlight(roomId: string): InFlightTurn[] {
-    return [...this.active.entries()]
-      .filter(([, t]) => t.roomId === roomId)
-      .map(([turnId, t]) => ({
-        turnId,
-        sessionId: t.sessionId,
-        status: 'running',
-        agentKey: t.agentKey,
-        partialText: { ...t.partial },
-        seq: t.partialSeq,
-      }));
-  }
-
-  /** Cancels everything running here (shutdown); each turn still commits and ends. */
-  cancelAll(): void {
-    for (const t of this.active.values()) t.abort.abort();
-  }
-
-  async announceInterrupted(t: StaleTurn): Promise<void> {
+  async announceInterrupted(t: TurnRef): Promise<void> {
     await this.d.broadcaster.publish(t.roomId, 'turn:end', {
       turnId: t.turnId,
       sessionId: t.sessionId,
@@ -129,7 +72,7 @@ export class TurnExecutor {
   }
 
   /** Runs a claimed turn; whatever happens, it ends with one `turn:end`. */
-  async run(claimed: ClaimedTurn): Promise<void> {
+  async run(claimed: TurnRef): Promise<void> {
     let loaded = false;
     try {
       await this.execute(claimed, () => (loaded = true));
@@ -142,171 +85,86 @@ export class TurnExecutor {
   }
 
   /** Marks a turn failed with one statement and ends it: the path when its own commit cannot happen. */
-  private async failTurn(t: ClaimedTurn, error: ErrorBody, usage: Usage): Promise<void> {
-    await markTurnFailed(this.d.orm, t.turnId).catch(() => undefined);
+  private async failTurn(t: TurnRef, error: ErrorBody, usage: Usage): Promise<void> {
+    await this.d.repo.markTurnFailed(t.turnId).catch(() => undefined);
     await this.d.broadcaster
       .publish(t.roomId, 'turn:end', { turnId: t.turnId, sessionId: t.sessionId, status: 'failed', error, usage })
       .catch(() => undefined);
   }
 
-  private async execute(claimed: ClaimedTurn, onLoaded: () => void): Promise<void> {
+  private async execute(claimed: TurnRef, onLoaded: () => void): Promise<void> {
     const { config, logger } = this.d;
-    const em = this.d.orm.em.fork();
-    const turn = await em.findOneOrFail(Turn, { id: claimed.turnId }, { populate: ['requestedBy'] });
-    const room = await em.findOneOrFail(Room, { id: claimed.roomId });
-    const session = await em.findOneOrFail(Session, { id: claimed.sessionId });
-    const agents = await em.find(Agent, { room: room.id }, { orderBy: { position: 'asc', createdAt: 'asc' } });
-    const trigger = await em.findOne(Message, { turn: turn.id, authorType: 'user' });
-    const recent = await this.recentMessages(em, session.id, trigger?.createdAt ?? new Date(), agents, session.summaryUpdatedAt ?? null);
-    const text = trigger?.content ?? '';
-    const files = (
-      await em.find(StoredFile, { room: room.id, status: 'ready' }, { orderBy: { createdAt: 'desc' }, limit: MAX_LISTED_FILES, fields: ['id', 'filename', 'kind'] })
-    ).map((f) => ({ id: f.id, filename: f.filename, kind: f.kind }));
+    const ctx = await this.d.repo.loadContext(claimed, { recentMessages: config.limits.recentMessages, listedFiles: MAX_LISTED_FILES });
     onLoaded();
+    const { turn, room, session } = ctx;
 
-    const abort = new AbortController();
-    const active: ActiveTurn = { roomId: room.id, sessionId: session.id, abort, agentKey: null, partial: {}, partialSeq: 0 };
-    this.active.set(turn.id, active);
-    const events = new TurnEventStream(this.d.broadcaster, room.id, logger);
-    const coalescer = new DeltaCoalescer<string>(config.limits.deltaFlushMs, (agentKey, delta) =>
-      events.emit('agent:delta', { turnId: turn.id, agentKey, text: delta }, (sent) => {
-        // What a joining client's snapshot shows: exactly the frames sent up to `partialSeq`.
-        active.partial[agentKey] = (active.partial[agentKey] ?? '') + delta;
-        active.partialSeq = sent.seq;
-      }),
-    );
+    const stream = new TurnStream(this.d.broadcaster, room.id, turn.id, config.limits.deltaFlushMs, logger);
+    const active = this.d.active.start(turn.id, { roomId: room.id, sessionId: session.id, stream });
+    const { signal } = active.abort;
 
-    const staged = { messages: [] as StagedAgentMessage[], usage: [] as StagedUsage[], tools: [] as StagedToolCall[] };
+    const staged: StagedTurn = { messages: [], usage: [], tools: [] };
     let plan: Plan = { agentKeys: [], fallback: false };
     let turnError: ErrorBody | undefined;
     let summary: SummaryResult | undefined;
     let systemNotice: string | undefined;
 
     try {
-      events.emit('turn:started', { turnId: turn.id, sessionId: session.id, mode: turn.mode });
-      const planAgents = agents.map((a) => ({ key: a.key, name: a.name, rolePrompt: a.rolePrompt, position: a.position }));
-      if (turn.mode === 'manual') plan = manualPlan(text, planAgents);
-      else if (turn.mode === 'roundtable') plan = roundtablePlan(planAgents);
-      else if (planAgents.length === 0) plan = { agentKeys: [], fallback: false, reason: 'the room has no agents' };
-      else {
-        const managerModelAlias = resolveManagerAlias(room.settings ?? {}, config.defaultModelAlias, this.d.models);
-        const r = await this.d.planOrchestrator({ roomId: room.id, managerModelAlias, agents: planAgents, text, recent, signal: abort.signal });
-        plan = r.plan;
-        for (const u of r.usage) staged.usage.push({ ...u, agentKey: null });
-      }
-      events.emit('turn:plan', { turnId: turn.id, agentKeys: plan.agentKeys, fallback: plan.fallback, ...(plan.reason ? { reason: plan.reason } : {}) });
+      stream.emit('turn:started', { turnId: turn.id, sessionId: session.id, mode: turn.mode });
+      const team = ctx.agents.map((a) => ({ key: a.key, name: a.name, rolePrompt: a.rolePrompt, position: a.position }));
+      const planned = await this.d.planner.plan({ mode: turn.mode, settings: room.settings, team, text: ctx.text, recent: ctx.recent, signal });
+      plan = planned.plan;
+      for (const u of planned.usage) staged.usage.push({ ...u, agentKey: null });
+      stream.emit('turn:plan', { turnId: turn.id, agentKeys: plan.agentKeys, fallback: plan.fallback, ...(plan.reason ? { reason: plan.reason } : {}) });
 
-      if (plan.agentKeys.length === 0) systemNotice = noAgentNotice(planAgents);
+      if (plan.agentKeys.length === 0) systemNotice = noAgentNotice(team);
 
       const sameTurn: SameTurnAnswer[] = [];
       for (const key of plan.agentKeys) {
-        if (abort.signal.aborted) break;
-        const agent = agents.find((a) => a.key === key);
+        if (signal.aborted) break;
+        const agent = ctx.agents.find((a) => a.key === key);
         if (!agent) continue;
         active.agentKey = key;
-        events.emit('agent:start', { turnId: turn.id, agentKey: key, modelAlias: agent.modelAlias });
-        const messageId = newId();
-        const result = await runAgent({
-          agent: { key, modelAlias: agent.modelAlias, toolPermissions: agent.toolPermissions },
-          messages: buildAgentMessages({
-            agent: { key, name: agent.name, rolePrompt: agent.rolePrompt },
-            team: planAgents,
-            summary: session.summary,
-            recent,
-            sameTurn,
-            // Only an agent that may read files is told which exist.
-            ...(agent.toolPermissions.includes('read_file') && files.length ? { files } : {}),
-            maxContextTokens: config.limits.contextBudgetTokens,
-          }),
-          models: this.d.models,
-          toolDeps: this.d.toolDeps(room.id),
-          limits: {
-            maxOutputTokens: config.limits.maxOutputTokens,
-            modelTimeoutMs: config.limits.modelTimeoutMs,
-            recursionLimit: config.limits.turnRecursionLimit,
-          },
-          signal: abort.signal,
-          callbacks: {
-            onDelta: (delta) => coalescer.push(key, delta),
-            onToolStart: (e) => {
-              coalescer.flush(key);
-              events.emit('tool:start', { turnId: turn.id, agentKey: key, ...e });
-            },
-            onToolProgress: (e) => events.emit('tool:progress', { turnId: turn.id, agentKey: key, ...e }),
-            onToolEnd: (e) => {
-              staged.tools.push({ ...e, agentKey: key });
-              events.emit('tool:end', {
-                turnId: turn.id,
-                agentKey: key,
-                toolCallId: e.toolCallId,
-                toolName: e.toolName,
-                status: e.status,
-                latencyMs: e.latencyMs,
-                ...(e.error ? { error: e.error } : {}),
-              });
-            },
-          },
-        });
-        coalescer.flush(key);
-        for (const u of result.usage) staged.usage.push({ ...u, agentKey: key });
-        const status: MessageStatus = result.cancelled ? 'cancelled' : result.error ? 'failed' : 'complete';
-        staged.messages.push({
-          id: messageId,
-          agentKey: key,
-          content: result.text,
-          status,
-          modelAlias: agent.modelAlias,
-          ...(result.error ? { error: `${result.error.code}: ${result.error.message}` } : {}),
-        });
-        sameTurn.push({ agentKey: key, agentName: agent.name, content: result.text, status });
-        events.emit('agent:end', {
-          turnId: turn.id,
-          agentKey: key,
-          messageId,
-          status,
-          finishReason: result.finishReason,
-          usage: toUsage(result.usage),
-          ...(result.error ? { error: { code: result.error.code, message: result.error.message } } : {}),
-        });
+        sameTurn.push(await this.runAgentStep(ctx, agent, team, sameTurn, stream, active, staged));
       }
       active.agentKey = null;
 
-      if (!abort.signal.aborted && plan.agentKeys.length > 0) {
-        const context = [...recent, ...sameTurn.map((a) => ({ authorType: 'agent' as const, authorName: a.agentName, agentKey: a.agentKey, content: a.content }))];
+      if (!signal.aborted && plan.agentKeys.length > 0) {
+        const context = [...ctx.recent, ...sameTurn.map((a) => ({ authorType: 'agent' as const, authorName: a.agentName, agentKey: a.agentKey, content: a.content }))];
         const budget = Number(room.settings?.contextBudgetTokens) || config.limits.contextBudgetTokens;
         if (this.d.overBudget(session.summary ?? null, context, budget)) {
-          events.emit('summary:started', { turnId: turn.id, sessionId: session.id });
-          summary = await this.d.summarize({ previous: session.summary ?? null, messages: context, modelAlias: config.defaultModelAlias, signal: abort.signal });
+          stream.emit('summary:started', { turnId: turn.id, sessionId: session.id });
+          summary = await this.d.summarize({ previous: session.summary ?? null, messages: context, modelAlias: config.defaultModelAlias, signal });
           for (const u of summary.usage) staged.usage.push({ ...u, agentKey: null });
-          events.emit('summary:updated', { turnId: turn.id, sessionId: session.id, summary: summary.summary, usedFallback: summary.usedFallback });
+          stream.emit('summary:updated', { turnId: turn.id, sessionId: session.id, summary: summary.summary, usedFallback: summary.data.usedFallback });
         }
       }
     } catch (err) {
       logger.error('turn failed', { turnId: turn.id, err });
       turnError = { code: 'TURN_FAILED', message: 'The turn failed unexpectedly' };
     } finally {
-      coalescer.flushAll();
+      stream.flushAll();
     }
 
-    const status = finalStatus(abort.signal.aborted, turnError, staged.messages, plan);
+    const status = finalStatus(signal.aborted, turnError, staged.messages, plan);
     if (!turnError && status === 'failed') {
       turnError = { code: 'ALL_AGENTS_FAILED', message: 'Every agent of the turn failed' };
     }
     let created: Message[];
     try {
-      created = await commitTurn(this.d.orm, turn.id, { room, session, requestedBy: turn.requestedBy, plan, status, turnError, staged, summary, systemNotice });
+      created = await this.d.repo.commitTurn(turn.id, { room, session, requestedBy: turn.requestedBy, plan, status, turnError, staged, summary, systemNotice });
     } catch (err) {
       logger.error('turn commit failed', { turnId: turn.id, err });
-      await events.drain();
-      this.active.delete(turn.id);
+      await stream.drain();
+      this.d.active.end(turn.id);
       await this.failTurn(claimed, { code: 'COMMIT_FAILED', message: 'The turn could not be saved' }, toUsage(staged.usage));
       return;
     }
     // Agent messages reached the room as streams; a system notice is announced as a new message.
-    for (const m of created) if (m.authorType === 'system') events.emit('message:created', { message: presentMessage(m) });
-    await events.drain();
-    this.active.delete(turn.id);
-    await this.d.broadcaster.publish(room.id, 'turn:end', {
+    for (const m of created) if (m.authorType === 'system') stream.emit('message:created', { message: presentMessage(m) });
+    await stream.drain();
+    // Off the registry before turn:end, so a snapshot taken after it no longer shows the turn.
+    this.d.active.end(turn.id);
+    await stream.end({
       turnId: turn.id,
       sessionId: session.id,
       status,
@@ -315,28 +173,82 @@ export class TurnExecutor {
     });
   }
 
-  private async recentMessages(
-    em: ReturnType<Orm['em']['fork']>,
-    sessionId: string,
-    upTo: Date,
-    agents: Agent[],
-    summarizedUpTo: Date | null,
-  ): Promise<ConversationMessage[]> {
-    const rows = await em.find(
-      Message,
-      { session: sessionId, createdAt: { $lte: upTo } },
-      { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: this.d.config.limits.recentMessages, populate: ['authorUser'] },
-    );
-    const names = new Map(agents.map((a) => [a.key, a.name]));
-    // Messages already folded into the session summary are left out, except the last few, which
-    // agents always see word for word.
-    const kept = summarizedUpTo ? rows.filter((m, i) => i < KEEP_VERBATIM || m.createdAt > summarizedUpTo) : rows;
-    return kept.reverse().map((m) => ({
-      authorType: m.authorType,
-      authorName: m.authorType === 'user' ? (m.authorUser?.displayName ?? 'someone') : m.authorType === 'agent' ? (names.get(m.agentKey ?? '') ?? m.agentKey ?? 'agent') : 'system',
-      agentKey: m.agentKey,
-      content: m.content,
-    }));
+  /** One agent of the turn: its live stream, and its answer, usage and tool calls staged for the commit. */
+  private async runAgentStep(
+    ctx: TurnContext,
+    agent: Agent,
+    team: readonly ManagerAgent[],
+    sameTurn: readonly SameTurnAnswer[],
+    stream: TurnStream,
+    active: ActiveTurn,
+    staged: StagedTurn,
+  ): Promise<SameTurnAnswer> {
+    const { config } = this.d;
+    const { turn, room, session, files } = ctx;
+    const key = agent.key;
+    stream.emit('agent:start', { turnId: turn.id, agentKey: key, modelAlias: agent.modelAlias });
+    const messageId = newId();
+    const result = await runAgent({
+      agent: { key, modelAlias: agent.modelAlias, toolPermissions: agent.toolPermissions },
+      messages: buildAgentMessages({
+        agent: { key, name: agent.name, rolePrompt: agent.rolePrompt },
+        team,
+        summary: session.summary,
+        recent: ctx.recent,
+        sameTurn,
+        // Only an agent that may read files is told which exist.
+        ...(agent.toolPermissions.includes('read_file') && files.length ? { files } : {}),
+        maxContextTokens: config.limits.contextBudgetTokens,
+      }),
+      models: this.d.models,
+      toolDeps: this.d.toolDeps(room.id),
+      limits: {
+        maxOutputTokens: config.limits.maxOutputTokens,
+        modelTimeoutMs: config.limits.modelTimeoutMs,
+        recursionLimit: config.limits.turnRecursionLimit,
+      },
+      signal: active.abort.signal,
+      callbacks: {
+        onDelta: (delta) => stream.delta(key, delta),
+        onToolStart: (e) => {
+          stream.flush(key);
+          stream.emit('tool:start', { turnId: turn.id, agentKey: key, ...e });
+        },
+        onToolProgress: (e) => stream.emit('tool:progress', { turnId: turn.id, agentKey: key, ...e }),
+        onToolEnd: (e) => {
+          staged.tools.push({ ...e, agentKey: key });
+          stream.emit('tool:end', {
+            turnId: turn.id,
+            agentKey: key,
+            toolCallId: e.toolCallId,
+            toolName: e.toolName,
+            status: e.status,
+            latencyMs: e.latencyMs,
+            ...(e.error ? { error: e.error } : {}),
+          });
+        },
+      },
+    });
+    stream.flush(key);
+    for (const u of result.usage) staged.usage.push({ ...u, agentKey: key });
+    const status: MessageStatus = result.cancelled ? 'cancelled' : result.error ? 'failed' : 'complete';
+    staged.messages.push({
+      id: messageId,
+      agentKey: key,
+      content: result.text,
+      status,
+      modelAlias: agent.modelAlias,
+      ...(result.error ? { error: `${result.error.code}: ${result.error.message}` } : {}),
+    });
+    stream.emit('agent:end', {
+      turnId: turn.id,
+      agentKey: key,
+      messageId,
+      status,
+      finishReason: result.finishReason,
+      usage: toUsage(result.usage),
+      ...(result.error ? { error: { code: result.error.code, message: result.error.message } } : {}),
+    });
+    return { agentKey: key, agentName: agent.name, content: result.text, status };
   }
 }
-

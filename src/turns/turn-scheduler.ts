@@ -1,18 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Orm } from '../db/orm';
 import type { Logger } from '../shared/logger';
-
-export interface ClaimedTurn {
-  turnId: string;
-  sessionId: string;
-  roomId: string;
-}
-
-export interface StaleTurn {
-  turnId: string;
-  sessionId: string;
-  roomId: string;
-}
+import type { TurnRef, TurnRepository } from './turn-repository';
 
 export interface SchedulerOptions {
   /** How often a running turn proves its node is alive. */
@@ -39,11 +27,11 @@ export class TurnScheduler {
   private closed = false;
 
   constructor(
-    private readonly orm: Orm,
+    private readonly repo: TurnRepository,
     private readonly opts: SchedulerOptions,
     private readonly hooks: {
-      run(turn: ClaimedTurn): Promise<void>;
-      interrupted(turn: StaleTurn): Promise<void>;
+      run(turn: TurnRef): Promise<void>;
+      interrupted(turn: TurnRef): Promise<void>;
     },
     private readonly logger: Logger,
   ) {}
@@ -71,7 +59,7 @@ export class TurnScheduler {
   private async claimAndRun(sessionId: string): Promise<void> {
     for (;;) {
       if (this.closed) return;
-      const claimed = await this.claim(sessionId);
+      const claimed = await this.repo.claimNext(sessionId, this.runnerId);
       if (!claimed) return;
       try {
         await this.hooks.run(claimed);
@@ -81,39 +69,10 @@ export class TurnScheduler {
     }
   }
 
-  private async claim(sessionId: string): Promise<ClaimedTurn | null> {
-    const em = this.orm.em.fork();
-    return em.transactional(async (tx) => {
-      const conn = tx.getConnection();
-      const trx = tx.getTransactionContext();
-      await conn.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`turns:${sessionId}`], 'all', trx);
-      const running = await conn.execute<{ id: string }[]>(
-        `select "id" from "turns" where "session_id" = ? and "status" = 'running' limit 1`,
-        [sessionId],
-        'all',
-        trx,
-      );
-      if (running.length) return null;
-      const rows = await conn.execute<{ id: string; room_id: string }[]>(
-        `update "turns" set "status" = 'running', "started_at" = clock_timestamp(), "heartbeat_at" = clock_timestamp(), "runner_id" = ?
-          where "id" = (select "id" from "turns" where "session_id" = ? and "status" = 'queued' order by "queued_at", "id" limit 1)
-          returning "id", "room_id"`,
-        [this.runnerId, sessionId],
-        'all',
-        trx,
-      );
-      const row = rows[0];
-      return row ? { turnId: row.id, sessionId, roomId: row.room_id } : null;
-    });
-  }
-
   private async heartbeat(): Promise<void> {
     if (this.closed || this.running.size === 0) return;
     try {
-      await this.orm.em
-        .fork()
-        .getConnection()
-        .execute(`update "turns" set "heartbeat_at" = clock_timestamp() where "runner_id" = ? and "status" = 'running'`, [this.runnerId]);
+      await this.repo.heartbeat(this.runnerId);
     } catch (err) {
       this.logger.warn('turn heartbeat failed', { err });
     }
@@ -126,24 +85,11 @@ export class TurnScheduler {
   async sweep(allRunning: boolean): Promise<void> {
     if (this.closed) return;
     try {
-      const conn = this.orm.em.fork().getConnection();
-      const stale = await conn.execute<{ id: string; session_id: string; room_id: string }[]>(
-        `update "turns" set "status" = 'interrupted', "ended_at" = clock_timestamp(), "error" = 'the server running this turn stopped'
-          where "status" = 'running' and (? or "heartbeat_at" is null or "heartbeat_at" < clock_timestamp() - (? * interval '1 millisecond'))
-            and ("runner_id" is null or "runner_id" <> ?)
-          returning "id", "session_id", "room_id"`,
-        [allRunning, this.opts.staleAfterMs, this.runnerId],
-      );
+      const stale = await this.repo.interruptStale(allRunning, this.opts.staleAfterMs, this.runnerId);
       for (const t of stale) {
-        await this.hooks.interrupted({ turnId: t.id, sessionId: t.session_id, roomId: t.room_id }).catch((err) =>
-          this.logger.warn('announcing an interrupted turn failed', { err }),
-        );
+        await this.hooks.interrupted(t).catch((err) => this.logger.warn('announcing an interrupted turn failed', { err }));
       }
-      const waiting = await conn.execute<{ session_id: string }[]>(
-        `select distinct q."session_id" from "turns" q where q."status" = 'queued'
-           and not exists (select 1 from "turns" r where r."session_id" = q."session_id" and r."status" = 'running')`,
-      );
-      for (const w of waiting) this.kick(w.session_id);
+      for (const sessionId of await this.repo.sessionsWaiting()) this.kick(sessionId);
     } catch (err) {
       this.logger.warn('turn sweep failed', { err });
     }

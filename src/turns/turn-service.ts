@@ -1,19 +1,18 @@
 import type { TurnStatus } from '../contract/dto';
 import type { InFlightTurn } from '../contract/events';
-import type { Orm } from '../db/orm';
-import { LlmUsageEvent, Message, ToolCallEvent, Turn } from '../db/entities';
-import { requireMember, requireSessionMember } from '../rooms/access';
+import type { LlmUsageEvent } from '../db/entities';
 import type { Broadcaster } from '../events/broadcaster';
 import { AppError } from '../shared/errors';
 import type { CrossNodeTurns } from './cross-node-turns';
-import { queuePosition, type SendInput, type TurnIntake } from './turn-intake';
+import type { SendInput, TurnIntake } from './turn-intake';
+import type { TurnRepository } from './turn-repository';
 
 const round = (n: number) => Math.round(n * 1e8) / 1e8;
 
 /** What transports call: send a message (which starts a turn), cancel, turns in flight, audit, usage. */
 export class TurnService {
   constructor(
-    private readonly orm: Orm,
+    private readonly repo: TurnRepository,
     private readonly broadcaster: Broadcaster,
     private readonly intake: TurnIntake,
     private readonly cluster: CrossNodeTurns,
@@ -33,7 +32,7 @@ export class TurnService {
         turnId: accepted.turnId,
         sessionId: input.sessionId,
         messageId: accepted.message.id,
-        position: await queuePosition(this.orm, input.sessionId, accepted.turnId),
+        position: await this.repo.queuePosition(input.sessionId, accepted.turnId),
       });
       this.kick(input.sessionId);
     }
@@ -46,19 +45,13 @@ export class TurnService {
   }
 
   async cancel(userId: string, roomId: string, turnId: string): Promise<{ status: TurnStatus; cancelRequested: boolean }> {
-    const em = this.orm.em.fork();
-    await requireMember(em, roomId, userId);
-    const turn = await em.findOne(Turn, { id: turnId, room: roomId });
+    await this.repo.requireMember(roomId, userId);
+    const turn = await this.repo.turnOfRoom(roomId, turnId);
     if (!turn) throw new AppError('TURN_NOT_FOUND', 'Turn not found');
-    if (turn.status === 'queued') {
+    let status = turn.status;
+    if (status === 'queued') {
       // Only wins if no node claimed it meanwhile; otherwise it is running and is aborted below.
-      const rows = await em
-        .getConnection()
-        .execute<{ id: string }[]>(
-          `update "turns" set "status" = 'cancelled', "ended_at" = now() where "id" = ? and "status" = 'queued' returning "id"`,
-          [turnId],
-        );
-      if (rows.length) {
+      if (await this.repo.cancelIfQueued(turnId)) {
         await this.broadcaster.publish(roomId, 'turn:end', {
           turnId,
           sessionId: turn.session.id,
@@ -67,26 +60,21 @@ export class TurnService {
         });
         return { status: 'cancelled', cancelRequested: true };
       }
-      await em.refresh(turn);
+      status = (await this.repo.statusOf(turnId)) ?? status;
     }
-    if (turn.status === 'running') {
+    if (status === 'running') {
       this.cluster.abort(turnId);
       return { status: 'running', cancelRequested: true };
     }
-    return { status: turn.status, cancelRequested: false };
+    return { status, cancelRequested: false };
   }
 
   /** The audit of one turn: plan, fallback, each agent with its alias, status, timing, usage, tools, errors. */
   async audit(userId: string, sessionId: string, turnId: string) {
-    const em = this.orm.em.fork();
-    await requireSessionMember(em, sessionId, userId);
-    const turn = await em.findOne(Turn, { id: turnId, session: sessionId });
-    if (!turn) throw new AppError('TURN_NOT_FOUND', 'Turn not found');
-    const [messages, usage, tools] = await Promise.all([
-      em.find(Message, { turn: turnId }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
-      em.find(LlmUsageEvent, { turn: turnId }, { orderBy: { createdAt: 'asc' } }),
-      em.find(ToolCallEvent, { turn: turnId }, { orderBy: { createdAt: 'asc' } }),
-    ]);
+    await this.repo.requireSessionMember(sessionId, userId);
+    const records = await this.repo.auditRecords(sessionId, turnId);
+    if (!records) throw new AppError('TURN_NOT_FOUND', 'Turn not found');
+    const { turn, messages, usage, tools } = records;
     const usageOf = (rows: LlmUsageEvent[]) => ({
       inputTokens: rows.reduce((s, u) => s + u.inputTokens, 0),
       outputTokens: rows.reduce((s, u) => s + u.outputTokens, 0),
@@ -146,16 +134,8 @@ export class TurnService {
 
   /** A room's model usage, by purpose and by alias. */
   async roomUsage(userId: string, roomId: string) {
-    const em = this.orm.em.fork();
-    await requireMember(em, roomId, userId);
-    const rows = await em
-      .getConnection()
-      .execute<{ purpose: string; model_alias: string; calls: string; input: string; output: string; cost: string }[]>(
-        `select "purpose", "model_alias", count(*) as calls, coalesce(sum("input_tokens"), 0) as input,
-                coalesce(sum("output_tokens"), 0) as output, coalesce(sum("cost_usd"), 0) as cost
-           from "llm_usage_events" where "room_id" = ? group by "purpose", "model_alias" order by "purpose", "model_alias"`,
-        [roomId],
-      );
+    await this.repo.requireMember(roomId, userId);
+    const rows = await this.repo.roomUsage(roomId);
     const items = rows.map((r) => ({
       purpose: r.purpose,
       modelAlias: r.model_alias,

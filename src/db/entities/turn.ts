@@ -1,19 +1,12 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import type { Plan } from '../../domain/plan';
 import { newId, now } from './common';
-import { ROOM_MODES, TURN_STATUSES, type TurnStatus } from '../../contract/enums';
+import { ROOM_MODES, TURN_STATUSES } from '../../contract/enums';
 import { Room } from './room';
 import { Session } from './session';
 import { User } from './user';
 
 export { TURN_STATUSES, type TurnStatus } from '../../contract/enums';
-export const FINAL_TURN_STATUSES: readonly TurnStatus[] = ['completed', 'partial', 'failed', 'cancelled', 'interrupted'];
-
-export interface TurnPlan {
-  agentKeys: string[];
-  /** True when the manager's answer was invalid and the deterministic fallback chose the agents. */
-  fallback: boolean;
-  reason?: string;
-}
 
 /** One run of the room's agents in answer to one user message. */
 export const TurnSchema = defineEntity({
@@ -27,7 +20,7 @@ export const TurnSchema = defineEntity({
     requestedBy: () => p.manyToOne(User).deleteRule('restrict'),
     status: p.enum(TURN_STATUSES).default('queued'),
     mode: p.enum(ROOM_MODES),
-    plan: p.json<TurnPlan>().nullable(),
+    plan: p.json<Plan>().nullable(),
     error: p.text().nullable(),
     queuedAt: p.datetime().onCreate(now).defaultRaw('now()'),
     startedAt: p.datetime().nullable(),

@@ -1,0 +1,50 @@
+import type { InFlightTurn } from '../contract/events';
+import type { LocalTurns } from './cross-node-turns';
+import type { TurnStream } from './turn-stream';
+
+/** A turn running on this node. */
+export interface ActiveTurn {
+  readonly roomId: string;
+  readonly sessionId: string;
+  /** Aborting it cancels the turn: the model call in flight stops, what streamed is kept. */
+  readonly abort: AbortController;
+  /** The agent speaking now, null between agents. */
+  agentKey: string | null;
+  readonly stream: Pick<TurnStream, 'streamed'>;
+}
+
+/** The turns running on this node: what cancels them and what a joining client's snapshot shows. */
+export class ActiveTurns implements LocalTurns {
+  private readonly turns = new Map<string, ActiveTurn>();
+
+  /** Registers a turn starting here, with a fresh abort controller. */
+  start(turnId: string, t: { roomId: string; sessionId: string; stream: ActiveTurn['stream'] }): ActiveTurn {
+    const active: ActiveTurn = { roomId: t.roomId, sessionId: t.sessionId, abort: new AbortController(), agentKey: null, stream: t.stream };
+    this.turns.set(turnId, active);
+    return active;
+  }
+
+  end(turnId: string): void {
+    this.turns.delete(turnId);
+  }
+
+  /** Aborts a turn running on this node; false when it is not here. */
+  cancel(turnId: string): boolean {
+    const t = this.turns.get(turnId);
+    if (!t) return false;
+    t.abort.abort();
+    return true;
+  }
+
+  /** Cancels everything running here (shutdown); each turn still commits and ends. */
+  cancelAll(): void {
+    for (const t of this.turns.values()) t.abort.abort();
+  }
+
+  /** Turns running on this node in a room, with the text streamed so far. */
+  inFlight(roomId: string): InFlightTurn[] {
+    return [...this.turns.entries()]
+      .filter(([, t]) => t.roomId === roomId)
+      .map(([turnId, t]) => ({ turnId, sessionId: t.sessionId, status: 'running', agentKey: t.agentKey, ...t.stream.streamed() }));
+  }
+}

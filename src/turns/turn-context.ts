@@ -1,0 +1,35 @@
+import type { Agent, Message, Room, Session, Turn } from '../db/entities';
+import type { ConversationMessage } from './prompt';
+
+/** Messages an agent always sees verbatim, summary or not. */
+const KEEP_VERBATIM = 4;
+
+/** Everything a claimed turn reads before it starts, loaded once. */
+export interface TurnContext {
+  turn: Turn;
+  room: Room;
+  session: Session;
+  /** The room's agents in position order. */
+  agents: Agent[];
+  /** The text of the user message that started the turn. */
+  text: string;
+  /** The conversation up to that message, oldest first. */
+  recent: ConversationMessage[];
+  /** The newest ready files of the room, listed to agents that may read them. */
+  files: { id: string; filename: string; kind: string }[];
+}
+
+/**
+ * The conversation as agents read it, from the newest rows first. Messages already folded into the
+ * session summary are left out, except the last few, which agents always see word for word.
+ */
+export function conversationOf(newestFirst: Message[], agents: readonly Agent[], summarizedUpTo: Date | null): ConversationMessage[] {
+  const names = new Map(agents.map((a) => [a.key, a.name]));
+  const kept = summarizedUpTo ? newestFirst.filter((m, i) => i < KEEP_VERBATIM || m.createdAt > summarizedUpTo) : newestFirst;
+  return kept.reverse().map((m) => ({
+    authorType: m.authorType,
+    authorName: m.authorType === 'user' ? (m.authorUser?.displayName ?? 'someone') : m.authorType === 'agent' ? (names.get(m.agentKey ?? '') ?? m.agentKey ?? 'agent') : 'system',
+    agentKey: m.agentKey,
+    content: m.content,
+  }));
+}

@@ -1,0 +1,360 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { ErrorBody } from '../contract/dto';
+import { Agent, LlmUsageEvent, Message, Room, Session, StoredFile, ToolCallEvent, Turn, User, type TurnStatus } from '../db/entities';
+import type { Orm } from '../db/orm';
+import type { Plan } from '../domain/plan';
+import { requireMember, requireSessionMember, type Membership } from '../rooms/access';
+import { conversationOf, type TurnContext } from './turn-context';
+import type { SummaryResult } from './summary';
+import type { FinalStatus, StagedTurn } from './turn-outcome';
+
+/** A turn as scheduling hands it around: which turn, of which session and room. */
+export interface TurnRef {
+  turnId: string;
+  sessionId: string;
+  roomId: string;
+}
+
+/** Everything a turn's one commit writes. */
+export interface TurnCommit {
+  room: Room;
+  session: Session;
+  requestedBy: User;
+  plan: Plan;
+  status: FinalStatus;
+  turnError?: ErrorBody;
+  staged: StagedTurn;
+  summary?: SummaryResult;
+  systemNotice?: string;
+}
+
+/** A room's model usage for one purpose and alias, as the database sums it. */
+export interface UsageRow {
+  purpose: string;
+  model_alias: string;
+  calls: string;
+  input: string;
+  output: string;
+  cost: string;
+}
+
+/** True when a write lost to a unique constraint (a repeated send raced the first one). */
+export const isDuplicateKey = (err: unknown): boolean => err instanceof UniqueConstraintViolationException;
+
+/**
+ * Every read and write of the turn path, in one place. Each method is its own unit of work on a
+ * fresh fork (docs/transaction_policy.md); the raw statements are PostgreSQL that PGlite runs too.
+ * The database clock (`clock_timestamp()`) orders and times turns: nodes' clocks may disagree.
+ */
+export class TurnRepository {
+  constructor(private readonly orm: Orm) {}
+
+  // Membership
+
+  /** The caller's membership of a room; ROOM_NOT_FOUND for a non-member. */
+  requireMember(roomId: string, userId: string): Promise<Membership> {
+    return requireMember(this.orm.em.fork(), roomId, userId);
+  }
+
+  /** A session the caller may see; SESSION_NOT_FOUND otherwise. */
+  async requireSessionMember(sessionId: string, userId: string): Promise<void> {
+    await requireSessionMember(this.orm.em.fork(), sessionId, userId);
+  }
+
+  // Intake
+
+  /** The message an author already sent with this `clientMsgId` in the session, if any. */
+  findSent(userId: string, sessionId: string, clientMsgId: string): Promise<Message | null> {
+    return this.orm.em.fork().findOne(Message, { session: sessionId, authorUser: userId, clientMsgId });
+  }
+
+  findSession(roomId: string, sessionId: string): Promise<Session | null> {
+    return this.orm.em.fork().findOne(Session, { id: sessionId, room: roomId });
+  }
+
+  /** How many of these files belong to the room. */
+  countRoomFiles(roomId: string, fileIds: string[]): Promise<number> {
+    return this.orm.em.fork().count(StoredFile, { id: { $in: fileIds }, room: roomId });
+  }
+
+  /** The user's message and its `queued` turn, in one transaction. */
+  async queueTurn(q: { room: Room; sessionId: string; userId: string; content: string; clientMsgId: string }): Promise<{ message: Message; turnId: string }> {
+    return this.orm.em.fork().transactional(async (tx) => {
+      const turn = tx.create(Turn, {
+        room: tx.getReference(Room, q.room.id),
+        session: tx.getReference(Session, q.sessionId),
+        requestedBy: tx.getReference(User, q.userId),
+        mode: q.room.mode,
+        status: 'queued',
+      });
+      const message = tx.create(Message, {
+        room: tx.getReference(Room, q.room.id),
+        session: tx.getReference(Session, q.sessionId),
+        turn,
+        authorType: 'user',
+        authorUser: tx.getReference(User, q.userId),
+        content: q.content,
+        clientMsgId: q.clientMsgId,
+        status: 'complete',
+      });
+      await tx.flush();
+      await tx.getConnection().execute('update "turns" set "queued_at" = clock_timestamp() where "id" = ?', [turn.id], 'run', tx.getTransactionContext());
+      return { message, turnId: turn.id };
+    });
+  }
+
+  /** How many turns of the session are ahead of this one (running or queued before it). */
+  async queuePosition(sessionId: string, turnId: string): Promise<number> {
+    const rows = await this.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ ahead: string }[]>(
+        `select count(*) as ahead from "turns" t, "turns" me
+          where me."id" = ? and t."session_id" = ? and t."id" <> me."id"
+            and (t."status" = 'running' or (t."status" = 'queued' and (t."queued_at", t."id") < (me."queued_at", me."id")))`,
+        [turnId, sessionId],
+      );
+    return Number(rows[0]?.ahead ?? 0);
+  }
+
+  // Scheduling: single statements that touch only a turn's status columns.
+
+  /**
+   * Starts the session's oldest queued turn unless one is running, under a transaction-scoped
+   * advisory lock on the session, so two nodes cannot both start a turn of one session.
+   */
+  async claimNext(sessionId: string, runnerId: string): Promise<TurnRef | null> {
+    return this.orm.em.fork().transactional(async (tx) => {
+      const conn = tx.getConnection();
+      const trx = tx.getTransactionContext();
+      await conn.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`turns:${sessionId}`], 'all', trx);
+      const running = await conn.execute<{ id: string }[]>(
+        `select "id" from "turns" where "session_id" = ? and "status" = 'running' limit 1`,
+        [sessionId],
+        'all',
+        trx,
+      );
+      if (running.length) return null;
+      const rows = await conn.execute<{ id: string; room_id: string }[]>(
+        `update "turns" set "status" = 'running', "started_at" = clock_timestamp(), "heartbeat_at" = clock_timestamp(), "runner_id" = ?
+          where "id" = (select "id" from "turns" where "session_id" = ? and "status" = 'queued' order by "queued_at", "id" limit 1)
+          returning "id", "room_id"`,
+        [runnerId, sessionId],
+        'all',
+        trx,
+      );
+      const row = rows[0];
+      return row ? { turnId: row.id, sessionId, roomId: row.room_id } : null;
+    });
+  }
+
+  /** Proves the runner's node is alive for every turn it runs. */
+  async heartbeat(runnerId: string): Promise<void> {
+    await this.orm.em
+      .fork()
+      .getConnection()
+      .execute(`update "turns" set "heartbeat_at" = clock_timestamp() where "runner_id" = ? and "status" = 'running'`, [runnerId]);
+  }
+
+  /**
+   * Marks `interrupted` the running turns of other runners whose heartbeat is older than
+   * `staleAfterMs` (or all of them, `allRunning`), and returns them.
+   */
+  async interruptStale(allRunning: boolean, staleAfterMs: number, runnerId: string): Promise<TurnRef[]> {
+    const rows = await this.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ id: string; session_id: string; room_id: string }[]>(
+        `update "turns" set "status" = 'interrupted', "ended_at" = clock_timestamp(), "error" = 'the server running this turn stopped'
+          where "status" = 'running' and (? or "heartbeat_at" is null or "heartbeat_at" < clock_timestamp() - (? * interval '1 millisecond'))
+            and ("runner_id" is null or "runner_id" <> ?)
+          returning "id", "session_id", "room_id"`,
+        [allRunning, staleAfterMs, runnerId],
+      );
+    return rows.map((t) => ({ turnId: t.id, sessionId: t.session_id, roomId: t.room_id }));
+  }
+
+  /** Sessions with queued turns and none running: nobody will start them unless kicked. */
+  async sessionsWaiting(): Promise<string[]> {
+    const rows = await this.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ session_id: string }[]>(
+        `select distinct q."session_id" from "turns" q where q."status" = 'queued'
+           and not exists (select 1 from "turns" r where r."session_id" = q."session_id" and r."status" = 'running')`,
+      );
+    return rows.map((r) => r.session_id);
+  }
+
+  // Cancelling
+
+  /** A turn of the room, or null when the room has none with this id. */
+  turnOfRoom(roomId: string, turnId: string): Promise<Turn | null> {
+    return this.orm.em.fork().findOne(Turn, { id: turnId, room: roomId });
+  }
+
+  /** queued → cancelled; only wins if no node claimed the turn meanwhile. */
+  async cancelIfQueued(turnId: string): Promise<boolean> {
+    const rows = await this.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ id: string }[]>(
+        `update "turns" set "status" = 'cancelled', "ended_at" = now() where "id" = ? and "status" = 'queued' returning "id"`,
+        [turnId],
+      );
+    return rows.length > 0;
+  }
+
+  /** The turn's status as stored now; null when the turn is gone. */
+  async statusOf(turnId: string): Promise<TurnStatus | null> {
+    const turn = await this.orm.em.fork().findOne(Turn, { id: turnId });
+    return turn?.status ?? null;
+  }
+
+  // Running a turn
+
+  /** What a claimed turn reads before it starts. Fails when the turn, its room or its session is gone. */
+  async loadContext(ref: TurnRef, limits: { recentMessages: number; listedFiles: number }): Promise<TurnContext> {
+    const em = this.orm.em.fork();
+    // Independent reads go together; only the conversation waits, for the trigger's time.
+    const [turn, room, session, agents, trigger, files] = await Promise.all([
+      em.findOneOrFail(Turn, { id: ref.turnId }, { populate: ['requestedBy'] }),
+      em.findOneOrFail(Room, { id: ref.roomId }),
+      em.findOneOrFail(Session, { id: ref.sessionId }),
+      em.find(Agent, { room: ref.roomId }, { orderBy: { position: 'asc', createdAt: 'asc' } }),
+      em.findOne(Message, { turn: ref.turnId, authorType: 'user' }),
+      em.find(StoredFile, { room: ref.roomId, status: 'ready' }, { orderBy: { createdAt: 'desc' }, limit: limits.listedFiles, fields: ['id', 'filename', 'kind'] }),
+    ]);
+    const rows = await em.find(
+      Message,
+      { session: session.id, createdAt: { $lte: trigger?.createdAt ?? new Date() } },
+      { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: limits.recentMessages, populate: ['authorUser'] },
+    );
+    return {
+      turn,
+      room,
+      session,
+      agents,
+      text: trigger?.content ?? '',
+      recent: conversationOf(rows, agents, session.summaryUpdatedAt ?? null),
+      files: files.map((f) => ({ id: f.id, filename: f.filename, kind: f.kind })),
+    };
+  }
+
+  /** Everything the turn produced, in one unit of work, flushed once (docs/transaction_policy.md). */
+  async commitTurn(turnId: string, c: TurnCommit): Promise<Message[]> {
+    return this.orm.em.fork().transactional(async (tx) => {
+      const turn = await tx.findOneOrFail(Turn, { id: turnId });
+      const room = tx.getReference(Room, c.room.id);
+      const session = await tx.findOneOrFail(Session, { id: c.session.id });
+      const user = tx.getReference(User, c.requestedBy.id);
+      // Strictly increasing timestamps keep the history in the order the agents spoke.
+      let t = Date.now();
+      const at = () => new Date(t++);
+      const created: Message[] = [];
+      for (const m of c.staged.messages) {
+        created.push(
+          tx.create(Message, {
+            id: m.id,
+            room,
+            session,
+            turn,
+            authorType: 'agent',
+            agentKey: m.agentKey,
+            content: m.content,
+            status: m.status,
+            modelAlias: m.modelAlias,
+            error: m.error ?? null,
+            createdAt: at(),
+          }),
+        );
+      }
+      if (c.systemNotice) {
+        created.push(tx.create(Message, { room, session, turn, authorType: 'system', content: c.systemNotice, status: 'complete', createdAt: at() }));
+      }
+      for (const u of c.staged.usage) {
+        tx.create(LlmUsageEvent, {
+          room,
+          session,
+          turn,
+          user,
+          agentKey: u.agentKey,
+          purpose: u.purpose,
+          modelAlias: u.modelAlias,
+          model: u.model,
+          inputTokens: u.inputTokens,
+          outputTokens: u.outputTokens,
+          costUsd: u.costUsd,
+          latencyMs: Math.round(u.latencyMs),
+        });
+      }
+      for (const tc of c.staged.tools) {
+        tx.create(ToolCallEvent, {
+          room,
+          session,
+          turn,
+          user,
+          agentKey: tc.agentKey,
+          toolCallId: tc.toolCallId.slice(0, 128),
+          toolName: tc.toolName,
+          status: tc.status,
+          input: tc.input,
+          output: tc.output ?? null,
+          error: tc.error ?? null,
+          latencyMs: Math.round(tc.latencyMs),
+        });
+      }
+      if (c.summary) {
+        session.summary = c.summary.summary;
+        const { topics, decisions, openQuestions, usedFallback } = c.summary.data;
+        session.summaryData = { topics, decisions, openQuestions, usedFallback };
+        session.summaryUpdatedAt = new Date();
+        turn.summaryTriggered = true;
+      }
+      turn.status = c.status;
+      turn.plan = { agentKeys: c.plan.agentKeys, fallback: c.plan.fallback, ...(c.plan.reason ? { reason: c.plan.reason } : {}) };
+      turn.error = c.turnError ? `${c.turnError.code}: ${c.turnError.message}` : null;
+      turn.endedAt = new Date();
+      return created;
+    });
+  }
+
+  /** The one-statement fallback when a turn's own commit cannot happen. */
+  async markTurnFailed(turnId: string): Promise<void> {
+    await this.orm.em
+      .fork()
+      .getConnection()
+      .execute(`update "turns" set "status" = 'failed', "ended_at" = now(), "error" = 'COMMIT_FAILED' where "id" = ? and "status" = 'running'`, [turnId]);
+  }
+
+  // Reading turns back
+
+  /** A session's turn with its messages, model calls and tool calls, oldest first; null when the session has no such turn. */
+  async auditRecords(
+    sessionId: string,
+    turnId: string,
+  ): Promise<{ turn: Turn; messages: Message[]; usage: LlmUsageEvent[]; tools: ToolCallEvent[] } | null> {
+    const em = this.orm.em.fork();
+    const turn = await em.findOne(Turn, { id: turnId, session: sessionId });
+    if (!turn) return null;
+    const [messages, usage, tools] = await Promise.all([
+      em.find(Message, { turn: turnId }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
+      em.find(LlmUsageEvent, { turn: turnId }, { orderBy: { createdAt: 'asc' } }),
+      em.find(ToolCallEvent, { turn: turnId }, { orderBy: { createdAt: 'asc' } }),
+    ]);
+    return { turn, messages, usage, tools };
+  }
+
+  /** A room's model usage summed by purpose and alias. */
+  roomUsage(roomId: string): Promise<UsageRow[]> {
+    return this.orm.em
+      .fork()
+      .getConnection()
+      .execute<UsageRow[]>(
+        `select "purpose", "model_alias", count(*) as calls, coalesce(sum("input_tokens"), 0) as input,
+                coalesce(sum("output_tokens"), 0) as output, coalesce(sum("cost_usd"), 0) as cost
+           from "llm_usage_events" where "room_id" = ? group by "purpose", "model_alias" order by "purpose", "model_alias"`,
+        [roomId],
+      );
+  }
+}

@@ -1,0 +1,82 @@
+import type { RoomEvent, RoomEventName, RoomEventPayloads } from '../contract/events';
+import type { Broadcaster } from '../events/broadcaster';
+import type { Logger } from '../shared/logger';
+import { DeltaCoalescer } from './delta-coalescer';
+
+/** The text of a turn's `agent:delta` frames sent so far, per agent, and the seq of the last one. */
+export interface StreamedText {
+  partialText: Record<string, string>;
+  seq: number;
+}
+
+/**
+ * The room events of one running turn, sent strictly in the order they were raised: callbacks
+ * from the model stream fire synchronously, publishing is asynchronous, so each publish is chained
+ * after the previous one. Agent text is merged by a DeltaCoalescer into fewer `agent:delta`
+ * frames, and what those frames carried is kept for the snapshot of a client joining mid-turn.
+ */
+export class TurnStream {
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly coalescer: DeltaCoalescer<string>;
+  private readonly sent: Record<string, string> = {};
+  private sentSeq = 0;
+
+  constructor(
+    private readonly broadcaster: Broadcaster,
+    private readonly roomId: string,
+    turnId: string,
+    deltaFlushMs: number,
+    private readonly logger: Logger,
+  ) {
+    this.coalescer = new DeltaCoalescer<string>(deltaFlushMs, (agentKey, text) =>
+      this.emit('agent:delta', { turnId, agentKey, text }, (frame) => {
+        // A snapshot shows exactly the frames sent up to its seq: text and seq move together.
+        this.sent[agentKey] = (this.sent[agentKey] ?? '') + text;
+        this.sentSeq = frame.seq;
+      }),
+    );
+  }
+
+  /** Queues an event; `onSent` runs with the stamped event once it has gone out. */
+  emit<E extends RoomEventName>(event: E, payload: RoomEventPayloads[E], onSent?: (sent: RoomEvent<E>) => void): void {
+    this.chain = this.chain.then(() =>
+      this.broadcaster.publish(this.roomId, event, payload).then(onSent, (err) => {
+        // A lost live frame must not fail the turn: its records are committed all the same.
+        this.logger.warn('room event publish failed', { event, err });
+      }),
+    );
+  }
+
+  /** Streams an agent's text: merged, at most one frame per flush interval. */
+  delta(agentKey: string, text: string): void {
+    this.coalescer.push(agentKey, text);
+  }
+
+  /** A boundary of the agent's stream (tool call, agent end): its buffered text goes out now. */
+  flush(agentKey: string): void {
+    this.coalescer.flush(agentKey);
+  }
+
+  flushAll(): void {
+    this.coalescer.flushAll();
+  }
+
+  /** Waits for everything raised so far (before a commit or `turn:end`). */
+  drain(): Promise<unknown> {
+    return this.chain;
+  }
+
+  /** What the turn's `agent:delta` frames have carried so far. */
+  streamed(): StreamedText {
+    return { partialText: { ...this.sent }, seq: this.sentSeq };
+  }
+
+  /**
+   * Sends `turn:end` after everything raised before it. Unlike `emit`, a failure reaches the
+   * caller: the turn's last event is not a frame that may be lost quietly.
+   */
+  async end(payload: RoomEventPayloads['turn:end']): Promise<void> {
+    await this.chain;
+    await this.broadcaster.publish(this.roomId, 'turn:end', payload);
+  }
+}
