@@ -1,15 +1,11 @@
+import type { ParsedClientPayload } from '../contract/client-events';
 import type { MessageDto } from '../contract/dto';
 import { presentMessage } from '../rooms/presenters';
 import { AppError } from '../shared/errors';
 import { isDuplicateKey, type TurnRepository } from './turn-repository';
 
-export interface SendInput {
-  roomId: string;
-  sessionId: string;
-  clientMsgId: string;
-  content: string;
-  fileIds?: string[];
-}
+/** A validated `message:send` payload: the contract's type, so a renamed field fails the type check here too. */
+export type SendInput = ParsedClientPayload<'message:send'>;
 
 export interface Accepted {
   message: MessageDto;

@@ -5,6 +5,7 @@ import type { Broadcaster } from '../events/broadcaster';
 import { AppError } from '../shared/errors';
 import type { CrossNodeTurns } from './cross-node-turns';
 import type { SendInput, TurnIntake } from './turn-intake';
+import type { ClientResult } from '../contract/client-events';
 import type { TurnRepository } from './turn-repository';
 
 const round = (n: number) => Math.round(n * 1e8) / 1e8;
@@ -24,7 +25,7 @@ export class TurnService {
    * A message from a member: durable and idempotent before the caller acks (a repeated
    * `clientMsgId` returns the first message and turn), announced to the room, then scheduled.
    */
-  async send(userId: string, input: SendInput): Promise<{ messageId: string; turnId: string; duplicate: boolean }> {
+  async send(userId: string, input: SendInput): Promise<ClientResult<'message:send'>> {
     const accepted = await this.intake.accept(userId, input);
     if (!accepted.duplicate) {
       await this.broadcaster.publish(input.roomId, 'message:created', { message: accepted.message });
