@@ -58,12 +58,15 @@ export interface AgentRunInput {
   callbacks?: AgentRunCallbacks;
 }
 
-export type AgentRunError = ModelFailure | { code: 'UNKNOWN_MODEL_ALIAS'; message: string };
+export type AgentRunError = ModelFailure | { code: 'UNKNOWN_MODEL_ALIAS' | 'EMPTY_ANSWER'; message: string };
 
 export interface AgentRunResult {
   /** Everything streamed, exactly the concatenation of the deltas. */
   text: string;
-  /** The last model answer's finish reason ('stop', 'length'), 'cancelled', or null after a failure. */
+  /**
+   * The last model answer's finish reason ('stop', 'length'), 'cancelled', or null after a failure
+   * (an EMPTY_ANSWER keeps the model's reason: the call itself ended normally).
+   */
   finishReason: string | null;
   /** One entry per model call, tool rounds included (summed by the caller, never only the last). */
   usage: ModelCallUsage[];
@@ -144,6 +147,12 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   const result: AgentRunResult = { text: state.text, finishReason: state.finishReason, usage, toolCalls: state.toolCalls, cancelled };
   if (cancelled) return { ...result, finishReason: 'cancelled' };
   if (failure !== undefined) return { ...result, finishReason: null, error: classifyModelError(failure, { streamStarted: state.streamStartedSinceLastCall }) };
+  // A run that ended normally with nothing to show must not pass for an answer: flagged, the turn
+  // counts it as a failed agent instead of committing a blank message as complete. Whitespace is
+  // no answer either; tool calls are (the agent did something, and they are recorded).
+  if (!state.text.trim() && state.toolCalls.length === 0) {
+    return { ...result, error: { code: 'EMPTY_ANSWER', message: `The model finished without any text or tool call (finish reason: ${state.finishReason ?? 'none'})` } };
+  }
   return result;
 }
 
@@ -162,6 +171,8 @@ class RunState {
   constructor(private readonly cb: AgentRunCallbacks) {}
 
   onMessage([message, metadata]: [BaseMessage, Record<string, unknown>]) {
+    // Every chunk a model streams is an AIMessageChunk, whatever shape the server's stream has
+    // (src/llm/openai-model.ts reads role-less deltas as the assistant's).
     if (metadata.langgraph_node !== MODEL_NODE || !AIMessageChunk.isInstance(message)) return;
     this.streamStartedSinceLastCall = true;
     const delta = textOfContent(message.content);

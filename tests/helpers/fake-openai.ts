@@ -5,8 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * A local OpenAI-compatible server for tests: `POST /v1/chat/completions`, streaming (SSE) or not.
  * Each request is answered by a script the test gives (queued, or from a responder function that
- * sees the parsed request), so a test decides text, tool calls, usage, errors, cuts and hangs,
- * and can assert on exactly what the client sent.
+ * sees the parsed request), so a test decides text, tool calls, usage, errors, cuts, hangs and
+ * the shape of the stream (FakeStreamShape), and can assert on exactly what the client sent.
  */
 
 export type FakeChunk = string | { text: string; delayMs?: number };
@@ -18,7 +18,32 @@ export interface FakeToolCall {
   args: Record<string, unknown> | string;
 }
 
-export interface FakeReply {
+/**
+ * How a streamed answer is framed. Every variant is a shape OpenAI-compatible servers really send;
+ * the defaults are OpenAI's own. A reply's fields win over the server-wide defaults.
+ */
+export interface FakeStreamShape {
+  /**
+   * No `delta.role` on any chunk (the field is optional; some servers and proxies never send it),
+   * and no opening chunk: the first chunk already carries text or a tool call.
+   * Default: an opening chunk `{ role: 'assistant', content: '' }`, no role afterwards.
+   */
+  omitRole?: boolean;
+  /** Every delta carries `content`, `null` when it has no text (opening, tool-call and finish chunks). */
+  nullContent?: boolean;
+  /**
+   * 'own-chunk' (default): `finish_reason: null` on every chunk, then a last chunk `delta: {}` with it.
+   * 'last-delta': only the last chunk with text or a tool call has `finish_reason`; no other chunk has the key.
+   */
+  finishReasonIn?: 'own-chunk' | 'last-delta';
+  /**
+   * Where the usage goes when the client asked for it (stream_options.include_usage):
+   * 'own-chunk' (default, OpenAI): a last chunk with `choices: []`; 'last-delta': on the last chunk that has choices.
+   */
+  usageIn?: 'own-chunk' | 'last-delta';
+}
+
+export interface FakeReply extends FakeStreamShape {
   /** Answer with this HTTP status and an OpenAI-style error body instead of a completion. */
   status?: number;
   errorMessage?: string;
@@ -79,6 +104,8 @@ export interface FakeOpenAI {
   enqueue(...replies: (FakeReply | FakeResponder)[]): void;
   /** Answers requests when the queue is empty. Without one, such a request gets a 500. */
   setResponder(responder: FakeResponder | undefined): void;
+  /** The stream shape of every reply from now on, where the reply does not set its own. */
+  setStreamShape(shape: FakeStreamShape): void;
   /** Resolves with the request at `index` once it has arrived. */
   waitForRequest(index: number): Promise<RecordedRequest>;
   close(): Promise<void>;
@@ -112,7 +139,8 @@ function chunksOf(text: FakeReply['text']): { text: string; delayMs?: number }[]
   return text.map((c) => (typeof c === 'string' ? { text: c } : c));
 }
 
-export async function startFakeOpenAI(): Promise<FakeOpenAI> {
+export async function startFakeOpenAI(opts: { streamShape?: FakeStreamShape } = {}): Promise<FakeOpenAI> {
+  let defaultShape: FakeStreamShape = { ...opts.streamShape };
   const queue: (FakeReply | FakeResponder)[] = [];
   let fallback: FakeResponder | undefined;
   const requests: RecordedRequest[] = [];
@@ -199,22 +227,11 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     res.flushHeaders(); // so "hang after 0 chunks" means headers arrived and then nothing
     const base = { id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model };
-    const frames: { data: unknown; delayMs?: number }[] = [];
-    frames.push({ data: { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] } });
-    for (const c of chunksOf(reply.text)) {
-      frames.push({ data: { ...base, choices: [{ index: 0, delta: { content: c.text }, finish_reason: null }] }, delayMs: c.delayMs });
-    }
-    (reply.toolCalls ?? []).forEach((call, i) => {
-      const wire = wireToolCall(call, i, id);
-      const args = wire.function.arguments;
-      const half = Math.ceil(args.length / 2);
-      // Name first, then the arguments in two pieces, as real servers split them.
-      frames.push({ data: toolDelta(base, { index: i, id: wire.id, type: 'function', function: { name: wire.function.name, arguments: '' } }) });
-      frames.push({ data: toolDelta(base, { index: i, function: { arguments: args.slice(0, half) } }) });
-      frames.push({ data: toolDelta(base, { index: i, function: { arguments: args.slice(half) } }) });
+    const shape: FakeStreamShape = { ...defaultShape, ...definedOnly(reply) };
+    const frames = streamFrames(base, reply, shape, {
+      finishReason,
+      usage: record.body.stream_options?.include_usage && !reply.omitUsage ? usage : undefined,
     });
-    frames.push({ data: { ...base, choices: [{ index: 0, delta: {}, finish_reason: finishReason }] } });
-    if (record.body.stream_options?.include_usage && !reply.omitUsage) frames.push({ data: { ...base, choices: [], usage } });
 
     let written = 0;
     for (const frame of frames) {
@@ -243,6 +260,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     requests,
     enqueue: (...replies) => void queue.push(...replies),
     setResponder: (r) => void (fallback = r),
+    setStreamShape: (shape) => void (defaultShape = { ...shape }),
     waitForRequest(index) {
       const existing = requests[index];
       if (existing) return Promise.resolve(existing);
@@ -263,10 +281,59 @@ function wireToolCall(call: FakeToolCall, i: number, completionId: string) {
   };
 }
 
-const toolDelta = (base: object, toolCall: object) => ({
-  ...base,
-  choices: [{ index: 0, delta: { tool_calls: [toolCall] }, finish_reason: null }],
-});
+const SHAPE_KEYS = ['omitRole', 'nullContent', 'finishReasonIn', 'usageIn'] as const;
+const definedOnly = (reply: FakeReply): FakeStreamShape =>
+  Object.fromEntries(SHAPE_KEYS.filter((k) => reply[k] !== undefined).map((k) => [k, reply[k]]));
+
+type Frame = { data: Record<string, unknown>; delayMs?: number };
+
+/** The SSE chunks of one streamed reply, in the shape asked for. */
+function streamFrames(
+  base: Record<string, unknown>,
+  reply: FakeReply,
+  shape: FakeStreamShape,
+  end: { finishReason: string; usage: Record<string, number> | undefined },
+): Frame[] {
+  const reasonInline = shape.finishReasonIn === 'last-delta';
+  const chunk = (delta: Record<string, unknown>, delayMs?: number): Frame => ({
+    data: {
+      ...base,
+      choices: [
+        {
+          index: 0,
+          delta: shape.nullContent && !('content' in delta) ? { content: null, ...delta } : delta,
+          // With the reason inline, chunks before the last leave the key out altogether.
+          ...(reasonInline ? {} : { finish_reason: null }),
+        },
+      ],
+    },
+    delayMs,
+  });
+
+  const frames: Frame[] = [];
+  if (!shape.omitRole) frames.push(chunk({ role: 'assistant', content: shape.nullContent ? null : '' }));
+  for (const c of chunksOf(reply.text)) frames.push(chunk({ content: c.text }, c.delayMs));
+  (reply.toolCalls ?? []).forEach((call, i) => {
+    const wire = wireToolCall(call, i, String(base.id));
+    const args = wire.function.arguments;
+    const half = Math.ceil(args.length / 2);
+    // Name first, then the arguments in two pieces, as real servers split them.
+    frames.push(chunk({ tool_calls: [{ index: i, id: wire.id, type: 'function', function: { name: wire.function.name, arguments: '' } }] }));
+    frames.push(chunk({ tool_calls: [{ index: i, function: { arguments: args.slice(0, half) } }] }));
+    frames.push(chunk({ tool_calls: [{ index: i, function: { arguments: args.slice(half) } }] }));
+  });
+  const last = frames.at(-1);
+  if (reasonInline && last) {
+    (last.data.choices as Record<string, unknown>[])[0]!.finish_reason = end.finishReason;
+  } else {
+    frames.push({ data: { ...base, choices: [{ index: 0, delta: shape.nullContent ? { content: null } : {}, finish_reason: end.finishReason }] } });
+  }
+  if (end.usage) {
+    if (shape.usageIn === 'last-delta') frames.at(-1)!.data.usage = end.usage;
+    else frames.push({ data: { ...base, choices: [], usage: end.usage } });
+  }
+  return frames;
+}
 
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -6,6 +6,7 @@ import { joinMidTurn } from '../../helpers/in-flight-check';
 import {
   agentNameOf,
   answerAs,
+  clientMsgId,
   eventsOf,
   fakeModelsEnv,
   send,
@@ -14,18 +15,22 @@ import {
   turnEnd,
 } from '../../helpers/turn-kit';
 
-describe(`turn engine on ${testDb()}`, () => {
-  let fake: FakeOpenAI;
-  let app: TestApp;
+// One server for the file; the suite runs once per stream shape the model server may send:
+// `delta.role` on the first chunk only (OpenAI), and on no chunk at all (the field is optional).
+let fake: FakeOpenAI;
+let app: TestApp;
 
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    app = await startTestApp({ env: fakeModelsEnv(fake) });
-  });
-  afterAll(async () => {
-    await app?.close();
-    await fake?.close();
-  });
+beforeAll(async () => {
+  fake = await startFakeOpenAI();
+  app = await startTestApp({ env: fakeModelsEnv(fake) });
+});
+afterAll(async () => {
+  await app?.close();
+  await fake?.close();
+});
+
+describe.each([{ omitRole: false }, { omitRole: true }])(`turn engine on ${testDb()}, chunks without role: $omitRole`, (shape) => {
+  beforeAll(() => fake.setStreamShape(shape));
   beforeEach(() => fake.setResponder(answerAs()));
 
   const em = () => app.orm.em.fork();
@@ -167,6 +172,39 @@ describe(`turn engine on ${testDb()}`, () => {
     });
   });
 
+  describe('an empty answer', () => {
+    it('alone: the agent ends failed EMPTY_ANSWER with the provider usage, and the turn fails', async () => {
+      fake.setResponder(answerAs({ Writer: () => ({ text: [], usage: { promptTokens: 30, completionTokens: 0 } }) }));
+      const r = await setupRoom(app, { mode: 'manual', agents: [{ key: 'writer', name: 'Writer' }] });
+      const ack = await send(r.client, r.roomId, r.sessionId, '@writer say nothing');
+      const end = await turnEnd(r.client, ack.turnId);
+      expect(end.status).toBe('failed');
+      expect(end.error.code).toBe('ALL_AGENTS_FAILED');
+      expect(eventsOf(r.client, ack.turnId, 'agent:delta')).toEqual([]);
+      const agentEnd = eventsOf(r.client, ack.turnId, 'agent:end')[0]!.data;
+      expect(agentEnd).toMatchObject({ status: 'failed', finishReason: 'stop', error: { code: 'EMPTY_ANSWER' } });
+      expect(agentEnd.usage).toEqual({ inputTokens: 30, outputTokens: 0, costUsd: 30 / 1e6 });
+      const { audit, messages } = await checkCommitted(r, ack.turnId, r.sessionId);
+      expect(messages.map((m) => [m.content, m.status, m.error?.split(':')[0]])).toEqual([['', 'failed', 'EMPTY_ANSWER']]);
+      expect(audit.turn.status).toBe('failed');
+    });
+
+    it('next to agents that answered: the turn is partial', async () => {
+      fake.setResponder(answerAs({ Beta: () => ({ text: [] }) }));
+      const r = await setupRoom(app, { mode: 'roundtable', agents: [{ key: 'alpha', name: 'Alpha' }, { key: 'beta', name: 'Beta' }] });
+      const ack = await send(r.client, r.roomId, r.sessionId, 'Both of you, please.');
+      expect((await turnEnd(r.client, ack.turnId)).status).toBe('partial');
+      const { messages } = await checkCommitted(r, ack.turnId, r.sessionId);
+      expect(messages.map((m) => [m.agentKey, m.status])).toEqual([
+        ['alpha', 'complete'],
+        ['beta', 'failed'],
+      ]);
+      expect(messages[0]!.content).toBe('Alpha answers: point one, point two.');
+      const betaEnd = eventsOf(r.client, ack.turnId, 'agent:end').find((e) => e.data.agentKey === 'beta')!.data;
+      expect(betaEnd.error.code).toBe('EMPTY_ANSWER');
+    });
+  });
+
   it('cancel mid-stream aborts the model request, keeps the streamed text and commits cancelled', async () => {
     fake.setResponder(answerAs({ Writer: () => ({ text: Array.from({ length: 200 }, (_, i) => ({ text: `w${i} `, delayMs: 20 })) }) }));
     const r = await setupRoom(app, { mode: 'roundtable', agents: [{ key: 'writer', name: 'Writer' }, { key: 'critic', name: 'Critic' }] });
@@ -231,14 +269,16 @@ describe(`turn engine on ${testDb()}`, () => {
     const second = new TestClient(app.url, r.owner);
     await second.connected();
     try {
-      const payload = { roomId: r.roomId, sessionId: r.sessionId, clientMsgId: 'same-id-1', content: '@writer hello' };
+      // Unique per run: the suite runs once per stream shape against the same database.
+      const id = clientMsgId();
+      const payload = { roomId: r.roomId, sessionId: r.sessionId, clientMsgId: id, content: '@writer hello' };
       const [a, b] = await Promise.all([r.client.request('message:send', payload), second.request('message:send', payload)]);
       expect(a.ok && b.ok).toBe(true);
       expect(a.messageId).toBe(b.messageId);
       expect(a.turnId).toBe(b.turnId);
       expect([a.duplicate, b.duplicate].sort()).toEqual([false, true]);
       await turnEnd(r.client, a.turnId);
-      expect(await em().count(Message, { clientMsgId: 'same-id-1' })).toBe(1);
+      expect(await em().count(Message, { clientMsgId: id })).toBe(1);
       expect(await em().count(Turn, { session: r.sessionId })).toBe(1);
       const again = await second.request('message:send', payload);
       expect(again).toMatchObject({ ok: true, duplicate: true, turnId: a.turnId });

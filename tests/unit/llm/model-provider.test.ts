@@ -1,4 +1,4 @@
-import { HumanMessage } from '@langchain/core/messages';
+import { AIMessageChunk, HumanMessage } from '@langchain/core/messages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ALIAS } from '../../../src/config/models';
 import { streamModelCall } from '../../../src/llm/call-model';
@@ -30,6 +30,22 @@ describe('OpenAI-compatible provider', () => {
     expect(req.body.tools).toBeUndefined();
     expect(result.text).toBe('Hello');
     expect(result.message?.usage_metadata).toMatchObject({ input_tokens: 7, output_tokens: 2 });
+  });
+
+  // `delta.role` is optional in a chat.completion.chunk: OpenAI sends it on the first chunk only,
+  // some servers never. Every chunk is still the assistant's, with its text, tool calls and usage.
+  it.each([
+    ['role on the first chunk only', { omitRole: false }],
+    ['no role on any chunk', { omitRole: true }],
+  ])('reads an answer streamed with %s as the assistant message, with usage and tool calls', async (_name, shape) => {
+    const models = createModelProvider({ fake: fakeModelAlias(fake) }, { maxRetries: 0 });
+    fake.enqueue({ ...shape, text: ['Hel', 'lo'], toolCalls: [{ id: 'call_1', name: 'lookup', args: { q: 'x' } }], usage: { promptTokens: 7, completionTokens: 9 } });
+    const result = await streamModelCall(models.chatModel('fake', { maxTokens: 33, timeoutMs: 5000 }), [new HumanMessage('hi')], { timeoutMs: 5000 });
+    expect(AIMessageChunk.isInstance(result.message)).toBe(true);
+    expect(result.text).toBe('Hello');
+    expect(result.message?.usage_metadata).toMatchObject({ input_tokens: 7, output_tokens: 9 });
+    expect(result.message?.tool_calls).toEqual([expect.objectContaining({ id: 'call_1', name: 'lookup', args: { q: 'x' } })]);
+    expect(result.message?.response_metadata.finish_reason).toBe('tool_calls');
   });
 
   it('enforces the whole-call deadline on a stream that stalls after headers', async () => {

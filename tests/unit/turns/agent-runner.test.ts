@@ -5,7 +5,7 @@ import { createModelProvider } from '../../../src/llm/model-provider';
 import { runAgent, type AgentRunCallbacks, type AgentRunInput } from '../../../src/turns/agent-runner';
 import { buildAgentMessages } from '../../../src/turns/prompt';
 import { createTavilySearch } from '../../../src/tools/search-provider';
-import { fakeModelAlias, startFakeOpenAI, toolNamesOf, transcriptOf, type FakeOpenAI } from '../../helpers/fake-openai';
+import { fakeModelAlias, startFakeOpenAI, toolNamesOf, transcriptOf, type FakeOpenAI, type FakeStreamShape } from '../../helpers/fake-openai';
 import { startFakeTavily, type FakeTavily } from '../../helpers/fake-tavily';
 
 let fake: FakeOpenAI;
@@ -124,6 +124,117 @@ describe('runAgent: streaming and usage', () => {
     expect(rec.deltas.length).toBeGreaterThan(5);
     expect(rec.deltas.join('')).toBe(result.text);
     expect(result.usage).toEqual([expect.objectContaining({ modelAlias: 'demo', costUsd: 0, estimated: false })]);
+  });
+});
+
+/**
+ * The shapes an OpenAI-compatible stream comes in: `delta.role` is optional (some servers and
+ * proxies never send it), `content` may be null, finish_reason may ride on the last delta, usage
+ * may come in its own `choices: []` chunk, on the last delta, or not at all.
+ */
+const SHAPES: [string, FakeStreamShape][] = [
+  ['role on the first chunk only (OpenAI)', {}],
+  ['no role on any chunk', { omitRole: true }],
+  ['content null in deltas without text', { nullContent: true }],
+  ['finish_reason only on the last delta', { finishReasonIn: 'last-delta' }],
+  ['usage on the last delta', { usageIn: 'last-delta' }],
+  ['no role, null content, finish_reason and usage on the last delta', { omitRole: true, nullContent: true, finishReasonIn: 'last-delta', usageIn: 'last-delta' }],
+];
+
+describe('runAgent: stream shapes', () => {
+  describe.each(SHAPES)('%s', (_name, shape) => {
+    it('streams every word as a delta and reports the provider usage', async () => {
+      fake.enqueue({ ...shape, text: ['Green ', 'tea ', 'is ', 'great.'], usage: { promptTokens: 40, completionTokens: 4 } });
+      const rec = recorder();
+      const result = await runAgent({ ...input(), callbacks: rec.callbacks });
+      expect(rec.deltas).toEqual(['Green ', 'tea ', 'is ', 'great.']);
+      expect(result).toMatchObject({ text: 'Green tea is great.', finishReason: 'stop', cancelled: false });
+      expect(result.error).toBeUndefined();
+      expect(result.usage).toEqual([expect.objectContaining({ inputTokens: 40, outputTokens: 4, estimated: false })]);
+    });
+
+    it('without usage from the server: the full text, usage estimated from it', async () => {
+      fake.enqueue({ ...shape, text: ['Oolong ', 'is ', 'half-oxidised.'], omitUsage: true });
+      const rec = recorder();
+      const result = await runAgent({ ...input(), callbacks: rec.callbacks });
+      expect(result.text).toBe('Oolong is half-oxidised.');
+      expect(rec.deltas.join('')).toBe(result.text);
+      expect(result.finishReason).toBe('stop');
+      expect(result.usage).toEqual([expect.objectContaining({ estimated: true, outputTokens: Math.ceil(result.text.length / 4) })]);
+    });
+
+    it('runs a tool call whose deltas split name and arguments across chunks, then answers', async () => {
+      fake.enqueue(
+        { ...shape, text: 'Let me look.', toolCalls: [{ id: 'call_t1', name: 'web_search', args: { query: 'matcha grades' } }], usage: { promptTokens: 50, completionTokens: 12 } },
+        { ...shape, text: 'Ceremonial and culinary.', usage: { promptTokens: 90, completionTokens: 5 } },
+      );
+      const before = fake.requests.length;
+      const rec = recorder();
+      const result = await runAgent({ ...input({ permissions: ['web_search'] }), callbacks: rec.callbacks });
+      expect(result.error).toBeUndefined();
+      expect(result.text).toBe('Let me look.\n\nCeremonial and culinary.');
+      expect(rec.deltas.join('')).toBe(result.text);
+      expect(result.toolCalls).toEqual([expect.objectContaining({ toolCallId: 'call_t1', toolName: 'web_search', input: { query: 'matcha grades' }, status: 'succeeded' })]);
+      expect(result.usage.map((u) => [u.inputTokens, u.outputTokens, u.estimated])).toEqual([
+        [50, 12, false],
+        [90, 5, false],
+      ]);
+      // The answer went back to the model as the assistant's turn, with its tool call.
+      const second = fake.requests[before + 1]!;
+      expect(second.body.messages.at(-2)).toMatchObject({ role: 'assistant', tool_calls: [expect.objectContaining({ id: 'call_t1' })] });
+      expect(second.body.messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'call_t1' });
+    });
+
+    it('an answer with neither text nor a tool call is EMPTY_ANSWER, still with the provider usage', async () => {
+      fake.enqueue({ ...shape, text: [], usage: { promptTokens: 40, completionTokens: 0 } });
+      const rec = recorder();
+      const result = await runAgent({ ...input(), callbacks: rec.callbacks });
+      expect(rec.deltas).toEqual([]);
+      expect(result).toMatchObject({ text: '', finishReason: 'stop', cancelled: false, error: { code: 'EMPTY_ANSWER' } });
+      expect(result.usage).toEqual([expect.objectContaining({ inputTokens: 40, outputTokens: 0, estimated: false })]);
+    });
+  });
+
+  it('role-less parallel tool calls of one answer each run', async () => {
+    fake.enqueue(
+      { omitRole: true, toolCalls: [{ id: 'a', name: 'web_search', args: { query: 'one' } }, { id: 'b', name: 'web_search', args: { query: 'two' } }] },
+      { omitRole: true, text: 'Both done.' },
+    );
+    const result = await runAgent(input({ permissions: ['web_search'] }));
+    expect(result.toolCalls.map((c) => [c.toolCallId, c.input])).toEqual([
+      ['a', { query: 'one' }],
+      ['b', { query: 'two' }],
+    ]);
+    expect(result.text).toBe('Both done.');
+  });
+
+  it('a server-wide role-less default applies to replies that do not set their own', async () => {
+    fake.setStreamShape({ omitRole: true });
+    try {
+      fake.enqueue({ text: ['No ', 'role.'] }, { omitRole: false, text: ['With ', 'role.'] });
+      const first = recorder();
+      expect((await runAgent({ ...input(), callbacks: first.callbacks })).text).toBe('No role.');
+      expect((await runAgent(input())).text).toBe('With role.');
+      expect(first.deltas).toEqual(['No ', 'role.']);
+    } finally {
+      fake.setStreamShape({});
+    }
+  });
+
+  it('whitespace only is EMPTY_ANSWER too, with the finish reason in the message', async () => {
+    fake.enqueue({ text: ['\n', '  '], finishReason: 'length' });
+    const rec = recorder();
+    const result = await runAgent({ ...input(), callbacks: rec.callbacks });
+    expect(rec.deltas.join('')).toBe('\n  ');
+    expect(result).toMatchObject({ text: '\n  ', finishReason: 'length', error: { code: 'EMPTY_ANSWER', message: expect.stringContaining('length') } });
+  });
+
+  it('an agent that used a tool and then said nothing is not flagged empty', async () => {
+    fake.enqueue({ toolCalls: [{ id: 'quiet', name: 'web_search', args: { query: 'q' } }] }, { text: [] });
+    const result = await runAgent(input({ permissions: ['web_search'] }));
+    expect(result.error).toBeUndefined();
+    expect(result.text).toBe('');
+    expect(result.toolCalls).toEqual([expect.objectContaining({ toolCallId: 'quiet', status: 'succeeded' })]);
   });
 });
 
