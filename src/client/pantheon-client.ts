@@ -27,6 +27,7 @@ export class PantheonClient {
   private readonly handlers = new Map<string, Set<(data: never) => void>>();
   private readonly snapshotHandlers = new Set<(s: RoomSnapshot) => void>();
   private readonly timeoutMs: number;
+  private closed = false;
 
   constructor(url: string, opts: PantheonClientOptions) {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
@@ -39,8 +40,14 @@ export class PantheonClient {
     });
     this.socket.onAny((event: string, data: unknown) => this.dispatch(event, data));
     // Rejoin after every reconnection (not the first connect), continuing from the last seq seen.
-    this.socket.io.on('reconnect', () => {
-      for (const roomId of this.rooms) void this.join(roomId).catch(() => undefined);
+    this.socket.io.on('reconnect', () => this.rejoinAll());
+    // Socket.IO does not reconnect by itself when the server ended the session (a disconnect
+    // packet: a node shutting down, an expired token): reconnect unless this client closed it.
+    // The token function, if given, is asked again for the new connection.
+    this.socket.on('disconnect', (reason) => {
+      if (reason !== 'io server disconnect' || this.closed) return;
+      this.socket.once('connect', () => this.rejoinAll());
+      this.socket.connect();
     });
   }
 
@@ -118,7 +125,12 @@ export class PantheonClient {
     this.socket.emit('typing', { roomId, sessionId, on });
   }
 
+  private rejoinAll() {
+    for (const roomId of this.rooms) void this.join(roomId).catch(() => undefined);
+  }
+
   close(): void {
+    this.closed = true;
     this.socket.disconnect();
   }
 }

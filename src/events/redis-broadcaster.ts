@@ -101,6 +101,8 @@ const PRUNE_AT = 10_000;
 export class RoomEventRelay {
   private readonly lastDelivered = new Map<string, number>();
   private readonly catchingUp = new Map<string, Promise<void>>();
+  private readonly flushWaiters = new Map<string, () => void>();
+  private flushes = 0;
   private readonly channel: string;
 
   constructor(
@@ -127,12 +129,38 @@ export class RoomEventRelay {
     await this.sub.unsubscribe(this.channel).catch(() => undefined);
   }
 
+  /**
+   * Resolves once every room event published before the call has been handed to this node's
+   * sink: a marker goes through the same channel (Redis delivers a channel's messages in order),
+   * then the catch-up work queued before it finishes. Used before a node closes its sockets, so
+   * the last events of its turns reach them. Gives up after `timeoutMs`.
+   */
+  async flush(pub: Redis, timeoutMs: number): Promise<void> {
+    const id = `${process.pid}-${++this.flushes}-${Date.now()}`;
+    const seen = new Promise<void>((resolve) => this.flushWaiters.set(id, resolve));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    try {
+      await pub.publish(this.channel, JSON.stringify({ flush: id }));
+      await Promise.race([seen.then(() => Promise.all([...this.catchingUp.values()])), timeout]);
+    } finally {
+      clearTimeout(timer);
+      this.flushWaiters.delete(id);
+    }
+  }
+
   private onMessage = (ch: string, raw: string) => {
     if (ch !== this.channel) return;
     let m: WireMessage;
     try {
       m = JSON.parse(raw) as WireMessage;
     } catch {
+      return;
+    }
+    const flush = (m as unknown as { flush?: string }).flush;
+    if (flush !== undefined) {
+      // A node's flush marker: only the node that sent it waits for it.
+      this.flushWaiters.get(flush)?.();
       return;
     }
     const pending = this.catchingUp.get(m.roomId);

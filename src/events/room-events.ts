@@ -28,6 +28,11 @@ export interface RoomEvents {
   bus: NodeBus;
   /** Connects this node's transport; events published before it have no local listener. */
   attach(sink: RoomEventSink): void;
+  /**
+   * Resolves once every event published so far (by any node) has reached this node's sink, or
+   * after `timeoutMs`: a node shutting down calls it before it closes its sockets.
+   */
+  flush(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,9 +61,12 @@ export async function createRoomEvents(d: {
       replayLog: mb,
       bus: new LocalNodeBus(),
       attach: (sink) => slot.set(sink),
+      // Memory delivery is synchronous: published means delivered.
+      flush: async () => {},
       close: () => mb.close(),
     };
   }
+  const { pub } = d.redis;
   const rb = new RedisBroadcaster(d.redis.pub, { keyPrefix: config.redisKeyPrefix, ...log });
   const relay = new RoomEventRelay(d.redis.sub, config.redisKeyPrefix, rb, slot.deliver, slot.activeRooms, (err) =>
     logger.warn('room event relay', { err }),
@@ -71,6 +79,7 @@ export async function createRoomEvents(d: {
     replayLog: rb,
     bus,
     attach: (sink) => slot.set(sink),
+    flush: (timeoutMs) => relay.flush(pub, timeoutMs),
     async close() {
       await bus.close();
       await relay.stop();

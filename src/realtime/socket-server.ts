@@ -39,6 +39,8 @@ export interface Realtime {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How long a closing node waits for the room events already published to reach its sockets. */
+const FLUSH_BEFORE_CLOSE_MS = 2000;
 
 /**
  * Socket.IO on the app's HTTP server: handshake auth with the REST rules, typed events, room
@@ -167,7 +169,11 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
       d.events.off('member:removed', onRemoved);
       d.events.off('agents:changed', onAgents);
       d.events.off('room:updated', onRoom);
-      io.disconnectSockets(true);
+      // The last events of this node's turns first reach its sockets (they came through Redis).
+      await d.roomEvents.flush(FLUSH_BEFORE_CLOSE_MS).catch((err: unknown) => logger.warn('room event flush failed', { err }));
+      // Close this node's connections only (not io.disconnectSockets, which the Redis adapter
+      // would apply to every node), and as a dropped transport rather than a disconnect packet:
+      // clients then reconnect by themselves, to a node that is up, and rejoin with their lastSeq.
       // Not io.close(): it would also close the HTTP server, which the app closes itself.
       io.engine.close();
     },

@@ -58,6 +58,32 @@ describe(`client SDK on ${testDb()}`, () => {
     }
   });
 
+  it('reconnects by itself when the server ends its session (token expired), with a fresh token, and catches up', async () => {
+    // A token that expires in 2 s, then fresh ones: the server drops the socket with a disconnect
+    // packet, which plain socket.io-client never follows with a reconnection.
+    let issued = 0;
+    const client = new PantheonClient(app.url, {
+      token: () => app.token('sdk-user', { name: 'Sam', expiresInSeconds: issued++ === 0 ? 2 : 3600 }),
+      socket: { reconnectionDelay: 50, reconnectionDelayMax: 100 },
+    });
+    const seen: RoomEvent<'room:updated'>[] = [];
+    client.on('room:updated', (e) => seen.push(e));
+    const reasons: string[] = [];
+    client.socket.on('disconnect', (reason) => reasons.push(reason));
+    try {
+      await new Promise<void>((resolve) => client.socket.once('connect', () => resolve()));
+      await client.join(roomId);
+      const expired = new Promise<void>((resolve) => client.on('auth:expired', () => resolve()));
+      await expired;
+      await publish(3, 'while-away');
+      await waitFor(() => client.socket.connected && seen.filter((e) => e.name?.startsWith('while-away')).length === 3);
+      expect(reasons).toContain('io server disconnect');
+      expect(issued).toBeGreaterThanOrEqual(2);
+    } finally {
+      client.close();
+    }
+  });
+
   it('surfaces server errors with their code', async () => {
     const client = new PantheonClient(app.url, { token: app.token('outsider') });
     try {
