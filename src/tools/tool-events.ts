@@ -1,6 +1,7 @@
 import { tool, type StructuredToolInterface } from '@langchain/core/tools';
 import type { ToolRunnableConfig } from '@langchain/core/tools';
 import type { z } from 'zod';
+import type { RoomEventPayloads } from '../contract/events';
 import type { ToolName } from '../domain/tool-names';
 
 /**
@@ -12,20 +13,18 @@ import type { ToolName } from '../domain/tool-names';
 
 export const TOOL_EVENT_SOURCE = 'pantheon.tool';
 
+/** The tool's part of a room's tool event: the room event minus what the runner adds (turn, agent). */
+type ToolPart<E extends 'tool:start' | 'tool:progress' | 'tool:end'> = Omit<RoomEventPayloads[E], 'turnId' | 'agentKey'>;
+
 export type ToolStreamEvent =
-  | { source: typeof TOOL_EVENT_SOURCE; type: 'start'; toolCallId: string; toolName: string; input: Record<string, unknown> }
-  | { source: typeof TOOL_EVENT_SOURCE; type: 'progress'; toolCallId: string; toolName: string; message: string; percent?: number }
-  | {
+  | ({ source: typeof TOOL_EVENT_SOURCE; type: 'start' } & ToolPart<'tool:start'>)
+  | ({ source: typeof TOOL_EVENT_SOURCE; type: 'progress' } & ToolPart<'tool:progress'>)
+  | ({
       source: typeof TOOL_EVENT_SOURCE;
       type: 'end';
-      toolCallId: string;
-      toolName: string;
-      status: 'succeeded' | 'failed';
-      latencyMs: number;
-      error?: string;
       /** A small summary of the output for the audit record (not the full text the model sees). */
       output?: Record<string, unknown>;
-    };
+    } & ToolPart<'tool:end'>);
 
 export const isToolStreamEvent = (chunk: unknown): chunk is ToolStreamEvent =>
   typeof chunk === 'object' && chunk !== null && (chunk as { source?: unknown }).source === TOOL_EVENT_SOURCE;
