@@ -55,6 +55,13 @@ const envSchema = z.object({
   MAX_UPLOAD_BYTES: intFrom(20 * 1024 * 1024, 1, 1024 * 1024 * 1024),
   RATE_LIMIT_MESSAGES_PER_MINUTE: intFrom(30, 1, 100_000),
   RATE_LIMIT_REQUESTS_PER_MINUTE: intFrom(600, 1, 1_000_000),
+  /** Inbound socket events a second: per socket, and per user over all their sockets on a node. */
+  SOCKET_EVENTS_PER_SECOND: intFrom(20, 1, 100_000),
+  USER_EVENTS_PER_SECOND: intFrom(60, 1, 1_000_000),
+  /** Invalid socket events in a row (bad payload, unknown event) before the socket is dropped. */
+  MAX_INVALID_SOCKET_EVENTS: intFrom(20, 1, 100_000),
+  /** Sockets one user may hold open on one node. */
+  MAX_SOCKETS_PER_USER: intFrom(20, 1, 100_000),
   MAX_OUTPUT_TOKENS: intFrom(1024, 1, 200_000),
   MANAGER_MAX_TOKENS: intFrom(256, 1, 200_000),
   SUMMARY_MAX_TOKENS: intFrom(512, 1, 200_000),
@@ -101,6 +108,10 @@ export interface AppConfig {
   limits: {
     jsonBodyBytes: number;
     socketPayloadBytes: number;
+    socketEventsPerSecond: number;
+    userEventsPerSecond: number;
+    invalidSocketEvents: number;
+    socketsPerUser: number;
     messageChars: number;
     uploadBytes: number;
     messagesPerMinute: number;
@@ -198,6 +209,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     limits: {
       jsonBodyBytes: e.MAX_JSON_BODY_BYTES,
       socketPayloadBytes: e.MAX_SOCKET_PAYLOAD_BYTES,
+      socketEventsPerSecond: e.SOCKET_EVENTS_PER_SECOND,
+      userEventsPerSecond: e.USER_EVENTS_PER_SECOND,
+      invalidSocketEvents: e.MAX_INVALID_SOCKET_EVENTS,
+      socketsPerUser: e.MAX_SOCKETS_PER_USER,
       messageChars: e.MAX_MESSAGE_CHARS,
       uploadBytes: e.MAX_UPLOAD_BYTES,
       messagesPerMinute: e.RATE_LIMIT_MESSAGES_PER_MINUTE,

@@ -92,6 +92,8 @@ export type ServerToClientEvents = {
   'room:removed': (data: { roomId: string; reason: string }) => void;
   /** Sent before the server drops a socket whose token expired. */
   'auth:expired': (data: { reason: string }) => void;
+  /** Sent before the server drops a socket for its own behaviour (a run of invalid events). */
+  'socket:dropped': (data: { code: string; message: string }) => void;
 };
 
 export interface SocketData {

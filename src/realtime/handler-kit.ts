@@ -13,6 +13,7 @@ import type { AppConfig } from '../config/config';
 import { AppError, toErrorBody } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { jsonByteLength, parseInput } from '../shared/validation';
+import type { InboundGuard } from './inbound-guard';
 
 export type AppSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 type AckFn = (a: unknown) => void;
@@ -38,32 +39,44 @@ export function payloadSchemas(limits: AppConfig['limits']): PayloadSchemas {
   };
 }
 
+export interface BindOptions {
+  maxBytes: number;
+  logger: Logger;
+  guard: InboundGuard;
+}
+
 /** Binds every handler of the table to a socket. */
-export function bindHandlers(socket: AppSocket, handlers: EventHandlers, schemas: PayloadSchemas, opts: { maxBytes: number; logger: Logger }): void {
+export function bindHandlers(socket: AppSocket, handlers: EventHandlers, schemas: PayloadSchemas, opts: BindOptions): void {
   for (const name of Object.keys(handlers) as ClientEventName[]) bindEvent(socket, name, schemas[name], handlers[name], opts);
 }
 
 /**
- * Registers one inbound event: size cap, zod validation, then the handler; the ack always gets
- * `{ ok: true, ...result }` or `{ ok: false, error }`, and nothing thrown escapes into Socket.IO.
+ * Registers one inbound event: the socket's and user's event budget, size cap, zod validation,
+ * then the handler; the ack always gets `{ ok: true, ...result }` or `{ ok: false, error }`, and
+ * nothing thrown escapes into Socket.IO. A run of invalid events drops the socket.
  */
 function bindEvent<E extends ClientEventName>(
   socket: AppSocket,
   name: E,
   schema: z.ZodType<ParsedClientPayload<E>>,
   handler: EventHandler<E>,
-  opts: { maxBytes: number; logger: Logger },
+  opts: BindOptions,
 ): void {
   (socket as unknown as { on(ev: string, fn: (...args: unknown[]) => void): void }).on(name, (...args: unknown[]) => {
     const last = args.at(-1);
     const ack: AckFn = typeof last === 'function' ? (last as AckFn) : () => undefined;
     const payload = args.length > 1 || typeof last !== 'function' ? args[0] : undefined;
     void (async () => {
+      let valid = false;
       try {
+        await opts.guard.admit(socket);
         if (jsonByteLength(payload) > opts.maxBytes) {
           throw new AppError('PAYLOAD_TOO_LARGE', `Payload exceeds ${opts.maxBytes} bytes`);
         }
-        const result: Record<string | symbol, unknown> = { ...(await handler(socket, parseInput(schema, payload))) };
+        const parsed = parseInput(schema, payload);
+        valid = true;
+        opts.guard.valid(socket);
+        const result: Record<string | symbol, unknown> = { ...(await handler(socket, parsed)) };
         const after = result[AFTER_ACK];
         delete result[AFTER_ACK];
         ack({ ok: true, ...result });
@@ -73,7 +86,16 @@ function bindEvent<E extends ClientEventName>(
         const { status, body } = toErrorBody(err);
         if (status >= 500) opts.logger.error('socket handler failed', { event: name, err });
         ack({ ok: false, error: body });
+        if (!valid && body.code !== 'RATE_LIMITED') refuseInvalid(socket, opts);
       }
     })();
   });
+}
+
+/** Counts an invalid event; a long enough run of them drops the socket. */
+export function refuseInvalid(socket: AppSocket, opts: BindOptions): void {
+  if (!opts.guard.invalid(socket) || !socket.connected) return;
+  opts.logger.warn('socket dropped after a run of invalid events', { userId: socket.data.userId });
+  socket.emit('socket:dropped', { code: 'TOO_MANY_INVALID_EVENTS', message: 'Too many invalid events in a row' });
+  socket.disconnect(true);
 }

@@ -13,7 +13,8 @@ import type { RoomEvents } from '../events/room-events';
 import type { RateLimiter } from '../infra/rate-limiter';
 import { roomChannel, userChannel } from './channels';
 import type { AppServer, RealtimeContext } from './context';
-import { bindHandlers, payloadSchemas, type EventHandlers } from './handler-kit';
+import { bindHandlers, payloadSchemas, refuseInvalid, type BindOptions, type EventHandlers } from './handler-kit';
+import { InboundGuard } from './inbound-guard';
 import { roomHandlers } from './handlers/room-handlers';
 import { turnHandlers } from './handlers/turn-handlers';
 import { RoomDelivery } from './room-delivery';
@@ -85,7 +86,8 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
   };
   const knownEvents = new Set<string>(Object.keys(handlers));
   const schemas = payloadSchemas(config.limits);
-  const handlerOpts = { maxBytes: config.limits.socketPayloadBytes, logger };
+  const guard = new InboundGuard(config.limits);
+  const handlerOpts: BindOptions = { maxBytes: config.limits.socketPayloadBytes, logger, guard };
 
   io.use((socket, next) => {
     const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
@@ -96,6 +98,16 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
       const { body } = toErrorBody(err);
       const e = new Error(body.message) as Error & { data?: unknown };
       e.data = { code: body.code };
+      next(e);
+      return;
+    }
+    // The cap on sockets per user is checked before any database work (by the token's subject).
+    try {
+      guard.connect(claims.sub);
+    } catch (err) {
+      const { body } = toErrorBody(err);
+      const e = new Error(body.message) as Error & { data?: unknown };
+      e.data = { code: body.code, ...(body.details ? { details: body.details } : {}) };
       next(e);
       return;
     }
@@ -113,6 +125,7 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
         next();
       })
       .catch((err) => {
+        guard.disconnect(claims.sub);
         logger.error('socket auth failed', { err });
         const e = new Error('Internal server error') as Error & { data?: unknown };
         e.data = { code: 'INTERNAL' };
@@ -133,15 +146,22 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
     );
     socket.on('disconnect', () => {
       clearTimeout(expiry);
+      guard.disconnect(socket.data.sub);
       rooms.onDisconnect(socket);
     });
     bindHandlers(socket, handlers, schemas, handlerOpts);
     socket.onAny((event: string, ...args: unknown[]) => {
       if (knownEvents.has(event)) return;
-      const ack = args.at(-1);
-      if (typeof ack === 'function') {
-        ack({ ok: false, error: { code: 'UNKNOWN_EVENT', message: `Unknown event "${String(event).slice(0, 64)}"` } });
-      }
+      const last = args.at(-1);
+      const ack = typeof last === 'function' ? (last as (a: unknown) => void) : () => undefined;
+      // An unknown event costs budget like any other and counts as invalid.
+      void guard.admit(socket).then(
+        () => {
+          ack({ ok: false, error: { code: 'UNKNOWN_EVENT', message: `Unknown event "${String(event).slice(0, 64)}"` } });
+          refuseInvalid(socket, handlerOpts);
+        },
+        (err: unknown) => ack({ ok: false, error: toErrorBody(err).body }),
+      );
     });
   });
 
