@@ -24,6 +24,7 @@ import { DomainEvents } from './shared/domain-events';
 import { createLogger, type Logger } from './shared/logger';
 import { createTavilySearch } from './tools/search-provider';
 import { createTurnEngine } from './turns/turn-engine';
+import type { SchedulerProbes } from './turns/turn-scheduler';
 
 export interface App {
   /** Base URL, e.g. http://127.0.0.1:3000 */
@@ -46,7 +47,13 @@ export interface App {
  * Embedded (PGlite, in-memory events, in-process queue) when DATABASE_URL/REDIS_URL are absent;
  * PostgreSQL/Redis when set. `main.ts` and every test start the server through this.
  */
-export async function createApp(config: AppConfig, opts: { logger?: Logger } = {}): Promise<App> {
+export interface AppOptions {
+  logger?: Logger;
+  /** Tests only: act at exact points of the turn scheduler's loop. */
+  turnProbes?: SchedulerProbes;
+}
+
+export async function createApp(config: AppConfig, opts: AppOptions = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const closers: (() => Promise<unknown>)[] = [];
   const close = async () => {
@@ -110,6 +117,7 @@ export async function createApp(config: AppConfig, opts: { logger?: Logger } = {
       models,
       toolDeps: (roomId) => ({ roomId, search, files: fileReader }),
       logger,
+      probes: opts.turnProbes,
     });
     // On close, services stop first (running turns finish within the grace period and still reach
     // their clients), then the transports, the event pipeline and the connections.

@@ -72,6 +72,12 @@ const envSchema = z.object({
   DELTA_FLUSH_MS: intFrom(40, 0, 10_000),
   /** On SIGTERM, how long running turns may take to finish before they are cancelled. */
   SHUTDOWN_GRACE_MS: intFrom(10_000, 0, 600_000),
+  /** How often a node proves it still works on its turns (and checkpoints their streamed text). */
+  TURN_HEARTBEAT_MS: intFrom(5_000, 10, 600_000),
+  /** A turn whose heartbeat is older than this belongs to a node that died; the sweep takes it over. */
+  TURN_STALE_AFTER_MS: intFrom(30_000, 50, 3_600_000),
+  /** How often each node sweeps: stale turns, turns not announced yet, sessions nobody runs. */
+  TURN_SWEEP_MS: intFrom(10_000, 10, 24 * 3_600_000),
   REPLAY_LOG_MAX_EVENTS: intFrom(2000, 10, 1_000_000),
   REPLAY_LOG_TTL_SECONDS: intFrom(3600, 1, 7 * 24 * 3600),
   CSV_MAX_ROWS: intFrom(50_000, 1, 10_000_000),
@@ -132,6 +138,12 @@ export interface AppConfig {
     parseTimeoutMs: number;
     parseMemoryMb: number;
   };
+  /** Turn scheduling across nodes: heartbeats, when a node counts as dead, the sweep. */
+  turns: {
+    heartbeatMs: number;
+    staleAfterMs: number;
+    sweepMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -190,6 +202,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
 
+  // A live node must be able to miss a heartbeat without its turns being taken over.
+  if (e.TURN_STALE_AFTER_MS < 2 * e.TURN_HEARTBEAT_MS) {
+    problems.push({ variable: 'TURN_STALE_AFTER_MS', message: 'must be at least twice TURN_HEARTBEAT_MS' });
+  }
+
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -232,6 +249,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pdfMaxPages: e.PDF_MAX_PAGES,
       parseTimeoutMs: e.PARSE_TIMEOUT_MS,
       parseMemoryMb: e.PARSE_MEMORY_MB,
+    },
+    turns: {
+      heartbeatMs: e.TURN_HEARTBEAT_MS,
+      staleAfterMs: e.TURN_STALE_AFTER_MS,
+      sweepMs: e.TURN_SWEEP_MS,
     },
   };
 }

@@ -13,7 +13,7 @@ import { runSummaryPipeline } from './summary';
 import { TurnExecutor } from './turn-executor';
 import { TurnIntake } from './turn-intake';
 import { TurnRepository } from './turn-repository';
-import { TurnScheduler } from './turn-scheduler';
+import { TurnScheduler, type SchedulerProbes } from './turn-scheduler';
 import { TurnService } from './turn-service';
 
 export interface TurnEngine {
@@ -36,6 +36,8 @@ export async function createTurnEngine(d: {
   models: ModelProvider;
   toolDeps: (roomId: string) => ToolDeps;
   logger: Logger;
+  /** Tests only: act at exact points of the scheduler's loop. */
+  probes?: SchedulerProbes;
 }): Promise<TurnEngine> {
   const { config, models } = d;
   const limits = config.limits;
@@ -69,14 +71,10 @@ export async function createTurnEngine(d: {
 
   const scheduler = new TurnScheduler(
     repo,
-    {
-      heartbeatMs: 5_000,
-      staleAfterMs: 30_000,
-      sweepMs: 10_000,
-      singleNode: !config.redisUrl,
-    },
+    { ...config.turns, singleNode: !config.redisUrl },
     { run: (t) => executor.run(t), interrupted: (t) => executor.announceInterrupted(t) },
     d.logger,
+    d.probes,
   );
 
   const intake = new TurnIntake(repo);

@@ -13,6 +13,19 @@ export interface SchedulerOptions {
   singleNode: boolean;
 }
 
+/** Points in a session's loop where a test can act at an exact moment instead of racing it. */
+export interface SchedulerProbes {
+  /** After the loop's claim found nothing, before it decides whether to stop. */
+  afterEmptyClaim?(sessionId: string): Promise<void>;
+}
+
+/** A session's claim-and-run loop on this node. */
+interface SessionLoop {
+  /** Set by a kick that arrived while the loop ran: its last claim may have missed that turn. */
+  again: boolean;
+  done: Promise<void>;
+}
+
 /**
  * One running turn per session, first in first out, across all nodes. Claiming takes a
  * transaction-scoped advisory lock on the session, so two nodes cannot both start a turn of one
@@ -21,7 +34,7 @@ export interface SchedulerOptions {
  */
 export class TurnScheduler {
   readonly runnerId = randomUUID();
-  private readonly running = new Map<string, Promise<void>>();
+  private readonly loops = new Map<string, SessionLoop>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -34,6 +47,7 @@ export class TurnScheduler {
       interrupted(turn: TurnRef): Promise<void>;
     },
     private readonly logger: Logger,
+    private readonly probes: SchedulerProbes = {},
   ) {}
 
   /** Marks turns left running by a crash as interrupted, then starts heartbeats and the sweep. */
@@ -45,22 +59,39 @@ export class TurnScheduler {
     this.sweepTimer.unref();
   }
 
-  /** Tries to start the session's next queued turn here; a no-op when one is running anywhere. */
+  /**
+   * Tries to start the session's next queued turn here; a no-op when one is running anywhere.
+   * A kick while the session's loop runs is never dropped: the loop claims once more before it stops.
+   */
   kick(sessionId: string): void {
-    if (this.closed || this.running.has(sessionId)) return;
-    const p = this.claimAndRun(sessionId)
+    if (this.closed) return;
+    const running = this.loops.get(sessionId);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const loop: SessionLoop = { again: false, done: Promise.resolve() };
+    this.loops.set(sessionId, loop);
+    loop.done = this.claimAndRun(sessionId, loop)
       .catch((err) => this.logger.error('turn scheduling failed', { sessionId, err }))
       .finally(() => {
-        if (this.running.get(sessionId) === p) this.running.delete(sessionId);
+        if (this.loops.get(sessionId) === loop) this.loops.delete(sessionId);
       });
-    this.running.set(sessionId, p);
   }
 
-  private async claimAndRun(sessionId: string): Promise<void> {
+  private async claimAndRun(sessionId: string, loop: SessionLoop): Promise<void> {
     for (;;) {
       if (this.closed) return;
+      // Cleared before the claim: a kick from here on may concern a turn this claim does not see.
+      loop.again = false;
       const claimed = await this.repo.claimNext(sessionId, this.runnerId);
-      if (!claimed) return;
+      if (!claimed) {
+        await this.probes.afterEmptyClaim?.(sessionId);
+        if (loop.again) continue;
+        // Stop in the same tick as the decision, so the next kick starts a new loop.
+        this.loops.delete(sessionId);
+        return;
+      }
       try {
         await this.hooks.run(claimed);
       } catch (err) {
@@ -70,7 +101,7 @@ export class TurnScheduler {
   }
 
   private async heartbeat(): Promise<void> {
-    if (this.closed || this.running.size === 0) return;
+    if (this.closed || this.loops.size === 0) return;
     try {
       await this.repo.heartbeat(this.runnerId);
     } catch (err) {
@@ -102,7 +133,7 @@ export class TurnScheduler {
   async close(graceMs = 0, onGraceOver: () => void = () => undefined): Promise<void> {
     this.closed = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    const all = Promise.allSettled([...this.running.values()]);
+    const all = Promise.allSettled([...this.loops.values()].map((l) => l.done));
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([all.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
     clearTimeout(timer);

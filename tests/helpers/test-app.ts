@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createApp, type App } from '../../src/app';
+import { createApp, type App, type AppOptions } from '../../src/app';
 import { signToken } from '../../src/auth/jwt';
 import { loadConfig } from '../../src/config/config';
 import { createTestDatabase, TEST_REDIS_URL, uniqueRedisPrefix } from './services';
@@ -26,6 +26,7 @@ export interface TestAppOptions {
   dataDir?: string;
   redisKeyPrefix?: string;
   env?: Record<string, string>;
+  turnProbes?: AppOptions['turnProbes'];
 }
 
 /**
@@ -56,7 +57,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     ...opts.env,
   };
   const config = loadConfig(env);
-  const app = await createApp(config);
+  const app = await createApp(config, { turnProbes: opts.turnProbes });
   const baseClose = app.close;
   return {
     ...app,

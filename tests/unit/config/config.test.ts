@@ -33,6 +33,7 @@ describe('loadConfig', () => {
     expect(problemsOf({ MAX_UPLOAD_BYTES: '-1' })).toEqual(['MAX_UPLOAD_BYTES']);
     expect(problemsOf({ DEFAULT_MODEL_ALIAS: 'nope' })).toEqual(['DEFAULT_MODEL_ALIAS']);
     expect(problemsOf({ REDIS_KEY_PREFIX: 'has space' })).toEqual(['REDIS_KEY_PREFIX']);
+    expect(problemsOf({ TURN_HEARTBEAT_MS: '1000', TURN_STALE_AFTER_MS: '1500' })).toEqual(['TURN_STALE_AFTER_MS']);
   });
 
   it('reads the model table inline or from a file, resolving keys from the variables it names', () => {
