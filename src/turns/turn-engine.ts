@@ -79,7 +79,7 @@ export async function createTurnEngine(d: {
     d.logger,
   );
 
-  const intake = new TurnIntake(repo);
+  const intake = new TurnIntake(repo, { queuedTurnsPerSession: limits.queuedTurnsPerSession });
   const cluster = new CrossNodeTurns(d.bus, active, d.logger);
   const turns = new TurnService(repo, d.broadcaster, intake, cluster, (sessionId) => scheduler.kick(sessionId));
 
