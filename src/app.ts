@@ -139,9 +139,9 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
     health.queue = () => filePipeline.health();
     const services: Services = {
       users: new UserService(orm),
-      rooms: new RoomService(orm, events),
-      agents: new AgentService(orm, events, () => Object.keys(config.models), config.defaultModelAlias),
-      sessions: new SessionService(orm),
+      rooms: new RoomService(orm, events, config.limits),
+      agents: new AgentService(orm, events, () => Object.keys(config.models), config.defaultModelAlias, config.limits),
+      sessions: new SessionService(orm, config.limits),
       access,
       turns: turnEngine.turns,
       files: new FileService(orm, access, filePipeline),

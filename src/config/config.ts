@@ -84,6 +84,15 @@ const envSchema = z.object({
   PDF_MAX_PAGES: intFrom(500, 1, 100_000),
   PARSE_TIMEOUT_MS: intFrom(30_000, 100, 3_600_000),
   PARSE_MEMORY_MB: intFrom(256, 32, 16_384),
+
+  // caps on what one user can make the server hold or spend (docs/security.md)
+  MAX_ROOMS_PER_USER: intFrom(100, 1, 1_000_000),
+  MAX_AGENTS_PER_ROOM: intFrom(12, 1, 1000),
+  MAX_SESSIONS_PER_ROOM: intFrom(200, 1, 1_000_000),
+  MAX_QUEUED_TURNS_PER_SESSION: intFrom(10, 1, 10_000),
+  MAX_ROLE_PROMPT_CHARS: intFrom(4000, 1, 100_000),
+  /** The whole system message one agent gets: persona, role, team and rules. */
+  MAX_SYSTEM_PROMPT_CHARS: intFrom(8000, 1000, 1_000_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -137,6 +146,12 @@ export interface AppConfig {
     pdfMaxPages: number;
     parseTimeoutMs: number;
     parseMemoryMb: number;
+    roomsPerUser: number;
+    agentsPerRoom: number;
+    sessionsPerRoom: number;
+    queuedTurnsPerSession: number;
+    rolePromptChars: number;
+    systemPromptChars: number;
   };
   /** Turn scheduling across nodes: heartbeats, when a node counts as dead, the sweep. */
   turns: {
@@ -249,6 +264,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pdfMaxPages: e.PDF_MAX_PAGES,
       parseTimeoutMs: e.PARSE_TIMEOUT_MS,
       parseMemoryMb: e.PARSE_MEMORY_MB,
+      roomsPerUser: e.MAX_ROOMS_PER_USER,
+      agentsPerRoom: e.MAX_AGENTS_PER_ROOM,
+      sessionsPerRoom: e.MAX_SESSIONS_PER_ROOM,
+      queuedTurnsPerSession: e.MAX_QUEUED_TURNS_PER_SESSION,
+      rolePromptChars: e.MAX_ROLE_PROMPT_CHARS,
+      systemPromptChars: e.MAX_SYSTEM_PROMPT_CHARS,
     },
     turns: {
       heartbeatMs: e.TURN_HEARTBEAT_MS,

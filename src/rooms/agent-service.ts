@@ -5,6 +5,7 @@ import { Agent, Room } from '../db/entities';
 import { AppError } from '../shared/errors';
 import type { DomainEvents } from '../shared/domain-events';
 import { requireMember, requireOwner } from './access';
+import { requireBelowCap } from './caps';
 import { presentAgent } from './presenters';
 import type { CreateAgentBody, UpdateAgentBody } from './schemas';
 
@@ -15,7 +16,17 @@ export class AgentService {
     private readonly events: DomainEvents,
     private readonly modelAliases: () => string[],
     private readonly defaultModelAlias: string,
+    private readonly limits: { agentsPerRoom: number; rolePromptChars: number },
   ) {}
+
+  /** Every role prompt is pasted into each of the agent's model calls: its size is capped. */
+  private checkRolePrompt(rolePrompt: string | undefined) {
+    const max = this.limits.rolePromptChars;
+    if (rolePrompt !== undefined && rolePrompt.length > max) {
+      const message = `at most ${max} characters`;
+      throw new AppError('VALIDATION_FAILED', `rolePrompt: ${message}`, [{ path: ['rolePrompt'], message }]);
+    }
+  }
 
   private checkAlias(alias: string) {
     if (!this.modelAliases().includes(alias)) {
@@ -37,26 +48,31 @@ export class AgentService {
   }
 
   async create(userId: string, roomId: string, body: CreateAgentBody): Promise<AgentDto> {
-    const em = this.orm.em.fork();
-    await requireOwner(em, roomId, userId);
-    const modelAlias = body.modelAlias ?? this.defaultModelAlias;
-    this.checkAlias(modelAlias);
-    let position = body.position;
-    if (position === undefined) {
-      const last = await em.findOne(Agent, { room: roomId }, { orderBy: { position: 'desc' } });
-      position = last ? last.position + 1 : 0;
-    }
-    const agent = em.create(Agent, {
-      room: em.getReference(Room, roomId),
-      key: body.key,
-      name: body.name,
-      rolePrompt: body.rolePrompt,
-      modelAlias,
-      toolPermissions: body.toolPermissions,
-      position,
-    });
+    this.checkRolePrompt(body.rolePrompt);
+    let agent: Agent;
     try {
-      await em.flush();
+      agent = await this.orm.em.fork().transactional(async (em) => {
+        const { room } = await requireOwner(em, roomId, userId);
+        const modelAlias = body.modelAlias ?? this.defaultModelAlias;
+        this.checkAlias(modelAlias);
+        // Each agent of a roundtable is one model call per message: their number is capped.
+        const cap = { limit: 'agentsPerRoom', max: this.limits.agentsPerRoom, what: 'agents per room' } as const;
+        await requireBelowCap(em, room, cap, () => em.count(Agent, { room: roomId }));
+        let position = body.position;
+        if (position === undefined) {
+          const last = await em.findOne(Agent, { room: roomId }, { orderBy: { position: 'desc' } });
+          position = last ? last.position + 1 : 0;
+        }
+        return em.create(Agent, {
+          room: em.getReference(Room, roomId),
+          key: body.key,
+          name: body.name,
+          rolePrompt: body.rolePrompt,
+          modelAlias,
+          toolPermissions: body.toolPermissions,
+          position,
+        });
+      });
     } catch (err) {
       if (err instanceof UniqueConstraintViolationException) {
         throw new AppError('AGENT_KEY_TAKEN', `This room already has an agent with key "${body.key}"`);
@@ -68,6 +84,7 @@ export class AgentService {
   }
 
   async update(userId: string, roomId: string, key: string, body: UpdateAgentBody): Promise<AgentDto> {
+    this.checkRolePrompt(body.rolePrompt);
     const em = this.orm.em.fork();
     await requireOwner(em, roomId, userId);
     const agent = await this.find(em, roomId, key);

@@ -6,6 +6,7 @@ import { AppError } from '../shared/errors';
 import type { DomainEvents } from '../shared/domain-events';
 import { decodeCursor, olderThan, pageOf, type Page } from '../shared/pagination';
 import { requireMember, requireOwner } from './access';
+import { requireBelowCap } from './caps';
 import { presentAgent, presentMember, presentMessage, presentRoom, presentSession } from './presenters';
 import type { AgentDto, MessageDto, SessionDto } from '../contract/dto';
 import type { AddMemberBody, CreateRoomBody, UpdateRoomBody } from './schemas';
@@ -15,18 +16,23 @@ export class RoomService {
   constructor(
     private readonly orm: Orm,
     private readonly events: DomainEvents,
+    private readonly limits: { roomsPerUser: number },
   ) {}
 
   async create(userId: string, body: CreateRoomBody): Promise<RoomDto> {
-    const em = this.orm.em.fork();
-    const room = em.create(Room, {
-      name: body.name,
-      mode: body.mode,
-      settings: body.settings ?? {},
-      createdBy: em.getReference(User, userId),
+    const room = await this.orm.em.fork().transactional(async (em) => {
+      // Rooms the user owns count (handing a room over and leaving it frees a slot).
+      const cap = { limit: 'roomsPerUser', max: this.limits.roomsPerUser, what: 'rooms per user' } as const;
+      await requireBelowCap(em, em.getReference(User, userId), cap, () => em.count(RoomMember, { user: userId, role: 'owner' }));
+      const created = em.create(Room, {
+        name: body.name,
+        mode: body.mode,
+        settings: body.settings ?? {},
+        createdBy: em.getReference(User, userId),
+      });
+      em.create(RoomMember, { room: created, user: em.getReference(User, userId), role: 'owner' });
+      return created;
     });
-    em.create(RoomMember, { room, user: em.getReference(User, userId), role: 'owner' });
-    await em.flush();
     return presentRoom(room, 'owner');
   }
 

@@ -58,10 +58,13 @@ const toolPermissions = z
   })
   .transform((tools) => [...new Set(tools)]);
 
+/** A ceiling only: the configured MAX_ROLE_PROMPT_CHARS is checked by AgentService. */
+const ROLE_PROMPT_CEILING = 100_000;
+
 export const createAgentBody = z.strictObject({
   key: agentKey,
   name: z.string().trim().min(1).max(100),
-  rolePrompt: z.string().max(8000).default(''),
+  rolePrompt: z.string().max(ROLE_PROMPT_CEILING).default(''),
   modelAlias: z.string().min(1).max(64).optional(),
   toolPermissions: toolPermissions.default([]),
   position: z.number().int().min(0).max(10_000).optional(),
@@ -71,7 +74,7 @@ export type CreateAgentBody = z.infer<typeof createAgentBody>;
 export const updateAgentBody = z
   .strictObject({
     name: z.string().trim().min(1).max(100).optional(),
-    rolePrompt: z.string().max(8000).optional(),
+    rolePrompt: z.string().max(ROLE_PROMPT_CEILING).optional(),
     modelAlias: z.string().min(1).max(64).optional(),
     toolPermissions: toolPermissions.optional(),
     position: z.number().int().min(0).max(10_000).optional(),

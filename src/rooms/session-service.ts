@@ -3,21 +3,27 @@ import type { Orm } from '../db/orm';
 import { Message, Room, Session, User } from '../db/entities';
 import { decodeCursor, olderThan, pageOf, type Page } from '../shared/pagination';
 import { requireMember, requireSessionMember } from './access';
+import { requireBelowCap } from './caps';
 import { presentMessage, presentSession } from './presenters';
 
 /** Sessions of a room and their message history. */
 export class SessionService {
-  constructor(private readonly orm: Orm) {}
+  constructor(
+    private readonly orm: Orm,
+    private readonly limits: { sessionsPerRoom: number },
+  ) {}
 
   async create(userId: string, roomId: string, title: string): Promise<SessionDto> {
-    const em = this.orm.em.fork();
-    await requireMember(em, roomId, userId);
-    const session = em.create(Session, {
-      room: em.getReference(Room, roomId),
-      title,
-      createdBy: em.getReference(User, userId),
+    const session = await this.orm.em.fork().transactional(async (em) => {
+      const { room } = await requireMember(em, roomId, userId);
+      const cap = { limit: 'sessionsPerRoom', max: this.limits.sessionsPerRoom, what: 'sessions per room' } as const;
+      await requireBelowCap(em, room, cap, () => em.count(Session, { room: roomId }));
+      return em.create(Session, {
+        room: em.getReference(Room, roomId),
+        title,
+        createdBy: em.getReference(User, userId),
+      });
     });
-    await em.flush();
     return presentSession(session);
   }
 

@@ -31,6 +31,10 @@ export const ErrorCodes = {
   AGENT_KEY_TAKEN: 409,
   ALREADY_MEMBER: 409,
   LAST_OWNER: 409,
+  /** A count cap (rooms per user, agents or sessions per room); details `{ limit, max }`. */
+  LIMIT_REACHED: 409,
+  /** The session already has its cap of queued turns; details `{ limit, max }`. Retry once turns ran. */
+  QUEUE_FULL: 429,
   RATE_LIMITED: 429,
   TOO_MANY_CONNECTIONS: 429,
   UNKNOWN_EVENT: 400,

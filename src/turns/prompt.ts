@@ -42,27 +42,47 @@ export interface AgentPromptInput {
   files?: readonly { id: string; filename: string; kind: string }[];
   /** Drop the oldest recent messages while the estimate is above this; the last one always stays. */
   maxContextTokens?: number;
+  /** Cap on the system message (MAX_SYSTEM_PROMPT_CHARS); the parts that do not fit are cut. */
+  maxSystemChars?: number;
 }
 
 /** Marks another agent's line; the demo model relies on it to find the user's question. */
 export const agentLine = (name: string, content: string) => `${name} (agent): ${content}`;
 
+/** The shortest cut part worth keeping; below it a part is left out. */
+const MIN_PART_CHARS = 40;
+const SEPARATOR = '\n\n';
+
+/**
+ * Gives each part, in order of importance, what is left of `max`: a part that does not fit is cut
+ * (marked with …), or dropped when too little is left for it to mean anything.
+ */
+function fitParts(max: number, parts: readonly string[]): string[] {
+  let left = max;
+  return parts.map((part) => {
+    if (!part) return '';
+    const room = left - SEPARATOR.length;
+    const fitted = part.length <= room ? part : room >= MIN_PART_CHARS ? `${part.slice(0, room - 1)}…` : '';
+    if (fitted) left -= fitted.length + SEPARATOR.length;
+    return fitted;
+  });
+}
+
 export function systemPrompt(input: AgentPromptInput): string {
   const { agent } = input;
-  const parts = [
-    `You are ${agent.name}, one of the AI agents in a shared chat room with people and other agents.`,
-    `Your role: ${agent.rolePrompt.trim() || 'a helpful assistant.'}`,
-  ];
   const others = (input.team ?? []).filter((a) => a.key !== agent.key);
-  if (others.length) parts.push(`Other agents in the room: ${others.map((a) => `${a.name} (@${a.key})`).join(', ')}.`);
-  parts.push(
+  // Most important first: who the agent is and the rules, then its role, then the rest.
+  const [persona, rules, role, team, summary, files] = fitParts(input.maxSystemChars ?? Number.POSITIVE_INFINITY, [
+    `You are ${agent.name}, one of the AI agents in a shared chat room with people and other agents.`,
     `Answer as ${agent.name} only, in your own voice. Do not write lines for other participants and do not start your answer with your name.`,
-  );
-  if (input.summary?.trim()) parts.push(`Summary of the conversation so far:\n${input.summary.trim()}`);
-  if (input.files?.length) {
-    parts.push(`Files in this room you can read with the read_file tool:\n${input.files.map((f) => `- ${f.filename} (${f.kind}, id ${f.id})`).join('\n')}`);
-  }
-  return parts.join('\n\n');
+    `Your role: ${agent.rolePrompt.trim() || 'a helpful assistant.'}`,
+    others.length ? `Other agents in the room: ${others.map((a) => `${a.name} (@${a.key})`).join(', ')}.` : '',
+    input.summary?.trim() ? `Summary of the conversation so far:\n${input.summary.trim()}` : '',
+    input.files?.length
+      ? `Files in this room you can read with the read_file tool:\n${input.files.map((f) => `- ${f.filename} (${f.kind}, id ${f.id})`).join('\n')}`
+      : '',
+  ]);
+  return [persona, role, team, rules, summary, files].filter(Boolean).join(SEPARATOR);
 }
 
 function historyMessage(m: ConversationMessage, agentKey: string): BaseMessage | undefined {

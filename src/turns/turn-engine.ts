@@ -77,7 +77,7 @@ export async function createTurnEngine(d: {
     d.probes,
   );
 
-  const intake = new TurnIntake(repo);
+  const intake = new TurnIntake(repo, { queuedTurnsPerSession: limits.queuedTurnsPerSession });
   const cluster = new CrossNodeTurns(d.bus, active, d.logger);
   const turns = new TurnService(repo, d.broadcaster, intake, cluster, (sessionId) => scheduler.kick(sessionId));
 

@@ -199,6 +199,7 @@ export class TurnExecutor {
         // Only an agent that may read files is told which exist.
         ...(agent.toolPermissions.includes('read_file') && files.length ? { files } : {}),
         maxContextTokens: config.limits.contextBudgetTokens,
+        maxSystemChars: config.limits.systemPromptChars,
       }),
       models: this.d.models,
       toolDeps: this.d.toolDeps(room.id),

@@ -19,7 +19,10 @@ export interface Accepted {
  * the first message and turn instead of making new ones.
  */
 export class TurnIntake {
-  constructor(private readonly repo: TurnRepository) {}
+  constructor(
+    private readonly repo: TurnRepository,
+    private readonly limits: { queuedTurnsPerSession: number },
+  ) {}
 
   async accept(userId: string, input: SendInput): Promise<Accepted> {
     // Membership first: a removed member gets no answer about earlier sends either.
@@ -33,6 +36,7 @@ export class TurnIntake {
       const found = await this.repo.countRoomFiles(input.roomId, input.fileIds);
       if (found !== new Set(input.fileIds).size) throw new AppError('FILE_NOT_FOUND', 'An attached file was not found in this room');
     }
+    await this.requireQueueRoom(session.id);
     try {
       const { message, turnId } = await this.repo.queueTurn({ room, sessionId: session.id, userId, content: input.content, clientMsgId: input.clientMsgId });
       return { message: presentMessage(message), turnId, duplicate: false };
@@ -42,6 +46,20 @@ export class TurnIntake {
         if (again) return again;
       }
       throw err;
+    }
+  }
+
+  /**
+   * Every queued turn will cost model calls: a session holds a bounded backlog. Counted before the
+   * write, so sends racing each other may pass the cap by the few in flight.
+   */
+  private async requireQueueRoom(sessionId: string): Promise<void> {
+    const max = this.limits.queuedTurnsPerSession;
+    if ((await this.repo.countQueuedTurns(sessionId)) >= max) {
+      throw new AppError('QUEUE_FULL', `At most ${max} messages wait for an answer in a session; send again once the agents have answered`, {
+        limit: 'queuedTurnsPerSession',
+        max,
+      });
     }
   }
 

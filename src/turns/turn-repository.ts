@@ -77,6 +77,11 @@ export class TurnRepository {
     return this.orm.em.fork().count(StoredFile, { id: { $in: fileIds }, room: roomId });
   }
 
+  /** Turns of the session still waiting to run. */
+  countQueuedTurns(sessionId: string): Promise<number> {
+    return this.orm.em.fork().count(Turn, { session: sessionId, status: 'queued' });
+  }
+
   /** The user's message and its `queued` turn, in one transaction. */
   async queueTurn(q: { room: Room; sessionId: string; userId: string; content: string; clientMsgId: string }): Promise<{ message: Message; turnId: string }> {
     return this.orm.em.fork().transactional(async (tx) => {

@@ -26,6 +26,19 @@ describe('loadConfig', () => {
     expect(c.limits.uploadBytes).toBe(20 * 1024 * 1024);
   });
 
+  it('caps what one user can make the server hold or spend, each settable', () => {
+    expect(loadConfig({}).limits).toMatchObject({
+      roomsPerUser: 100,
+      agentsPerRoom: 12,
+      sessionsPerRoom: 200,
+      queuedTurnsPerSession: 10,
+      rolePromptChars: 4000,
+      systemPromptChars: 8000,
+    });
+    expect(loadConfig({ MAX_AGENTS_PER_ROOM: '3' }).limits.agentsPerRoom).toBe(3);
+    expect(problemsOf({ MAX_AGENTS_PER_ROOM: '0', MAX_SYSTEM_PROMPT_CHARS: '10' }).sort()).toEqual(['MAX_AGENTS_PER_ROOM', 'MAX_SYSTEM_PROMPT_CHARS']);
+  });
+
   it('names every bad variable', () => {
     expect(problemsOf({ PORT: '70000', DATABASE_URL: 'mysql://x', REDIS_URL: 'http://x' }).sort()).toEqual(['DATABASE_URL', 'PORT', 'REDIS_URL']);
     expect(problemsOf({ JWT_SECRET: 'short' })).toEqual(['JWT_SECRET']);

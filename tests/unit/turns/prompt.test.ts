@@ -65,4 +65,23 @@ describe('buildAgentMessages', () => {
     expect(tiny).toHaveLength(2);
     expect(tiny[1]![1]).toMatch(/^Bob: x/);
   });
+
+  it('keeps the system message within maxSystemChars: persona and rules whole, the rest cut or left out', () => {
+    const big: AgentPromptInput = {
+      ...base,
+      agent: { ...writer, rolePrompt: 'r'.repeat(8000) },
+      team: Array.from({ length: 40 }, (_, i) => ({ key: `agent${i}`, name: `Agent number ${i}` })),
+      summary: 's'.repeat(5000),
+      files: Array.from({ length: 20 }, (_, i) => ({ id: `f-${i}`, filename: `${'n'.repeat(200)}.pdf`, kind: 'pdf' })),
+      maxSystemChars: 1000,
+    };
+    const system = systemPrompt(big);
+    expect(system.length).toBeLessThanOrEqual(1000);
+    expect(system).toMatch(/^You are Writer, one of the AI agents/);
+    expect(system).toContain('Answer as Writer only, in your own voice.');
+    expect(system).toMatch(/Your role: r+…/);
+    expect(buildAgentMessages(big)[0]!.content).toBe(system);
+    // Without a cap nothing is cut.
+    expect(systemPrompt({ ...big, maxSystemChars: undefined })).toContain('r'.repeat(8000));
+  });
 });
