@@ -1,4 +1,4 @@
-import type { Server } from 'socket.io';
+import type { Server, Socket } from 'socket.io';
 import type { AppConfig } from '../config/config';
 import type { ClientToServerEvents, ServerToClientEvents, SocketData } from '../contract/events';
 import type { Services } from '../services';
@@ -8,6 +8,7 @@ import type { ReplayLog } from '../events/replay-log';
 import type { RateLimiter } from '../infra/rate-limiter';
 import type { RoomDelivery } from './room-delivery';
 
+export type AppSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 export type AppServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 /** What every socket handler module gets. */

@@ -1,21 +1,20 @@
-import type { Socket } from 'socket.io';
 import { z } from 'zod';
 import {
   clientEvents,
   messageSendPayload,
   type ClientEventName,
   type ClientResult,
-  type ClientToServerEvents,
   type ParsedClientPayload,
 } from '../contract/client-events';
-import type { ServerToClientEvents, SocketData } from '../contract/events';
 import type { AppConfig } from '../config/config';
 import { AppError, toErrorBody } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { jsonByteLength, parseInput } from '../shared/validation';
+import type { AppSocket } from './context';
 import type { InboundGuard } from './inbound-guard';
 
-export type AppSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type { AppSocket } from './context';
+
 type AckFn = (a: unknown) => void;
 
 /** A handler result may carry a function under this key; it runs right after the ack is sent. */

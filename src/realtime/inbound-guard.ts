@@ -1,7 +1,7 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { AppConfig } from '../config/config';
 import { AppError } from '../shared/errors';
-import type { AppSocket } from './handler-kit';
+import type { AppSocket } from './context';
 
 /**
  * What one member may cost this node: a budget of inbound events a second per socket and per
