@@ -41,7 +41,7 @@ describe('start-up with an unreachable Redis', () => {
     expect(message).toContain(`127.0.0.1:${port}`);
     expect(message).toContain('REDIS_URL');
     expect(message).not.toContain('hunter2secret');
-  });
+  }, 60_000);
 
   it('makes npm start exit with that message instead of retrying while nothing listens', async () => {
     const port = await closedPort();
@@ -69,7 +69,8 @@ describe('one embedded DATA_DIR, two servers', () => {
     const again = await createApp(embedded(dir));
     expect((await fetch(`${again.url}/api/v1/health`)).status).toBe(200);
     await again.close();
-  });
+    // Three embedded starts (PGlite and migrations each): allow for a busy machine.
+  }, 120_000);
 
   it('takes over the lock of a server that died', async () => {
     const dir = path.join(tmp, 'stale');
@@ -82,7 +83,7 @@ describe('one embedded DATA_DIR, two servers', () => {
     const app = await createApp(embedded(dir));
     expect((await fetch(`${app.url}/api/v1/health`)).status).toBe(200);
     await app.close();
-  });
+  }, 120_000);
 });
 
 describe('a DATA_DIR that cannot be used', () => {
