@@ -30,7 +30,8 @@ export const messageSendPayload = z.strictObject({
 
 /**
  * A turn running when a snapshot was taken: the text of its `agent:delta` frames sent so far, per
- * agent, up to `seq`. A client appends later `agent:delta` frames of the turn with a higher seq.
+ * agent, up to `seq` (never below the snapshot's). A client appends later `agent:delta` frames of
+ * the turn with a higher seq.
  */
 export const inFlightTurnSchema = z.object({
   turnId: z.string(),
@@ -45,7 +46,7 @@ export const roomSnapshotSchema = z.object({
   roomId: z.string(),
   name: z.string(),
   mode: z.enum(ROOM_MODES),
-  /** The highest seq this snapshot reflects; a client continues from here. */
+  /** Every event up to this seq is reflected (records may show later ones); a client continues from here. */
   seq: z.number(),
   agents: z.array(agentDtoSchema),
   membersOnline: z.array(memberDtoSchema),

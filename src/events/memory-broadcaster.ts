@@ -58,6 +58,11 @@ export class MemoryBroadcaster implements Broadcaster, ReplayLog {
   }
 
   async currentSeq(roomId: string): Promise<number> {
+    return this.seqOf(roomId);
+  }
+
+  /** The room's latest seq, at once. */
+  seqOf(roomId: string): number {
     return this.rooms.get(roomId)?.seq ?? 0;
   }
 

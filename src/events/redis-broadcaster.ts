@@ -89,15 +89,16 @@ export function createRedisBroadcaster(redis: Redis, opts: RedisBroadcasterOptio
   return new RedisBroadcaster(redis, opts);
 }
 
+/** Rooms tracked before the relay forgets those without local sockets. */
+const PRUNE_AT = 10_000;
+
 /**
  * Receives the room-events channel and hands each event to local delivery, gap-free per room:
  * an event whose seq jumps past the last one delivered here (a message lost while the subscriber
  * reconnected) first pulls the missing ones from the room's stream; after a reconnection every
- * room with local sockets catches up the same way. Duplicates are dropped.
+ * room with local sockets catches up the same way. Duplicates are dropped. What it has delivered
+ * per room is what a joining socket's replay or snapshot stands on (`delivered`).
  */
-/** Rooms tracked before the relay forgets those without local sockets. */
-const PRUNE_AT = 10_000;
-
 export class RoomEventRelay {
   private readonly lastDelivered = new Map<string, number>();
   private readonly catchingUp = new Map<string, Promise<void>>();
@@ -110,7 +111,7 @@ export class RoomEventRelay {
     keyPrefix: string,
     private readonly log: ReplayLog,
     private readonly deliver: Deliver,
-    /** Rooms that have sockets on this node. */
+    /** Rooms that have sockets on this node (joined or joining). */
     private readonly localRooms: () => Iterable<string>,
     private readonly onError: (err: unknown) => void,
   ) {
@@ -149,6 +150,21 @@ export class RoomEventRelay {
     }
   }
 
+  /** The seq of the room's last event delivered here; undefined for a room not followed yet. */
+  delivered(roomId: string): number | undefined {
+    return this.lastDelivered.get(roomId);
+  }
+
+  /**
+   * Starts following a room from its stream's head. It runs in the room's queue, so none of the
+   * room's events is delivered between the call and the start: everything after the head is.
+   */
+  follow(roomId: string): Promise<void> {
+    return this.chain(roomId, async () => {
+      if (!this.lastDelivered.has(roomId)) this.lastDelivered.set(roomId, await this.log.currentSeq(roomId));
+    });
+  }
+
   private onMessage = (ch: string, raw: string) => {
     if (ch !== this.channel) return;
     let m: WireMessage;
@@ -165,12 +181,12 @@ export class RoomEventRelay {
     }
     const pending = this.catchingUp.get(m.roomId);
     if (pending) {
-      this.chain(m.roomId, () => this.accept(m));
+      void this.chain(m.roomId, () => this.accept(m));
       return;
     }
     const last = this.lastDelivered.get(m.roomId);
     if (last === undefined || m.seq === last + 1) this.emit(m.roomId, toLogged(m));
-    else if (m.seq > last + 1) this.chain(m.roomId, () => this.catchUp(m.roomId, m.seq));
+    else if (m.seq > last + 1) void this.chain(m.roomId, () => this.catchUp(m.roomId, m.seq));
   };
 
   /** After a reconnection: once the SUBSCRIBE has been processed (PING answers after it), catch up. */
@@ -178,13 +194,15 @@ export class RoomEventRelay {
     void this.sub
       .ping()
       .then(() => {
-        for (const roomId of this.localRooms()) this.chain(roomId, () => this.catchUp(roomId, Number.POSITIVE_INFINITY));
+        for (const roomId of this.localRooms()) void this.chain(roomId, () => this.catchUp(roomId, Number.POSITIVE_INFINITY));
       })
       .catch(this.onError);
   };
 
   private accept(m: WireMessage): Promise<void> | void {
-    const last = this.lastDelivered.get(m.roomId) ?? 0;
+    const last = this.lastDelivered.get(m.roomId);
+    // A room not followed until now is followed from this event on.
+    if (last === undefined) return this.emit(m.roomId, toLogged(m));
     if (m.seq <= last) return;
     if (m.seq === last + 1) return this.emit(m.roomId, toLogged(m));
     return this.catchUp(m.roomId, m.seq);
@@ -216,13 +234,18 @@ export class RoomEventRelay {
     }
   }
 
-  /** Runs `fn` after the room's earlier catch-up work, keeping the room's delivery in order. */
-  private chain(roomId: string, fn: () => Promise<void> | void) {
+  /**
+   * Runs `fn` after the room's earlier catch-up work, keeping the room's delivery in order. A
+   * failure is reported and does not stop the queue; the returned promise carries it to a caller.
+   */
+  private chain(roomId: string, fn: () => Promise<void> | void): Promise<void> {
     const prev = this.catchingUp.get(roomId) ?? Promise.resolve();
-    const next = prev.then(fn).catch(this.onError);
+    const run = prev.then(fn);
+    const next = run.catch(this.onError);
     this.catchingUp.set(roomId, next);
     void next.then(() => {
       if (this.catchingUp.get(roomId) === next) this.catchingUp.delete(roomId);
     });
+    return run;
   }
 }

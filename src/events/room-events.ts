@@ -10,7 +10,8 @@ import type { ReplayLog } from './replay-log';
 
 /**
  * Where a node's room events end up: its transport delivers each one to the sockets it holds.
- * `activeRooms` are the rooms with listeners here (a relay catches them up after an outage).
+ * `activeRooms` are the rooms with listeners here, joined or joining (a relay catches them up
+ * after an outage).
  */
 export interface RoomEventSink {
   deliver(roomId: string, event: RoomEventName, data: RoomEvent): void;
@@ -33,6 +34,13 @@ export interface RoomEvents {
    * after `timeoutMs`: a node shutting down calls it before it closes its sockets.
    */
   flush(timeoutMs: number): Promise<void>;
+  /**
+   * The seq of the room's last event handed to the sink; undefined for a room this node does not
+   * follow yet. The replay log may already hold later events that are still on their way here.
+   */
+  delivered(roomId: string): number | undefined;
+  /** Follows a room from its log's head on; none of its events reaches the sink meanwhile. */
+  follow(roomId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -63,6 +71,9 @@ export async function createRoomEvents(d: {
       attach: (sink) => slot.set(sink),
       // Memory delivery is synchronous: published means delivered.
       flush: async () => {},
+      // Delivery is synchronous: what the log holds has been handed over.
+      delivered: (roomId) => mb.seqOf(roomId),
+      follow: async () => undefined,
       close: () => mb.close(),
     };
   }
@@ -80,6 +91,8 @@ export async function createRoomEvents(d: {
     bus,
     attach: (sink) => slot.set(sink),
     flush: (timeoutMs) => relay.flush(pub, timeoutMs),
+    delivered: (roomId) => relay.delivered(roomId),
+    follow: (roomId) => relay.follow(roomId),
     async close() {
       await bus.close();
       await relay.stop();

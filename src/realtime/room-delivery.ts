@@ -1,22 +1,31 @@
 import type { Namespace, Socket } from 'socket.io';
 import type { RoomEvent, RoomEventName } from '../contract/events';
+import type { RoomEvents } from '../events/room-events';
 import { roomChannel } from './channels';
 
-interface Pending {
-  socket: Socket;
-  buffer: { event: RoomEventName; data: RoomEvent }[];
+export interface Held {
+  readonly socket: Socket;
+  readonly roomId: string;
+  /** What this node had delivered of the room when holding began; undefined if it did not follow the room. */
+  readonly at: number | undefined;
+  readonly buffer: { event: RoomEventName; data: RoomEvent }[];
 }
 
 /**
  * Delivers sequenced room events to this node's sockets. A socket that is joining (replaying or
  * taking a snapshot) is held outside the room's channel; events that arrive meanwhile are buffered
  * and handed over after the replay, without duplicates, before the socket joins the live channel.
- * That makes a rejoin yield exactly the missed events, in order.
+ * The join stands on what this node had delivered when holding began (`joinPoint`), not on the
+ * replay log's head: the log can be ahead of this node, and events between the two would reach
+ * the socket from the log and again from the live channel.
  */
 export class RoomDelivery {
-  private readonly pending = new Map<string, Set<Pending>>();
+  private readonly pending = new Map<string, Set<Held>>();
 
-  constructor(private readonly nsp: () => Namespace) {}
+  constructor(
+    private readonly nsp: () => Namespace,
+    private readonly positions: Pick<RoomEvents, 'delivered' | 'follow'>,
+  ) {}
 
   deliver = (roomId: string, event: RoomEventName, data: RoomEvent): void => {
     // `local`: every node receives every event from Redis and delivers to its own sockets only.
@@ -25,32 +34,53 @@ export class RoomDelivery {
     if (waiting) for (const p of waiting) p.buffer.push({ event, data });
   };
 
-  /** Starts holding events for a joining socket. Call before reading the replay log or the seq. */
-  hold(socket: Socket, roomId: string): Pending {
-    const p: Pending = { socket, buffer: [] };
+  /** Rooms with a socket being held here. */
+  heldRooms(): Iterable<string> {
+    return this.pending.keys();
+  }
+
+  /** Starts holding events for a joining socket, and notes what this node has delivered so far. */
+  hold(socket: Socket, roomId: string): Held {
+    // One synchronous step: every event delivered after `at` lands in the buffer.
+    const p: Held = { socket, roomId, at: this.positions.delivered(roomId), buffer: [] };
     let set = this.pending.get(roomId);
     if (!set) this.pending.set(roomId, (set = new Set()));
     set.add(p);
     return p;
   }
 
+  /**
+   * The seq the join stands on: every event up to it was delivered here before holding began, every
+   * later one is in the buffer or still to come. A room this node did not follow is followed from
+   * its log's head first.
+   */
+  async joinPoint(p: Held): Promise<number> {
+    const first = p.buffer[0];
+    if (first) return first.data.seq - 1;
+    if (p.at !== undefined) return p.at;
+    await this.positions.follow(p.roomId);
+    const now = p.buffer[0] ? p.buffer[0].data.seq - 1 : this.positions.delivered(p.roomId);
+    if (now === undefined) throw new Error(`room ${p.roomId} is not followed`);
+    return now;
+  }
+
   /** Emits held events after `afterSeq`, then joins the live channel, in one synchronous step. */
-  release(p: Pending, roomId: string, afterSeq: number): void {
-    this.drop(p, roomId);
+  release(p: Held, afterSeq: number): void {
+    this.drop(p);
     let last = afterSeq;
     for (const { event, data } of p.buffer) {
       if (data.seq <= last) continue;
       p.socket.emit(event, data as never);
       last = data.seq;
     }
-    if (p.socket.connected) p.socket.join(roomChannel(roomId));
+    if (p.socket.connected) p.socket.join(roomChannel(p.roomId));
   }
 
   /** Stops holding without joining (join refused or failed). */
-  drop(p: Pending, roomId: string): void {
-    const set = this.pending.get(roomId);
+  drop(p: Held): void {
+    const set = this.pending.get(p.roomId);
     if (!set) return;
     set.delete(p);
-    if (set.size === 0) this.pending.delete(roomId);
+    if (set.size === 0) this.pending.delete(p.roomId);
   }
 }

@@ -57,12 +57,12 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
     cors: { origin: config.corsOrigins === '*' ? '*' : config.corsOrigins, methods: ['GET', 'POST'] },
   });
   const nsp = () => io.of('/');
-  const delivery = new RoomDelivery(nsp);
+  const delivery = new RoomDelivery(nsp, d.roomEvents);
   if (d.adapterRedis) {
     io.adapter(createAdapter(d.adapterRedis.pub, d.adapterRedis.sub, { key: `${config.redisKeyPrefix}socket.io` }));
   }
   const { broadcaster, replayLog } = d.roomEvents;
-  d.roomEvents.attach({ deliver: delivery.deliver, activeRooms: () => localRooms(nsp()) });
+  d.roomEvents.attach({ deliver: delivery.deliver, activeRooms: () => [...localRooms(nsp()), ...delivery.heldRooms()] });
 
   const ctx: RealtimeContext = {
     io,

@@ -3,7 +3,7 @@ import type { Broadcaster } from '../events/broadcaster';
 import type { Logger } from '../shared/logger';
 import { DeltaCoalescer } from './delta-coalescer';
 
-/** The text of a turn's `agent:delta` frames sent so far, per agent, and the seq of the last one. */
+/** The text of a turn's `agent:delta` frames sent so far, per agent, and the seq of its latest event sent. */
 export interface StreamedText {
   partialText: Record<string, string>;
   seq: number;
@@ -29,10 +29,8 @@ export class TurnStream {
     private readonly logger: Logger,
   ) {
     this.coalescer = new DeltaCoalescer<string>(deltaFlushMs, (agentKey, text) =>
-      this.emit('agent:delta', { turnId, agentKey, text }, (frame) => {
-        // A snapshot shows exactly the frames sent up to its seq: text and seq move together.
+      this.emit('agent:delta', { turnId, agentKey, text }, () => {
         this.sent[agentKey] = (this.sent[agentKey] ?? '') + text;
-        this.sentSeq = frame.seq;
       }),
     );
   }
@@ -40,10 +38,18 @@ export class TurnStream {
   /** Queues an event; `onSent` runs with the stamped event once it has gone out. */
   emit<E extends RoomEventName>(event: E, payload: RoomEventPayloads[E], onSent?: (sent: RoomEvent<E>) => void): void {
     this.chain = this.chain.then(() =>
-      this.broadcaster.publish(this.roomId, event, payload).then(onSent, (err) => {
-        // A lost live frame must not fail the turn: its records are committed all the same.
-        this.logger.warn('room event publish failed', { event, err });
-      }),
+      this.broadcaster.publish(this.roomId, event, payload).then(
+        (sent) => {
+          // The text and the seq move together: the text holds every frame of the turn up to the
+          // seq of its latest event, whatever the event (the later that seq, the fresher a snapshot).
+          this.sentSeq = sent.seq;
+          onSent?.(sent);
+        },
+        (err) => {
+          // A lost live frame must not fail the turn: its records are committed all the same.
+          this.logger.warn('room event publish failed', { event, err });
+        },
+      ),
     );
   }
 

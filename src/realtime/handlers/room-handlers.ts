@@ -1,13 +1,10 @@
-import type { MemberDto } from '../../contract/dto';
-import type { RoomSnapshot, SocketData } from '../../contract/events';
 import { AppError } from '../../shared/errors';
 import { roomChannel } from '../channels';
 import type { RealtimeContext } from '../context';
 import { AFTER_ACK, type AppSocket, type EventHandlers } from '../handler-kit';
+import { snapshotAt } from './room-snapshot';
 
 const TYPING_MIN_INTERVAL_MS = 300;
-const SNAPSHOT_SESSIONS = 20;
-const SNAPSHOT_MESSAGES = 50;
 
 /** room:join (replay or snapshot), room:leave, typing, and presence when a socket goes. */
 export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:join' | 'room:leave' | 'typing'> & {
@@ -32,34 +29,37 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
       socket.leave(roomChannel(roomId));
       const held = ctx.delivery.hold(socket, roomId);
       try {
+        const at = await ctx.delivery.joinPoint(held);
         if (lastSeq !== undefined) {
           const replay = await ctx.replayLog.since(roomId, lastSeq);
           if (!replay.gap) {
-            // Missed events go out as ordinary events, in order, before the ack and before live ones.
-            for (const { event, data } of replay.events) socket.emit(event, data as never);
-            const upTo = replay.events.at(-1)?.data.seq ?? lastSeq;
-            ctx.delivery.release(held, roomId, upTo);
+            // Missed events go out as ordinary events, in order, before the ack and before live ones:
+            // from the log up to the join point, the rest from the held buffer.
+            const missed = replay.events.filter((e) => e.data.seq <= at);
+            for (const { event, data } of missed) socket.emit(event, data as never);
+            const upTo = Math.max(lastSeq, at);
+            ctx.delivery.release(held, upTo);
             socket.data.rooms.add(roomId);
             void presence(socket, roomId, 'joined');
-            return { mode: 'replay' as const, replayed: replay.events.length, seq: upTo };
+            return { mode: 'replay' as const, replayed: missed.length, seq: upTo };
           }
         }
-        const seq = await ctx.replayLog.currentSeq(roomId);
-        const snapshot = await buildSnapshot(ctx, roomId, seq);
-        // The ack goes before the held events: ack, then release, in one synchronous step.
+        const { snapshot, after } = await snapshotAt(ctx, roomId, at);
+        // The ack goes before the events that follow it: ack, then release, in one synchronous step.
         return {
           mode: 'snapshot' as const,
           snapshot,
-          seq,
+          seq: snapshot.seq,
           ...(lastSeq !== undefined ? { replayGap: true } : {}),
           [AFTER_ACK]: () => {
-            ctx.delivery.release(held, roomId, seq);
+            for (const { event, data } of after) socket.emit(event, data as never);
+            ctx.delivery.release(held, at);
             socket.data.rooms.add(roomId);
             void presence(socket, roomId, 'joined');
           },
         };
       } catch (err) {
-        ctx.delivery.drop(held, roomId);
+        ctx.delivery.drop(held);
         throw err;
       }
     },
@@ -91,37 +91,4 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
       socket.data.rooms.clear();
     },
   };
-}
-
-async function buildSnapshot(ctx: RealtimeContext, roomId: string, seq: number): Promise<RoomSnapshot> {
-  const [data, online, turnsInFlight] = await Promise.all([
-    ctx.services.rooms.snapshotData(roomId, { sessions: SNAPSHOT_SESSIONS, messages: SNAPSHOT_MESSAGES }),
-    membersOnline(ctx, roomId).then(async (members) => {
-      const roles = await ctx.services.access.rolesOf(roomId, members.map((m) => m.userId));
-      return members.map((m) => ({ ...m, role: roles.get(m.userId) ?? m.role }));
-    }),
-    ctx.services.turns.inFlight(roomId),
-  ]);
-  return {
-    roomId,
-    name: data.room.name,
-    mode: data.room.mode,
-    seq,
-    agents: data.agents,
-    membersOnline: online,
-    sessions: data.sessions,
-    recentMessages: data.recentMessages,
-    turnsInFlight,
-  };
-}
-
-/** Members with at least one socket in the room, on any node (through the adapter). */
-async function membersOnline(ctx: RealtimeContext, roomId: string): Promise<MemberDto[]> {
-  const sockets = await ctx.io.in(roomChannel(roomId)).fetchSockets();
-  const byUser = new Map<string, MemberDto>();
-  for (const s of sockets) {
-    const d = s.data as SocketData;
-    if (!byUser.has(d.userId)) byUser.set(d.userId, { userId: d.userId, role: 'member', displayName: d.displayName, kind: d.kind });
-  }
-  return [...byUser.values()];
 }

@@ -118,4 +118,33 @@ describe('RedisBroadcaster specifics', () => {
       await deleteRedisKeys(keyPrefix);
     }
   });
+
+  it('relay: follows a room it has not heard from the log’s head: what the log held is not delivered, what comes after is', async () => {
+    const keyPrefix = uniqueRedisPrefix();
+    const pub = new Redis(TEST_REDIS_URL);
+    const sub = new Redis(TEST_REDIS_URL);
+    const rb = new RedisBroadcaster(pub, { keyPrefix, maxEvents: 100, ttlSeconds: 3600 });
+    const seqs: number[] = [];
+    let wake: (() => void) | undefined;
+    const relay = new RoomEventRelay(sub, keyPrefix, rb, (_r, _e, d) => (seqs.push(d.seq), wake?.()), () => [], (err) => {
+      throw err;
+    });
+    try {
+      const room = randomUUID();
+      for (const name of ['a', 'b', 'c']) await rb.publish(room, 'room:updated', { name });
+      await relay.start();
+      expect(relay.delivered(room)).toBeUndefined();
+      await relay.follow(room);
+      expect(relay.delivered(room)).toBe(3);
+      const delivered = new Promise<void>((resolve) => (wake = resolve));
+      await rb.publish(room, 'room:updated', { name: 'd' });
+      await delivered;
+      expect(seqs).toEqual([4]);
+      expect(relay.delivered(room)).toBe(4);
+    } finally {
+      await relay.stop();
+      await Promise.all([pub.quit(), sub.quit()]);
+      await deleteRedisKeys(keyPrefix);
+    }
+  });
 });

@@ -1,0 +1,69 @@
+import type { MemberDto } from '../../contract/dto';
+import type { LoggedRoomEvent, RoomSnapshot, SocketData } from '../../contract/events';
+import { roomChannel } from '../channels';
+import type { RealtimeContext } from '../context';
+
+const SNAPSHOT_SESSIONS = 20;
+const SNAPSHOT_MESSAGES = 50;
+
+/** A snapshot for a joining socket, and the logged events that must follow its ack. */
+export interface JoinSnapshot {
+  snapshot: RoomSnapshot;
+  /** Events after the snapshot's seq up to the join point, to send right after the ack. */
+  after: LoggedRoomEvent[];
+}
+
+/**
+ * The room as a socket joining at `at` (the join point) sees it. The text of a turn in flight is
+ * exact up to its own seq, which can lag `at`: the node running the turn records a frame once its
+ * publish has been answered, and this node may have delivered the frame before that. The snapshot
+ * then stands at the lowest such seq, and the events from there to `at` follow the ack from the
+ * log; so its seq is never newer than its contents, and no frame falls between the two.
+ */
+export async function snapshotAt(ctx: RealtimeContext, roomId: string, at: number): Promise<JoinSnapshot> {
+  const built = await buildSnapshot(ctx, roomId, at);
+  // seq 0: the turn has published nothing yet, so it has no frame to lag behind.
+  let seq = Math.min(at, ...built.turnsInFlight.filter((t) => t.seq > 0).map((t) => t.seq));
+  let after: LoggedRoomEvent[] = [];
+  if (seq < at) {
+    const log = await ctx.replayLog.since(roomId, seq);
+    // The log reaches back far beyond a frame in flight; should it not, the snapshot stays at `at`.
+    if (log.gap) seq = at;
+    else after = log.events.filter((e) => e.data.seq <= at);
+  }
+  const turnsInFlight = built.turnsInFlight.map((t) => (t.seq > 0 ? t : { ...t, seq }));
+  return { snapshot: { ...built, seq, turnsInFlight }, after };
+}
+
+async function buildSnapshot(ctx: RealtimeContext, roomId: string, seq: number): Promise<RoomSnapshot> {
+  const [data, online, turnsInFlight] = await Promise.all([
+    ctx.services.rooms.snapshotData(roomId, { sessions: SNAPSHOT_SESSIONS, messages: SNAPSHOT_MESSAGES }),
+    membersOnline(ctx, roomId).then(async (members) => {
+      const roles = await ctx.services.access.rolesOf(roomId, members.map((m) => m.userId));
+      return members.map((m) => ({ ...m, role: roles.get(m.userId) ?? m.role }));
+    }),
+    ctx.services.turns.inFlight(roomId),
+  ]);
+  return {
+    roomId,
+    name: data.room.name,
+    mode: data.room.mode,
+    seq,
+    agents: data.agents,
+    membersOnline: online,
+    sessions: data.sessions,
+    recentMessages: data.recentMessages,
+    turnsInFlight,
+  };
+}
+
+/** Members with at least one socket in the room, on any node (through the adapter). */
+async function membersOnline(ctx: RealtimeContext, roomId: string): Promise<MemberDto[]> {
+  const sockets = await ctx.io.in(roomChannel(roomId)).fetchSockets();
+  const byUser = new Map<string, MemberDto>();
+  for (const s of sockets) {
+    const d = s.data as SocketData;
+    if (!byUser.has(d.userId)) byUser.set(d.userId, { userId: d.userId, role: 'member', displayName: d.displayName, kind: d.kind });
+  }
+  return [...byUser.values()];
+}
