@@ -22,6 +22,7 @@ import { UserService } from './rooms/user-service';
 import type { HealthChecks, Services } from './services';
 import { DomainEvents } from './shared/domain-events';
 import { createLogger, type Logger } from './shared/logger';
+import { createRedactor, type Redactor } from './shared/redactor';
 import { createTavilySearch } from './tools/search-provider';
 import { createTurnEngine } from './turns/turn-engine';
 
@@ -47,7 +48,10 @@ export interface App {
  * PostgreSQL/Redis when set. `main.ts` and every test start the server through this.
  */
 export async function createApp(config: AppConfig, opts: { logger?: Logger } = {}): Promise<App> {
-  const logger = opts.logger ?? createLogger(config.logLevel);
+  // Secrets never leave: every log line, and every error text members, the database or a model
+  // may see, goes through one Redactor. The embedded JWT secret joins it once it is known.
+  let redactor: Redactor = createRedactor(config.secrets);
+  const logger = opts.logger ?? createLogger(config.logLevel, {}, (line) => redactor.redact(line));
   const closers: (() => Promise<unknown>)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) {
@@ -68,6 +72,7 @@ export async function createApp(config: AppConfig, opts: { logger?: Logger } = {
       closers.push(async () => unlock());
     }
     const secret = resolveJwtSecret(config);
+    redactor = createRedactor([...config.secrets, secret]);
     const verifier = new TokenVerifier({ ...config.jwt, secret });
 
     const health: HealthChecks = {};
@@ -108,7 +113,7 @@ export async function createApp(config: AppConfig, opts: { logger?: Logger } = {
       broadcaster: roomEvents.broadcaster,
       bus: roomEvents.bus,
       models,
-      toolDeps: (roomId) => ({ roomId, search, files: fileReader }),
+      toolDeps: (roomId) => ({ roomId, search, files: fileReader, redactor }),
       logger,
     });
     // On close, services stop first (running turns finish within the grace period and still reach

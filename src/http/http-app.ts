@@ -42,7 +42,7 @@ export function buildHttpApp(d: HttpDeps): Express {
   );
 
   const api = Router();
-  api.use(healthRoutes(d.health));
+  api.use(healthRoutes(d.health, d.logger));
   // Authenticate before reading a body: unauthenticated callers cost no parsing.
   api.use(authenticate(d.verifier, d.services.users));
   api.use(rateLimit(d.rateLimiter, d.config.limits.requestsPerMinute));
