@@ -73,7 +73,7 @@ export async function createApp(config: AppConfig, opts: { logger?: Logger } = {
     }
     const secret = resolveJwtSecret(config);
     redactor = createRedactor([...config.secrets, secret]);
-    const verifier = new TokenVerifier({ ...config.jwt, secret });
+    const verifier = new TokenVerifier({ ...config.jwt, secret }, logger);
 
     const health: HealthChecks = {};
     // Redis (scaled mode): room events and node signals, the Socket.IO adapter, rate limits.
