@@ -22,6 +22,7 @@ import { UserService } from './rooms/user-service';
 import type { HealthChecks, Services } from './services';
 import { DomainEvents } from './shared/domain-events';
 import { createLogger, type Logger } from './shared/logger';
+import { createRedactor, type Redactor } from './shared/redactor';
 import { createTavilySearch } from './tools/search-provider';
 import { createTurnEngine } from './turns/turn-engine';
 import type { SchedulerProbes } from './turns/turn-scheduler';
@@ -54,7 +55,10 @@ export interface AppOptions {
 }
 
 export async function createApp(config: AppConfig, opts: AppOptions = {}): Promise<App> {
-  const logger = opts.logger ?? createLogger(config.logLevel);
+  // Secrets never leave: every log line, and every error text members, the database or a model
+  // may see, goes through one Redactor. The embedded JWT secret joins it once it is known.
+  let redactor: Redactor = createRedactor(config.secrets);
+  const logger = opts.logger ?? createLogger(config.logLevel, {}, (line) => redactor.redact(line));
   const closers: (() => Promise<unknown>)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) {
@@ -75,7 +79,8 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
       closers.push(async () => unlock());
     }
     const secret = resolveJwtSecret(config);
-    const verifier = new TokenVerifier({ ...config.jwt, secret });
+    redactor = createRedactor([...config.secrets, secret]);
+    const verifier = new TokenVerifier({ ...config.jwt, secret }, logger);
 
     const health: HealthChecks = {};
     // Redis (scaled mode): room events and node signals, the Socket.IO adapter, rate limits.
@@ -115,7 +120,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
       broadcaster: roomEvents.broadcaster,
       bus: roomEvents.bus,
       models,
-      toolDeps: (roomId) => ({ roomId, search, files: fileReader }),
+      toolDeps: (roomId) => ({ roomId, search, files: fileReader, redactor }),
       logger,
       probes: opts.turnProbes,
     });

@@ -3,12 +3,13 @@
 import { ConfigError, loadConfig } from '../src/config/config';
 import { loadFileWorkerSettings, startFileWorker } from '../src/files/file-worker-app';
 import { createLogger } from '../src/shared/logger';
+import { createRedactor } from '../src/shared/redactor';
 
 const SHUTDOWN_GRACE_MS = 60_000;
 
 async function main() {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel).child({ component: 'file-worker' });
+  const logger = createLogger(config.logLevel, { component: 'file-worker' }, createRedactor(config.secrets).redact);
   // Keep running through a stray rejection (a Redis hiccup in a callback); log it loudly instead.
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { err: reason }));
 

@@ -5,14 +5,29 @@ import jwt, { type Algorithm } from 'jsonwebtoken';
 import { z } from 'zod';
 import type { JwtConfig } from '../config/config';
 import { AppError } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+
+/** A claim that becomes a stored name: PostgreSQL text cannot hold a NUL character. */
+const storedText = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !s.includes('\u0000'), 'must not contain the NUL character');
 
 /** The claims a token must carry; `sub` names the user, `kind: 'bot'` marks a bot. */
 const claimsSchema = z.object({
-  sub: z.string().min(1).max(255),
+  sub: storedText(255),
   exp: z.number().int(),
-  name: z.string().min(1).max(200).optional(),
+  name: storedText(200).optional(),
   kind: z.enum(['human', 'bot']).optional(),
 });
+
+/**
+ * The one answer to every rejected token. The reason (the issuer or audience expected, the key
+ * type, the claim at fault) would tell anyone how the server is configured: it goes to the log.
+ */
+const REJECTED = 'The token is not valid';
 export type TokenClaims = z.infer<typeof claimsSchema>;
 
 const HMAC_ALGORITHMS: Algorithm[] = ['HS256'];
@@ -21,7 +36,10 @@ const PUBLIC_KEY_ALGORITHMS: Algorithm[] = ['RS256', 'ES256'];
 export class TokenVerifier {
   private readonly key: string;
   private readonly algorithms: Algorithm[];
-  constructor(private readonly cfg: JwtConfig & { secret?: string }) {
+  constructor(
+    private readonly cfg: JwtConfig & { secret?: string },
+    private readonly logger?: Logger,
+  ) {
     if (cfg.publicKey) {
       this.key = cfg.publicKey;
       this.algorithms = PUBLIC_KEY_ALGORITHMS;
@@ -38,7 +56,7 @@ export class TokenVerifier {
     if (typeof token !== 'string' || token.length === 0) {
       throw new AppError('UNAUTHENTICATED', 'A bearer token is required');
     }
-    if (token.length > 8192) throw new AppError('TOKEN_INVALID', 'Token is too long');
+    if (token.length > 8192) this.reject('the token is longer than 8192 characters');
     let payload: unknown;
     try {
       payload = jwt.verify(token, this.key, {
@@ -49,14 +67,19 @@ export class TokenVerifier {
       });
     } catch (err) {
       if (err instanceof jwt.TokenExpiredError) throw new AppError('TOKEN_EXPIRED', 'Token has expired');
-      throw new AppError('TOKEN_INVALID', `Token rejected: ${(err as Error).message}`);
+      this.reject((err as Error).message);
     }
     const parsed = claimsSchema.safeParse(payload);
     if (!parsed.success) {
-      const missing = parsed.error.issues[0]?.path.join('.') ?? 'claims';
-      throw new AppError('TOKEN_INVALID', `Token claim "${missing}" is missing or invalid`);
+      const issue = parsed.error.issues[0];
+      this.reject(`claim "${issue?.path.join('.') || 'claims'}": ${issue?.message ?? 'invalid'}`);
     }
     return parsed.data;
+  }
+
+  private reject(reason: string): never {
+    this.logger?.info('token rejected', { reason });
+    throw new AppError('TOKEN_INVALID', REJECTED);
   }
 }
 

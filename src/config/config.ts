@@ -119,6 +119,11 @@ export interface AppConfig {
   models: Record<string, ModelAlias>;
   defaultModelAlias: string;
   tavily: { apiKey?: string; baseUrl?: string };
+  /**
+   * Every configured secret value: model keys (of the table and of OPENAI_API_KEY), the Tavily key,
+   * the JWT secret, database and Redis passwords. The Redactor keeps them out of what leaves.
+   */
+  secrets: string[];
   logLevel: Env['LOG_LEVEL'];
   limits: {
     jsonBodyBytes: number;
@@ -167,6 +172,17 @@ export class ConfigError extends Error {
       'Invalid configuration:\n' + problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n'),
     );
     this.name = 'ConfigError';
+  }
+}
+
+/** The password of a connection URL, as written and decoded. */
+function passwordOf(url: string | undefined): string[] {
+  if (!url) return [];
+  try {
+    const password = new URL(url).password;
+    return password ? [password, decodeURIComponent(password)] : [];
+  } catch {
+    return [];
   }
 }
 
@@ -237,6 +253,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     models,
     defaultModelAlias,
     tavily: { apiKey: e.TAVILY_API_KEY, baseUrl: e.TAVILY_BASE_URL },
+    secrets: [
+      ...Object.values(models).map((m) => (m.kind === 'openai' ? m.apiKey : undefined)),
+      e.OPENAI_API_KEY,
+      e.TAVILY_API_KEY,
+      e.JWT_SECRET,
+      ...passwordOf(e.DATABASE_URL),
+      ...passwordOf(e.REDIS_URL),
+    ].filter((s): s is string => Boolean(s)),
     logLevel: e.LOG_LEVEL,
     limits: {
       jsonBodyBytes: e.MAX_JSON_BODY_BYTES,

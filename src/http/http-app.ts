@@ -31,6 +31,11 @@ export function buildHttpApp(d: HttpDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.use(accessLog(d.logger));
+  // Every answer is JSON and means only that: browsers must not guess another type.
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
   // The CORS_ORIGINS allowlist. Bearer tokens only, never cookies: no credentials.
   app.use(
     cors({
@@ -42,7 +47,12 @@ export function buildHttpApp(d: HttpDeps): Express {
   );
 
   const api = Router();
-  api.use(healthRoutes(d.health));
+  api.use(healthRoutes(d.health, d.logger));
+  // Everything past health is some user's data: no cache (shared or private) may keep it.
+  api.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   // Authenticate before reading a body: unauthenticated callers cost no parsing.
   api.use(authenticate(d.verifier, d.services.users));
   api.use(rateLimit(d.rateLimiter, d.config.limits.requestsPerMinute));

@@ -1,4 +1,5 @@
 import { GraphRecursionError } from '@langchain/langgraph';
+import { redactKeyPatterns } from '../shared/redactor';
 
 /**
  * Model failures are results, not exceptions, above this layer: the turn records them on the
@@ -8,9 +9,12 @@ export type ModelFailureCode = 'MODEL_ERROR' | 'MODEL_TIMEOUT' | 'MODEL_STREAM_E
 
 export interface ModelFailure {
   code: ModelFailureCode;
+  /** Our own words, safe for every member, the audit and the database: never the provider's text. */
   message: string;
   /** HTTP status from the model server, when it answered with an error. */
   status?: number;
+  /** The provider's own text, for the server log only (which redacts configured secrets). */
+  detail?: string;
 }
 
 /** Thrown by the deadline when a model call ran longer than allowed. */
@@ -21,17 +25,22 @@ export class ModelTimeoutError extends Error {
   }
 }
 
-/** Key-like strings never leave the server, even inside a provider's error message. */
-export function redactSecrets(text: string): string {
-  return text
-    .replace(/\b(sk|tvly|pk|rk)-[A-Za-z0-9_*-]{6,}/g, '$1-[redacted]')
-    .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi, '$1[redacted]');
-}
-
 const statusOf = (err: unknown): number | undefined => {
   const status = (err as { status?: unknown } | null)?.status;
   return typeof status === 'number' && status >= 100 ? status : undefined;
 };
+
+/**
+ * What members are told about a provider's HTTP error: a reason per status, never the provider's
+ * text (it may quote the request, credentials included).
+ */
+export function providerStatusReason(status: number): string {
+  if (status === 401 || status === 403) return `The model provider refused the credentials (${status})`;
+  if (status === 429) return 'The model provider is rate limiting requests (429)';
+  if (status === 408 || status === 504) return `The model provider timed out (${status})`;
+  if (status >= 500) return `The model provider is unavailable (${status})`;
+  return `The model provider refused the request (${status})`;
+}
 
 /**
  * Classifies anything a model call threw. An HTTP error answer is MODEL_ERROR with its status;
@@ -43,11 +52,11 @@ export function classifyModelError(err: unknown, opts: { streamStarted: boolean 
   if (err instanceof GraphRecursionError || (err as Error | null)?.name === 'GraphRecursionError') {
     return { code: 'TOOL_LOOP_LIMIT', message: 'The agent kept calling tools past the step limit' };
   }
-  const message = redactSecrets(err instanceof Error ? err.message : String(err)).slice(0, 500);
+  const detail = redactKeyPatterns(err instanceof Error ? err.message : String(err)).slice(0, 500);
   const status = statusOf(err);
-  if (status !== undefined) return { code: 'MODEL_ERROR', message: `The model server answered ${status}: ${message}`, status };
-  if (opts.streamStarted || isBodyCut(err)) return { code: 'MODEL_STREAM_ERROR', message: `The model's stream broke off: ${message}` };
-  return { code: 'MODEL_ERROR', message: `The model call failed: ${message}` };
+  if (status !== undefined) return { code: 'MODEL_ERROR', message: providerStatusReason(status), status, detail };
+  if (opts.streamStarted || isBodyCut(err)) return { code: 'MODEL_STREAM_ERROR', message: "The model's stream broke off", detail };
+  return { code: 'MODEL_ERROR', message: 'The model server could not be reached', detail };
 }
 
 /** undici's error when the response body ends abruptly: `TypeError: terminated`, caused by a socket error. */

@@ -10,12 +10,19 @@ export function encodeCursor(c: { createdAt: Date; id: string }): string {
   return Buffer.from(`${c.createdAt.toISOString()}|${c.id}`, 'utf8').toString('base64url');
 }
 
+/** Exactly what encodeCursor writes: a four-digit year, so PostgreSQL can hold the date. */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** The shape PostgreSQL's uuid type reads; anything else would fail in the query, not here. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export function decodeCursor(raw: string | undefined): Cursor | undefined {
   if (raw === undefined || raw === '') return undefined;
   const text = Buffer.from(raw, 'base64url').toString('utf8');
-  const [iso, id] = text.split('|');
-  const createdAt = iso ? new Date(iso) : undefined;
-  if (!createdAt || Number.isNaN(createdAt.getTime()) || !id || !/^[0-9a-f-]{36}$/i.test(id)) {
+  const [iso, id, ...rest] = text.split('|');
+  const createdAt = iso && ISO_INSTANT.test(iso) ? new Date(iso) : undefined;
+  // The round trip refuses impossible dates (a 13th month) that Date would roll over; year 0 is not a year.
+  const dateOk = createdAt !== undefined && !Number.isNaN(createdAt.getTime()) && createdAt.toISOString() === iso && createdAt.getUTCFullYear() >= 1;
+  if (!dateOk || !id || !UUID.test(id) || rest.length) {
     throw new AppError('VALIDATION_FAILED', 'cursor is not valid');
   }
   return { createdAt, id };

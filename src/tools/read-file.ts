@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Redactor } from '../shared/redactor';
 import { instrumentTool } from './tool-events';
 
 /**
@@ -37,7 +38,7 @@ export const readFileSchema = z.object({
 /** Most characters handed to the model per read; the excerpt says how to read on. */
 export const READ_FILE_MAX_CHARS = 12_000;
 
-export function readFileTool(roomId: string, reader: FileContentReader) {
+export function readFileTool(roomId: string, reader: FileContentReader, redactor: Redactor) {
   return instrumentTool({
     name: 'read_file',
     description:
@@ -63,5 +64,5 @@ export function readFileTool(roomId: string, reader: FileContentReader) {
         summary: { fileId: excerpt.fileId, filename: excerpt.filename, chars: excerpt.text.length, truncated, ...(excerpt.next ? { next: excerpt.next } : {}) },
       };
     },
-  });
+  }, redactor);
 }

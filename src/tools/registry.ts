@@ -1,5 +1,6 @@
 import type { StructuredToolInterface } from '@langchain/core/tools';
 import { isKnownTool, type ToolName } from '../domain/tool-names';
+import type { Redactor } from '../shared/redactor';
 import { readFileTool, type FileContentReader } from './read-file';
 import type { SearchProvider } from './search-provider';
 import { webSearchTool } from './web-search';
@@ -16,11 +17,13 @@ export interface ToolDeps {
   search?: SearchProvider;
   /** Absent when file reading is not wired. */
   files?: FileContentReader;
+  /** Keeps configured secrets out of tool errors (members, audit, database and the model read them). */
+  redactor: Redactor;
 }
 
 const builders: Record<ToolName, (deps: ToolDeps) => StructuredToolInterface | undefined> = {
-  web_search: (deps) => (deps.search ? webSearchTool(deps.search) : undefined),
-  read_file: (deps) => (deps.files ? readFileTool(deps.roomId, deps.files) : undefined),
+  web_search: (deps) => (deps.search ? webSearchTool(deps.search, deps.redactor) : undefined),
+  read_file: (deps) => (deps.files ? readFileTool(deps.roomId, deps.files, deps.redactor) : undefined),
 };
 
 /**

@@ -3,6 +3,7 @@ import type { ToolRunnableConfig } from '@langchain/core/tools';
 import type { z } from 'zod';
 import type { RoomEventPayloads } from '../contract/events';
 import type { ToolName } from '../domain/tool-names';
+import type { Redactor } from '../shared/redactor';
 
 /**
  * Tools report what they do on LangGraph's `custom` stream (the `writer` LangGraph hands every
@@ -51,11 +52,16 @@ export interface ToolDefinition<S extends z.ZodObject> {
 
 type WriterConfig = ToolRunnableConfig & { writer?: ((chunk: unknown) => void) | null; toolCallId?: string };
 
+/** Longest error text a tool call reports. */
+const TOOL_ERROR_CHARS = 500;
+
 /**
  * A LangChain tool whose runs emit start/progress/end on the custom stream. Errors are re-thrown
- * after the end event so ToolNode turns them into an error ToolMessage the model can read.
+ * after the end event so ToolNode turns them into an error ToolMessage the model can read. An
+ * error's text may come from a provider quoting our request (its key included): it is redacted
+ * here, before the event (members, audit, database) and before the model reads it.
  */
-export function instrumentTool<S extends z.ZodObject>(def: ToolDefinition<S>): StructuredToolInterface {
+export function instrumentTool<S extends z.ZodObject>(def: ToolDefinition<S>, redactor: Redactor): StructuredToolInterface {
   return tool(
     async (input: z.infer<S>, config: WriterConfig) => {
       const toolCallId = config.toolCall?.id ?? config.toolCallId ?? 'unknown';
@@ -73,9 +79,11 @@ export function instrumentTool<S extends z.ZodObject>(def: ToolDefinition<S>): S
         return outcome.content;
       } catch (err) {
         // An abort shows as "cancelled", the same word the runner uses for calls it closes itself.
-        const error = config.signal?.aborted ? 'cancelled' : err instanceof Error ? err.message : String(err);
+        const error = config.signal?.aborted
+          ? 'cancelled'
+          : redactor.redact(err instanceof Error ? err.message : String(err)).slice(0, TOOL_ERROR_CHARS);
         write({ ...base, type: 'end', status: 'failed', latencyMs: latency(), error });
-        throw err;
+        throw new Error(error);
       }
     },
     { name: def.name, description: def.description, schema: def.schema },

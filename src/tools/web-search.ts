@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Redactor } from '../shared/redactor';
 import { instrumentTool } from './tool-events';
 import type { SearchProvider, SearchResult } from './search-provider';
 
@@ -22,7 +23,7 @@ export function formatResults(query: string, results: readonly SearchResult[]): 
   return `Web results for "${query}":\n${lines.join('\n')}`;
 }
 
-export function webSearchTool(search: SearchProvider) {
+export function webSearchTool(search: SearchProvider, redactor: Redactor) {
   return instrumentTool({
     name: 'web_search',
     description: 'Search the web for current information. Returns titles, URLs and snippets of the top results.',
@@ -36,5 +37,5 @@ export function webSearchTool(search: SearchProvider) {
         summary: { query: input.query, resultCount: results.length, urls: results.map((r) => r.url) },
       };
     },
-  });
+  }, redactor);
 }

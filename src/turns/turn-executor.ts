@@ -231,6 +231,8 @@ export class TurnExecutor {
       },
     });
     stream.flush(key);
+    // The provider's own words (`detail`) go to the log only, which redacts secrets; members get our reason.
+    if (result.error) this.d.logger.warn('agent failed', { turnId: turn.id, agentKey: key, ...result.error });
     for (const u of result.usage) staged.usage.push({ ...u, agentKey: key });
     const status: MessageStatus = result.cancelled ? 'cancelled' : result.error ? 'failed' : 'complete';
     staged.messages.push({

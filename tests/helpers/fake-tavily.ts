@@ -27,6 +27,8 @@ export interface FakeTavilyOptions {
   delayMs?: number;
   /** Answer every search with this status instead of results. */
   failWithStatus?: number;
+  /** Whatever the key, fail with this status and an error that quotes the key the request carried (as careless providers do). */
+  failQuotingKey?: number;
 }
 
 export interface FakeTavily {
@@ -49,6 +51,10 @@ export async function startFakeTavily(options: FakeTavilyOptions): Promise<FakeT
           res.end(JSON.stringify(payload));
         };
         if (req.method !== 'POST' || req.url !== '/search') return send(404, { detail: { error: 'not found' } });
+        if (options.failQuotingKey) {
+          const key = req.headers.authorization?.replace(/^Bearer\s+/i, '');
+          return send(options.failQuotingKey, { detail: { error: `Unauthorized: invalid API key "${key}"` } });
+        }
         if (req.headers.authorization !== `Bearer ${options.apiKey}`) return send(401, { detail: { error: 'Unauthorized: missing or invalid API key.' } });
         if (options.delayMs) await sleep(options.delayMs);
         if (options.failWithStatus) return send(options.failWithStatus, { detail: { error: `scripted status ${options.failWithStatus}` } });

@@ -16,6 +16,8 @@ export function fileRoutes(s: Services, uploadBytes: number): Router {
   const upload = multer({
     storage: multer.memoryStorage(),
     limits: { fileSize: uploadBytes, files: 1, fields: 5, fieldSize: 1024, parts: 8 },
+    // Browsers send a file name in raw UTF-8 without saying so; busboy's default reads it as latin1.
+    defParamCharset: 'utf8',
   }).single('file');
 
   const receive: RequestHandler = (req, res, next) => {

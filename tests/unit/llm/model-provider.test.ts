@@ -2,7 +2,7 @@ import { AIMessageChunk, HumanMessage } from '@langchain/core/messages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ALIAS } from '../../../src/config/models';
 import { streamModelCall } from '../../../src/llm/call-model';
-import { classifyModelError, ModelTimeoutError, redactSecrets } from '../../../src/llm/errors';
+import { classifyModelError, ModelTimeoutError } from '../../../src/llm/errors';
 import { createModelProvider } from '../../../src/llm/model-provider';
 import { fakeModelAlias, startFakeOpenAI, type FakeOpenAI } from '../../helpers/fake-openai';
 
@@ -68,11 +68,18 @@ describe('model errors', () => {
     expect(classifyModelError(Object.assign(new Error('x'), { name: 'GraphRecursionError' }), { streamStarted: false }).code).toBe('TOOL_LOOP_LIMIT');
   });
 
-  it('never repeats a key that a provider put in its message', () => {
-    expect(redactSecrets('Incorrect API key provided: sk-proj-abcdef123456. Bearer abcdefghijkl')).toBe(
-      'Incorrect API key provided: sk-[redacted]. Bearer [redacted]',
-    );
-    const failure = classifyModelError(Object.assign(new Error('401 bad key sk-abcdefghijk'), { status: 401 }), { streamStarted: false });
-    expect(failure.message).not.toContain('sk-abcdefghijk');
+  it('tells members a reason per provider status, never the provider’s text', () => {
+    const fail = (status: number) =>
+      classifyModelError(Object.assign(new Error(`${status} bad key ollama-canary-value sk-abcdefghijk`), { status }), { streamStarted: false });
+    expect(fail(401).message).toBe('The model provider refused the credentials (401)');
+    expect(fail(403).message).toBe('The model provider refused the credentials (403)');
+    expect(fail(429).message).toBe('The model provider is rate limiting requests (429)');
+    expect(fail(503).message).toBe('The model provider is unavailable (503)');
+    expect(fail(400).message).toBe('The model provider refused the request (400)');
+    for (const status of [400, 401, 429, 503]) expect(fail(status).message).not.toContain('canary');
+    // The detail (for the log, which redacts configured values) has key-shaped strings cut already.
+    expect(fail(401).detail).toBe('401 bad key ollama-canary-value sk-[redacted]');
+    const refused = classifyModelError(new Error('connect ECONNREFUSED http://user:pw@host'), { streamStarted: false });
+    expect(refused).toMatchObject({ code: 'MODEL_ERROR', message: 'The model server could not be reached' });
   });
 });

@@ -1,5 +1,6 @@
 import type { StructuredToolInterface } from '@langchain/core/tools';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedactor } from '../../../src/shared/redactor';
 import { createTavilySearch } from '../../../src/tools/search-provider';
 import { readFileTool, READ_FILE_MAX_CHARS, type FileContentReader, type FileExcerpt } from '../../../src/tools/read-file';
 import { buildTools } from '../../../src/tools/registry';
@@ -20,6 +21,7 @@ async function callTool(t: StructuredToolInterface, args: Record<string, unknown
   }
 }
 
+const redactor = createRedactor([]);
 let tavily: FakeTavily;
 beforeAll(async () => {
   tavily = await startFakeTavily({
@@ -35,7 +37,7 @@ afterAll(() => tavily.close());
 describe('web_search', () => {
   it('searches Tavily with the key in the Authorization header and returns a digest', async () => {
     const search = createTavilySearch({ apiKey: 'tvly-test-key', baseUrl: tavily.baseUrl });
-    const { content, events } = await callTool(webSearchTool(search), { query: 'green tea', maxResults: 2 });
+    const { content, events } = await callTool(webSearchTool(search, redactor), { query: 'green tea', maxResults: 2 });
 
     const req = tavily.requests.at(-1)!;
     expect(req.authorization).toBe('Bearer tvly-test-key');
@@ -51,9 +53,26 @@ describe('web_search', () => {
 
   it('reports a failed end when the search service refuses', async () => {
     const search = createTavilySearch({ apiKey: 'wrong-key', baseUrl: tavily.baseUrl });
-    const { error, events } = await callTool(webSearchTool(search), { query: 'x' });
+    const { error, events } = await callTool(webSearchTool(search, redactor), { query: 'x' });
     expect(error).toBeDefined();
     expect(events.at(-1)).toMatchObject({ type: 'end', status: 'failed', error: expect.any(String) });
+  });
+
+  it('redacts a configured key that the search service quotes in its error, for members and for the model', async () => {
+    const quoting = await startFakeTavily({ apiKey: 'unused', failQuotingKey: 401 });
+    try {
+      const key = 'canary-search-key-0001';
+      const search = createTavilySearch({ apiKey: key, baseUrl: quoting.baseUrl });
+      const { error, events } = await callTool(webSearchTool(search, createRedactor([key])), { query: 'x' });
+      expect(quoting.requests.at(-1)!.authorization).toBe(`Bearer ${key}`);
+      const end = events.at(-1)!;
+      expect(end).toMatchObject({ type: 'end', status: 'failed', error: expect.stringContaining('[redacted]') });
+      // What ToolNode hands the model is the thrown error's message.
+      expect(error?.message).toBe((end as { error: string }).error);
+      expect(JSON.stringify(events) + error?.message).not.toContain(key);
+    } finally {
+      await quoting.close();
+    }
   });
 
   it('rejects a missing key instead of falling into keyless mode', () => {
@@ -76,7 +95,7 @@ describe('read_file', () => {
       return f && f.roomId === roomId ? f : null;
     },
   };
-  const t = readFileTool('room-a', reader);
+  const t = readFileTool('room-a', reader, redactor);
 
   it('reads a file of the same room', async () => {
     const { content, events } = await callTool(t, { fileId: 'f1' });
@@ -109,7 +128,7 @@ describe('buildTools', () => {
   const reader: FileContentReader = { read: async () => null };
 
   it('builds only the permitted tools', () => {
-    const deps = { roomId: 'r', search, files: reader };
+    const deps = { roomId: 'r', search, files: reader, redactor };
     expect(buildTools(['web_search'], deps).map((t) => t.name)).toEqual(['web_search']);
     expect(buildTools(['read_file', 'web_search'], deps).map((t) => t.name)).toEqual(['web_search', 'read_file']);
     expect(buildTools([], deps)).toEqual([]);
@@ -117,6 +136,6 @@ describe('buildTools', () => {
   });
 
   it('leaves out a permitted tool whose backend is not configured', () => {
-    expect(buildTools(['web_search', 'read_file'], { roomId: 'r', files: reader }).map((t) => t.name)).toEqual(['read_file']);
+    expect(buildTools(['web_search', 'read_file'], { roomId: 'r', files: reader, redactor }).map((t) => t.name)).toEqual(['read_file']);
   });
 });

@@ -4,10 +4,12 @@ import { demoReply } from '../../../src/llm/demo-model';
 import { createModelProvider } from '../../../src/llm/model-provider';
 import { runAgent, type AgentRunCallbacks, type AgentRunInput } from '../../../src/turns/agent-runner';
 import { buildAgentMessages } from '../../../src/turns/prompt';
+import { createRedactor } from '../../../src/shared/redactor';
 import { createTavilySearch } from '../../../src/tools/search-provider';
 import { fakeModelAlias, startFakeOpenAI, toolNamesOf, transcriptOf, type FakeOpenAI, type FakeStreamShape } from '../../helpers/fake-openai';
 import { startFakeTavily, type FakeTavily } from '../../helpers/fake-tavily';
 
+const redactor = createRedactor([]);
 let fake: FakeOpenAI;
 let tavily: FakeTavily;
 let slowTavily: FakeTavily;
@@ -34,7 +36,7 @@ function input(over: Partial<AgentRunInput> & { permissions?: string[]; alias?: 
     agent: { key: 'writer', modelAlias: alias, toolPermissions: permissions },
     messages,
     models: createModelProvider({ fake: fakeModelAlias(fake), demo: DEMO_ALIAS }, { maxRetries: 0, demo: { wordDelayMs: 0 } }),
-    toolDeps: { roomId: 'room-1', search: createTavilySearch({ apiKey: 'tvly-k', baseUrl: tavily.baseUrl }) },
+    toolDeps: { roomId: 'room-1', redactor, search: createTavilySearch({ apiKey: 'tvly-k', baseUrl: tavily.baseUrl }) },
     limits: { maxOutputTokens: 200, modelTimeoutMs: 5_000, recursionLimit: 10 },
     ...rest,
   };
@@ -248,7 +250,7 @@ describe('runAgent: tool permissions', () => {
   it('binds only the permitted tool: a forbidden one is absent from the request', async () => {
     fake.enqueue({ text: 'ok' });
     const reader = { read: async () => null };
-    await runAgent(input({ permissions: ['read_file'], toolDeps: { roomId: 'r', files: reader, search: createTavilySearch({ apiKey: 'tvly-k', baseUrl: tavily.baseUrl }) } }));
+    await runAgent(input({ permissions: ['read_file'], toolDeps: { roomId: 'r', redactor, files: reader, search: createTavilySearch({ apiKey: 'tvly-k', baseUrl: tavily.baseUrl }) } }));
     expect(toolNamesOf(fake.requests.at(-1)!)).toEqual(['read_file']);
   });
 
@@ -257,7 +259,7 @@ describe('runAgent: tool permissions', () => {
     const reader = { read: async () => null };
     const before = tavily.requests.length;
     const rec = recorder();
-    const result = await runAgent({ ...input({ permissions: ['read_file'], toolDeps: { roomId: 'r', files: reader } }), callbacks: rec.callbacks });
+    const result = await runAgent({ ...input({ permissions: ['read_file'], toolDeps: { roomId: 'r', redactor, files: reader } }), callbacks: rec.callbacks });
     expect(tavily.requests.length).toBe(before);
     expect(result.text).toBe('Without search then.');
     expect(result.toolCalls).toEqual([expect.objectContaining({ toolCallId: 'x1', toolName: 'web_search', status: 'failed', error: expect.stringContaining('not found') })]);
@@ -298,7 +300,7 @@ describe('runAgent: cancel', () => {
     const controller = new AbortController();
     const rec = recorder();
     const result = await runAgent({
-      ...input({ permissions: ['web_search'], toolDeps: { roomId: 'r', search: createTavilySearch({ apiKey: 'tvly-k', baseUrl: slowTavily.baseUrl }) } }),
+      ...input({ permissions: ['web_search'], toolDeps: { roomId: 'r', redactor, search: createTavilySearch({ apiKey: 'tvly-k', baseUrl: slowTavily.baseUrl }) } }),
       signal: controller.signal,
       callbacks: { ...rec.callbacks, onToolProgress: () => controller.abort() },
     });
@@ -312,7 +314,9 @@ describe('runAgent: failures are returned, not thrown', () => {
   it('HTTP 500 is MODEL_ERROR with the status', async () => {
     fake.enqueue({ status: 500, errorMessage: 'upstream exploded' });
     const result = await runAgent(input());
-    expect(result.error).toMatchObject({ code: 'MODEL_ERROR', status: 500, message: expect.stringContaining('upstream exploded') });
+    expect(result.error).toMatchObject({ code: 'MODEL_ERROR', status: 500, message: 'The model provider is unavailable (500)' });
+    // The provider's own words are kept apart, for the log only.
+    expect(result.error).toMatchObject({ detail: expect.stringContaining('upstream exploded') });
     expect(result).toMatchObject({ text: '', cancelled: false, finishReason: null });
   });
 
