@@ -92,7 +92,7 @@ const envSchema = z.object({
   MAX_QUEUED_TURNS_PER_SESSION: intFrom(10, 1, 10_000),
   MAX_ROLE_PROMPT_CHARS: intFrom(4000, 1, 100_000),
   /** The whole system message one agent gets: persona, role, team and rules. */
-  MAX_SYSTEM_PROMPT_CHARS: intFrom(8000, 1000, 1_000_000),
+  MAX_SYSTEM_PROMPT_CHARS: intFrom(8000, 2000, 1_000_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -101,18 +101,28 @@ const oneLine = (s: string, max: number) => {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 };
 
+/** The text of a message a person wrote: the prompt builder sends others' words as JSON `{ from, as, text }`. */
+function personText(m: BaseMessage): string | undefined {
+  if (m.getType() !== 'human') return undefined;
+  const content = textOfContent(m.content);
+  try {
+    const data = JSON.parse(content) as { as?: unknown; text?: unknown };
+    if (data && typeof data === 'object' && typeof data.text === 'string') return data.as === 'person' ? data.text : undefined;
+    return undefined;
+  } catch {
+    // Plain text (a prompt not built by the prompt builder): "Name: what was said".
+    return content.replace(/^[^:\n]{1,80}:\s*/, '');
+  }
+}
+
 /** The demo's answer: a function of the prompt only, so the same prompt always streams the same words. */
 export function demoReply(messages: readonly BaseMessage[]): string {
   const system = messages.filter((m) => m.getType() === 'system').map((m) => textOfContent(m.content)).join('\n');
-  // The question is the last line from a person, not another agent's answer of the same turn.
-  const lastHuman = [...messages]
-    .reverse()
-    .find((m) => m.getType() === 'human' && !/^[^:\n]{1,80} \(agent\):/.test(textOfContent(m.content)));
+  // The question is the last message from a person, not another agent's answer of the same turn.
+  const said = [...messages].reverse().map(personText).find((t) => t !== undefined) ?? '';
   const name = /You are ([^,.\n]{1,60})/.exec(system)?.[1]?.trim() ?? 'Assistant';
   const role = /Your role:\s*([^\n]+)/.exec(system)?.[1];
   const roleSentence = role ? /^(.+?[.!?])(\s|$)/.exec(role.trim())?.[1] ?? role.trim() : undefined;
-  // Earlier speakers are prefixed "Name: " by the prompt builder; quote only what was said.
-  const said = lastHuman ? textOfContent(lastHuman.content).replace(/^[^:\n]{1,80}:\s*/, '') : '';
 
   const parts = [`${name} here, answering with the offline demo model.`];
   if (said) parts.push(`You said: "${oneLine(said, 160)}".`);

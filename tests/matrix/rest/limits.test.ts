@@ -19,7 +19,7 @@ describe(`limits on ${testDb()}`, () => {
         MAX_SESSIONS_PER_ROOM: '2',
         MAX_QUEUED_TURNS_PER_SESSION: '2',
         MAX_ROLE_PROMPT_CHARS: '50',
-        MAX_SYSTEM_PROMPT_CHARS: '1000',
+        MAX_SYSTEM_PROMPT_CHARS: '2000',
       }),
     });
   });
@@ -94,7 +94,7 @@ describe(`limits on ${testDb()}`, () => {
       const index = fake.requests.length;
       await send(r.client, r.roomId, r.sessionId, 'first');
       const request = await fake.waitForRequest(index);
-      expect(systemOf(request).length).toBeLessThanOrEqual(1000);
+      expect(systemOf(request).length).toBeLessThanOrEqual(2000);
       expect(systemOf(request)).toMatch(/^You are Slow,/);
 
       const second = await send(r.client, r.roomId, r.sessionId, 'second');

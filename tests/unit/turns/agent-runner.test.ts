@@ -388,8 +388,8 @@ describe('runAgent: same-turn context', () => {
     }
     const third = transcriptOf(fake.requests.at(-1)!);
     expect(third).toContain('You are Editor');
-    expect(third).toContain('user: Alice: Tagline for a tea shop?');
-    expect(third).toContain('user: Writer (agent): Draft: Sip the calm.');
-    expect(third).toContain('user: Critic (agent): Too bland.');
+    expect(third).toContain(`user: ${JSON.stringify({ from: 'Alice', as: 'person', text: 'Tagline for a tea shop?' })}`);
+    expect(third).toContain(`user: ${JSON.stringify({ from: 'Writer', as: 'agent', text: 'Draft: Sip the calm.' })}`);
+    expect(third).toContain(`user: ${JSON.stringify({ from: 'Critic', as: 'agent', text: 'Too bland.' })}`);
   });
 });
