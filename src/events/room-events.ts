@@ -6,7 +6,11 @@ import type { Broadcaster } from './broadcaster';
 import { MemoryBroadcaster } from './memory-broadcaster';
 import { LocalNodeBus, RedisNodeBus, type NodeBus } from './node-bus';
 import { RedisBroadcaster, RoomEventRelay } from './redis-broadcaster';
+import { MemoryPresence, RedisPresence, type PresenceCounter } from './presence';
 import type { ReplayLog } from './replay-log';
+
+/** Presence counts of a room outlive a node that died holding sockets for at most this long. */
+const PRESENCE_TTL_SECONDS = 24 * 3600;
 
 /**
  * Where a node's room events end up: its transport delivers each one to the sockets it holds.
@@ -27,6 +31,8 @@ export interface RoomEvents {
   broadcaster: Broadcaster;
   replayLog: ReplayLog;
   bus: NodeBus;
+  /** Sockets per user per room, across nodes: presence is announced for the first and the last. */
+  presence: PresenceCounter;
   /** Connects this node's transport; events published before it have no local listener. */
   attach(sink: RoomEventSink): void;
   /**
@@ -68,6 +74,7 @@ export async function createRoomEvents(d: {
       broadcaster: mb,
       replayLog: mb,
       bus: new LocalNodeBus(),
+      presence: new MemoryPresence(),
       attach: (sink) => slot.set(sink),
       // Memory delivery is synchronous: published means delivered.
       flush: async () => {},
@@ -89,6 +96,7 @@ export async function createRoomEvents(d: {
     broadcaster: rb,
     replayLog: rb,
     bus,
+    presence: new RedisPresence(pub, config.redisKeyPrefix, PRESENCE_TTL_SECONDS),
     attach: (sink) => slot.set(sink),
     flush: (timeoutMs) => relay.flush(pub, timeoutMs),
     delivered: (roomId) => relay.delivered(roomId),

@@ -4,6 +4,7 @@ import type { ClientToServerEvents, ServerToClientEvents, SocketData } from '../
 import type { Services } from '../services';
 import type { Logger } from '../shared/logger';
 import type { Broadcaster } from '../events/broadcaster';
+import type { PresenceCounter } from '../events/presence';
 import type { ReplayLog } from '../events/replay-log';
 import type { RateLimiter } from '../infra/rate-limiter';
 import type { RoomDelivery } from './room-delivery';
@@ -18,6 +19,7 @@ export interface RealtimeContext {
   services: Services;
   broadcaster: Broadcaster;
   replayLog: ReplayLog;
+  presence: PresenceCounter;
   delivery: RoomDelivery;
   rateLimiter: RateLimiter;
   logger: Logger;

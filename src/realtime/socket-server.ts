@@ -70,6 +70,7 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
     services: d.services,
     broadcaster,
     replayLog,
+    presence: d.roomEvents.presence,
     delivery,
     rateLimiter: d.rateLimiter,
     logger,

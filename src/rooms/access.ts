@@ -52,6 +52,17 @@ export class RoomAccess {
     if (!(await this.isMember(roomId, userId))) throw new AppError('ROOM_NOT_FOUND', 'Room not found');
   }
 
+  /** A member's session of this room (e.g. for typing); a session of another room is SESSION_NOT_FOUND. */
+  async requireSessionInRoom(roomId: string, sessionId: string, userId: string): Promise<void> {
+    const em = this.orm.em.fork();
+    const [member, session] = await Promise.all([
+      em.count(RoomMember, { room: roomId, user: userId }),
+      em.count(Session, { id: sessionId, room: roomId }),
+    ]);
+    if (!member) throw new AppError('ROOM_NOT_FOUND', 'Room not found');
+    if (!session) throw new AppError('SESSION_NOT_FOUND', 'Session not found');
+  }
+
   async isMember(roomId: string, userId: string): Promise<boolean> {
     return (await this.orm.em.fork().count(RoomMember, { room: roomId, user: userId })) > 0;
   }

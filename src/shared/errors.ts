@@ -31,6 +31,8 @@ export const ErrorCodes = {
   AGENT_KEY_TAKEN: 409,
   ALREADY_MEMBER: 409,
   LAST_OWNER: 409,
+  ALREADY_JOINED: 409,
+  JOIN_IN_PROGRESS: 409,
   /** A count cap (rooms per user, agents or sessions per room); details `{ limit, max }`. */
   LIMIT_REACHED: 409,
   /** The session already has its cap of queued turns; details `{ limit, max }`. Retry once turns ran. */

@@ -48,6 +48,40 @@ describe('a member flooding the socket layer', () => {
     }
   });
 
+  it('announces a user once however often their sockets join: re-joins are refused cheaply, other tabs are not announced', async () => {
+    const r = await setupRoom(app, { mode: 'manual', agents: [] });
+    const flooderToken = app.token('rejoiner', { name: 'Rejoiner' });
+    const member = await app.api(r.owner, 'POST', `/rooms/${r.roomId}/members`, { sub: 'rejoiner', role: 'member' });
+    expect(member.status).toBe(201);
+    const tabs = [new TestClient(app.url, flooderToken), new TestClient(app.url, flooderToken), new TestClient(app.url, flooderToken)];
+    try {
+      for (const t of tabs) await t.connected();
+      // Three tabs join; then one of them floods joins of the room it is in, 300 times, paced
+      // under the event budget so the joins themselves are answered.
+      for (const t of tabs) expect((await t.request('room:join', { roomId: r.roomId })).ok).toBe(true);
+      const acks: any[] = [];
+      for (let i = 0; i < 300; i += 15) acks.push(...(await burst(tabs[0]!, 15, 'room:join', { roomId: r.roomId })));
+      const codes = new Set(acks.map((a) => a?.error?.code));
+      expect([...codes].every((c) => c === 'ALREADY_JOINED' || c === 'RATE_LIMITED')).toBe(true);
+      expect(acks.filter((a) => a?.error?.code === 'ALREADY_JOINED').length).toBeGreaterThan(0);
+      // Two tabs leave: the user is still present through the third, so nothing is announced.
+      for (const t of tabs.slice(0, 2)) t.close();
+      const marker = await app.api(r.owner, 'PATCH', `/rooms/${r.roomId}`, { name: 'after the tabs' });
+      expect(marker.status).toBe(200);
+      await r.client.until(() => r.client.roomEvents(r.roomId, 'room:updated').some((e) => e.data.name === 'after the tabs'), 'the marker');
+      tabs[2]!.close();
+      await r.client.until(
+        () => r.client.roomEvents(r.roomId, 'presence').some((e) => e.data.state === 'left' && e.data.displayName === 'Rejoiner'),
+        'the last tab leaving',
+      );
+      const presence = r.client.roomEvents(r.roomId, 'presence').filter((e) => e.data.displayName === 'Rejoiner');
+      expect(presence.map((e) => e.data.state)).toEqual(['joined', 'left']);
+    } finally {
+      for (const t of tabs) t.close();
+      r.client.close();
+    }
+  });
+
   it('drops a socket that sends a run of invalid events, and another member is served meanwhile', async () => {
     const flooder = new TestClient(app.url, app.token('flooder'));
     await flooder.connected();

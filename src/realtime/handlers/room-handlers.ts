@@ -1,7 +1,7 @@
 import { AppError } from '../../shared/errors';
 import { roomChannel } from '../channels';
 import type { RealtimeContext } from '../context';
-import { AFTER_ACK, type AppSocket, type EventHandlers } from '../handler-kit';
+import { AFTER_ACK, type AppSocket, type EventHandlers, type HandlerResult } from '../handler-kit';
 import { snapshotAt } from './room-snapshot';
 
 const TYPING_MIN_INTERVAL_MS = 300;
@@ -12,55 +12,88 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
 } {
   // Per socket: when it last sent a typing event for a (room, session, state).
   const lastTyping = new WeakMap<AppSocket, Map<string, number>>();
+  // Per socket: the rooms it is joining right now (one join in flight per socket and room).
+  const joining = new WeakMap<AppSocket, Set<string>>();
 
+  /**
+   * A socket enters or leaves a room: `presence` goes out only for the user's first socket in the
+   * room and their last, so tabs, devices and re-joins do not flood the room (or its replay log).
+   */
   const presence = (socket: AppSocket, roomId: string, state: 'joined' | 'left') =>
-    ctx.broadcaster
-      .publish(roomId, 'presence', {
-        userId: socket.data.userId,
-        displayName: socket.data.displayName,
-        kind: socket.data.kind,
-        state,
+    (state === 'joined' ? ctx.presence.enter(roomId, socket.data.userId) : ctx.presence.exit(roomId, socket.data.userId))
+      .then((announce) => {
+        if (!announce) return;
+        return ctx.broadcaster.publish(roomId, 'presence', {
+          userId: socket.data.userId,
+          displayName: socket.data.displayName,
+          kind: socket.data.kind,
+          state,
+        });
       })
       .catch((err) => ctx.logger.warn('presence publish failed', { err }));
 
+  /** Marks the socket in the room (announcing the user if it is their first socket there). */
+  const entered = (socket: AppSocket, roomId: string) => {
+    if (socket.data.rooms.has(roomId)) return;
+    socket.data.rooms.add(roomId);
+    void presence(socket, roomId, 'joined');
+  };
+
+  /** Replay from `lastSeq` when the log reaches back, else a snapshot; the socket is held meanwhile. */
+  const join = async (socket: AppSocket, roomId: string, lastSeq: number | undefined): Promise<HandlerResult<'room:join'>> => {
+    await ctx.services.access.requireMember(roomId, socket.data.userId);
+    socket.leave(roomChannel(roomId));
+    const held = ctx.delivery.hold(socket, roomId);
+    try {
+      const at = await ctx.delivery.joinPoint(held);
+      if (lastSeq !== undefined) {
+        const replay = await ctx.replayLog.since(roomId, lastSeq);
+        if (!replay.gap) {
+          // Missed events go out as ordinary events, in order, before the ack and before live ones:
+          // from the log up to the join point, the rest from the held buffer.
+          const missed = replay.events.filter((e) => e.data.seq <= at);
+          for (const { event, data } of missed) socket.emit(event, data as never);
+          const upTo = Math.max(lastSeq, at);
+          ctx.delivery.release(held, upTo);
+          entered(socket, roomId);
+          return { mode: 'replay' as const, replayed: missed.length, seq: upTo };
+        }
+      }
+      const { snapshot, after } = await snapshotAt(ctx, roomId, at);
+      // The ack goes before the events that follow it: ack, then release, in one synchronous step.
+      return {
+        mode: 'snapshot' as const,
+        snapshot,
+        seq: snapshot.seq,
+        ...(lastSeq !== undefined ? { replayGap: true } : {}),
+        [AFTER_ACK]: () => {
+          for (const { event, data } of after) socket.emit(event, data as never);
+          ctx.delivery.release(held, at);
+          entered(socket, roomId);
+        },
+      };
+    } catch (err) {
+      ctx.delivery.drop(held);
+      throw err;
+    }
+  };
+
   return {
     'room:join': async (socket, { roomId, lastSeq }) => {
-      await ctx.services.access.requireMember(roomId, socket.data.userId);
-      socket.leave(roomChannel(roomId));
-      const held = ctx.delivery.hold(socket, roomId);
+      // Cheap refusals first: a socket already in the room has every event (a rejoin with
+      // lastSeq is still served: the client saw a gap), and a second join while one runs waits.
+      // (The channel itself, not socket.data.rooms: a member removed over REST leaves the channel.)
+      if (lastSeq === undefined && socket.rooms.has(roomChannel(roomId))) {
+        throw new AppError('ALREADY_JOINED', 'This socket is in that room already; send lastSeq to catch up', { roomId });
+      }
+      let inFlight = joining.get(socket);
+      if (!inFlight) joining.set(socket, (inFlight = new Set()));
+      if (inFlight.has(roomId)) throw new AppError('JOIN_IN_PROGRESS', 'A join of that room is already in progress on this socket', { roomId });
+      inFlight.add(roomId);
       try {
-        const at = await ctx.delivery.joinPoint(held);
-        if (lastSeq !== undefined) {
-          const replay = await ctx.replayLog.since(roomId, lastSeq);
-          if (!replay.gap) {
-            // Missed events go out as ordinary events, in order, before the ack and before live ones:
-            // from the log up to the join point, the rest from the held buffer.
-            const missed = replay.events.filter((e) => e.data.seq <= at);
-            for (const { event, data } of missed) socket.emit(event, data as never);
-            const upTo = Math.max(lastSeq, at);
-            ctx.delivery.release(held, upTo);
-            socket.data.rooms.add(roomId);
-            void presence(socket, roomId, 'joined');
-            return { mode: 'replay' as const, replayed: missed.length, seq: upTo };
-          }
-        }
-        const { snapshot, after } = await snapshotAt(ctx, roomId, at);
-        // The ack goes before the events that follow it: ack, then release, in one synchronous step.
-        return {
-          mode: 'snapshot' as const,
-          snapshot,
-          seq: snapshot.seq,
-          ...(lastSeq !== undefined ? { replayGap: true } : {}),
-          [AFTER_ACK]: () => {
-            for (const { event, data } of after) socket.emit(event, data as never);
-            ctx.delivery.release(held, at);
-            socket.data.rooms.add(roomId);
-            void presence(socket, roomId, 'joined');
-          },
-        };
-      } catch (err) {
-        ctx.delivery.drop(held);
-        throw err;
+        return await join(socket, roomId, lastSeq);
+      } finally {
+        inFlight.delete(roomId);
       }
     },
 
@@ -76,12 +109,13 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
       if (!socket.data.rooms.has(roomId)) throw new AppError('VALIDATION_FAILED', 'Join the room first');
       let last = lastTyping.get(socket);
       if (!last) lastTyping.set(socket, (last = new Map()));
-      const key = `${roomId}:${sessionId}:${on}`;
+      // Throttled per socket and room: a burst of keystrokes (in any session) makes one event.
+      const key = `${roomId}:${on}`;
       const now = Date.now();
-      // Throttled per socket: a burst of keystrokes makes one event.
       if (now - (last.get(key) ?? 0) < TYPING_MIN_INTERVAL_MS) return { throttled: true };
       last.set(key, now);
-      await ctx.services.access.requireMember(roomId, socket.data.userId);
+      // Still a member, and the session is one of this room's.
+      await ctx.services.access.requireSessionInRoom(roomId, sessionId, socket.data.userId);
       socket.to(roomChannel(roomId)).volatile.emit('typing', { roomId, sessionId, userId: socket.data.userId, on, ts: now });
       return { throttled: false };
     },
