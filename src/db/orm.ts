@@ -6,6 +6,7 @@ import { MikroORM as PgORM, type EntityManager as PgEntityManager } from '@mikro
 import { MikroORM as PgliteORM } from '@mikro-orm/pglite';
 import type { AppConfig } from '../config/config';
 import { ALL_ENTITIES } from './entities';
+import { releaseDroppedConnections } from './release-dropped-connections';
 
 /** The entity manager type the services use; PostgreSQL and PGlite share the PostgreSQL dialect. */
 export type Em = PgEntityManager;
@@ -33,7 +34,12 @@ export function ormOptions(config: Pick<AppConfig, 'databaseUrl' | 'dataDir' | '
     forceUtcTimezone: true,
   };
   if (config.databaseUrl) {
-    return { ...common, clientUrl: config.databaseUrl, pool: { max: config.databasePoolMax } } as Partial<Options>;
+    return {
+      ...common,
+      clientUrl: config.databaseUrl,
+      pool: { max: config.databasePoolMax },
+      driverOptions: { onPoolCreated: releaseDroppedConnections },
+    } as Partial<Options>;
   }
   const dir = path.join(config.dataDir, 'db');
   mkdirSync(dir, { recursive: true });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../config/config';
 import type { Orm } from '../db/orm';
 import { contextExceedsBudget } from '../domain/budget';
@@ -8,13 +9,18 @@ import type { Logger } from '../shared/logger';
 import type { ToolDeps } from '../tools/registry';
 import { ActiveTurns } from './active-turns';
 import { CrossNodeTurns } from './cross-node-turns';
+import { OutboxRepository } from './outbox-repository';
 import { PlanStep } from './plan-step';
 import { runSummaryPipeline } from './summary';
+import { TurnAnnouncer } from './turn-announcer';
 import { TurnExecutor } from './turn-executor';
 import { TurnIntake } from './turn-intake';
 import { TurnRepository } from './turn-repository';
 import { TurnScheduler, type SchedulerProbes } from './turn-scheduler';
 import { TurnService } from './turn-service';
+import { TurnSettlement } from './turn-settlement';
+import { TurnSweep } from './turn-sweep';
+import { TurnsInHand } from './turns-in-hand';
 
 export interface TurnEngine {
   intake: TurnIntake;
@@ -39,14 +45,26 @@ export async function createTurnEngine(d: {
   /** Tests only: act at exact points of the scheduler's loop. */
   probes?: SchedulerProbes;
 }): Promise<TurnEngine> {
-  const { config, models } = d;
+  const { config, models, logger } = d;
   const limits = config.limits;
-  const repo = new TurnRepository(d.orm);
+  // This process, as the turns it is responsible for name it (`runner_id`).
+  const nodeId = randomUUID();
+  const repo = new TurnRepository(d.orm, nodeId);
+  const outbox = new OutboxRepository(d.orm, nodeId);
   const active = new ActiveTurns();
+  const inHand = new TurnsInHand();
+  // Aborted at shutdown, once running turns had their grace period: writes that must be stored
+  // stop retrying there, and what they leave behind is a sweep's.
+  const stopping = new AbortController();
+  const announcer = new TurnAnnouncer({ outbox, broadcaster: d.broadcaster, inHand, stopping: stopping.signal, staleAfterMs: config.turns.staleAfterMs, logger });
 
   const executor = new TurnExecutor({
     repo,
     active,
+    inHand,
+    settlement: new TurnSettlement({ repo, stopping: stopping.signal, logger }),
+    announcer,
+    stopping: stopping.signal,
     config,
     broadcaster: d.broadcaster,
     models,
@@ -69,17 +87,23 @@ export async function createTurnEngine(d: {
     overBudget: (summary, messages, budget) => contextExceedsBudget({ summary, messages }, budget),
   });
 
+  const kick = (sessionId: string) => scheduler.kick(sessionId);
+  const sweep = new TurnSweep({ outbox, announcer, inHand, staleAfterMs: config.turns.staleAfterMs, kick, logger });
   const scheduler = new TurnScheduler(
     repo,
-    { ...config.turns, singleNode: !config.redisUrl },
-    { run: (t) => executor.run(t), interrupted: (t) => executor.announceInterrupted(t) },
-    d.logger,
+    { heartbeatMs: config.turns.heartbeatMs, sweepMs: config.turns.sweepMs, singleNode: !config.redisUrl },
+    {
+      run: (t) => executor.run(t),
+      heartbeat: () => outbox.heartbeat(inHand.ids()),
+      sweep: (all) => sweep.sweep(all),
+    },
+    logger,
     d.probes,
   );
 
   const intake = new TurnIntake(repo, { queuedTurnsPerSession: limits.queuedTurnsPerSession });
-  const cluster = new CrossNodeTurns(d.bus, active, d.logger);
-  const turns = new TurnService(repo, d.broadcaster, intake, cluster, (sessionId) => scheduler.kick(sessionId));
+  const cluster = new CrossNodeTurns(d.bus, active, logger);
+  const turns = new TurnService({ repo, intake, announcer, inHand, cluster, kick, logger });
 
   await scheduler.start();
   return {
@@ -90,7 +114,11 @@ export async function createTurnEngine(d: {
     async close() {
       // Turns running here may finish within the grace period; then they are cancelled (and
       // still commit and end).
-      await scheduler.close(limits.shutdownGraceMs, () => active.cancelAll());
+      await scheduler.close(limits.shutdownGraceMs, () => {
+        active.cancelAll();
+        stopping.abort();
+      });
+      stopping.abort();
     },
   };
 }

@@ -1,15 +1,16 @@
 import type { AppConfig } from '../config/config';
 import type { ErrorBody } from '../contract/dto';
 import type { Usage } from '../contract/events';
-import type { Agent, Message, MessageStatus } from '../db/entities';
+import type { Agent, MessageStatus } from '../db/entities';
 import { newId } from '../db/entities/common';
+import { isTransientDbError } from '../db/transient-error';
 import { noAgentNotice, type Plan } from '../domain/plan';
 import type { Broadcaster } from '../events/broadcaster';
 import { sumUsage } from '../llm/cost';
 import type { ModelProvider } from '../llm/model-provider';
 import type { ModelCallUsage } from '../llm/usage';
-import { presentMessage } from '../rooms/presenters';
 import type { Logger } from '../shared/logger';
+import { retry } from '../shared/retry';
 import type { ToolDeps } from '../tools/registry';
 import type { ActiveTurn, ActiveTurns } from './active-turns';
 import { runAgent } from './agent-runner';
@@ -17,10 +18,13 @@ import type { ManagerAgent } from './manager';
 import type { PlanStep } from './plan-step';
 import { buildAgentMessages, type ConversationMessage, type SameTurnAnswer } from './prompt';
 import type { SummaryResult } from './summary';
+import type { TurnAnnouncer } from './turn-announcer';
 import type { TurnContext } from './turn-context';
 import { finalStatus, type StagedTurn } from './turn-outcome';
 import type { TurnRef, TurnRepository } from './turn-repository';
+import type { Settled, TurnSettlement } from './turn-settlement';
 import { TurnStream } from './turn-stream';
+import type { TurnsInHand } from './turns-in-hand';
 
 export interface SummaryRequest {
   previous: string | null;
@@ -33,6 +37,14 @@ export interface TurnExecutorDeps {
   repo: TurnRepository;
   /** The turns running on this node. */
   active: ActiveTurns;
+  /** The turns this node works on; the heartbeat keeps them from being taken over. */
+  inHand: TurnsInHand;
+  /** Stores the turn's outcome whatever the connection does. */
+  settlement: TurnSettlement;
+  /** Announces what was stored. */
+  announcer: TurnAnnouncer;
+  /** Aborted at shutdown: reads stop retrying there. */
+  stopping: AbortSignal;
   config: AppConfig;
   broadcaster: Broadcaster;
   models: ModelProvider;
@@ -48,6 +60,7 @@ export interface TurnExecutorDeps {
 /** Files of the room listed in the prompt of an agent that may read them. */
 const MAX_LISTED_FILES = 20;
 const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
+const COULD_NOT_START: ErrorBody = { code: 'TURN_FAILED', message: 'The turn could not start' };
 const toUsage = (calls: readonly ModelCallUsage[]): Usage => {
   if (!calls.length) return ZERO_USAGE;
   const s = sumUsage(calls);
@@ -56,46 +69,56 @@ const toUsage = (calls: readonly ModelCallUsage[]): Usage => {
 
 /**
  * Runs one claimed turn: plan, agents in order with live streams, summary when over budget, then
- * ONE commit of everything the turn produced, and only then `turn:end`.
+ * ONE commit of everything the turn produced, and only then `turn:end`, read from what the
+ * database holds.
  */
 export class TurnExecutor {
   constructor(private readonly d: TurnExecutorDeps) {}
 
-  async announceInterrupted(t: TurnRef): Promise<void> {
-    await this.d.broadcaster.publish(t.roomId, 'turn:end', {
-      turnId: t.turnId,
-      sessionId: t.sessionId,
-      status: 'interrupted',
-      error: { code: 'TURN_INTERRUPTED', message: 'The server running this turn stopped' },
-      usage: ZERO_USAGE,
-    });
-  }
-
-  /** Runs a claimed turn; whatever happens, it ends with one `turn:end`. */
+  /** Runs a claimed turn; whatever happens, it ends with one `turn:end` (here or by a sweep). */
   async run(claimed: TurnRef): Promise<void> {
-    let loaded = false;
+    const release = this.d.inHand.hold(claimed.turnId);
     try {
-      await this.execute(claimed, () => (loaded = true));
-    } catch (err) {
-      if (loaded) throw err;
-      // Loading its context failed (database down, room deleted): the turn must not stay running.
-      this.d.logger.error('turn could not start', { turnId: claimed.turnId, err });
-      await this.failTurn(claimed, { code: 'TURN_FAILED', message: 'The turn could not start' }, ZERO_USAGE);
+      let ctx: TurnContext;
+      try {
+        ctx = await retry(() => this.d.repo.loadContext(claimed, { recentMessages: this.d.config.limits.recentMessages, listedFiles: MAX_LISTED_FILES }), {
+          retryable: isTransientDbError,
+          signal: this.d.stopping,
+        });
+      } catch (err) {
+        // Its room or session is gone, or shutdown came while the database was unreachable.
+        this.d.logger.error('turn could not start', { turnId: claimed.turnId, err });
+        const settled = isTransientDbError(err) ? 'abandoned' : await this.d.settlement.fail(claimed.turnId, COULD_NOT_START);
+        await this.conclude(claimed, settled, COULD_NOT_START, ZERO_USAGE);
+        return;
+      }
+      await this.execute(claimed, ctx);
+    } finally {
+      release();
     }
   }
 
-  /** Marks a turn failed with one statement and ends it: the path when its own commit cannot happen. */
-  private async failTurn(t: TurnRef, error: ErrorBody, usage: Usage): Promise<void> {
-    await this.d.repo.markTurnFailed(t.turnId).catch(() => undefined);
-    await this.d.broadcaster
-      .publish(t.roomId, 'turn:end', { turnId: t.turnId, sessionId: t.sessionId, status: 'failed', error, usage })
-      .catch(() => undefined);
+  /**
+   * Announces what the database holds once the turn's outcome is settled. Only a turn whose row
+   * is gone is announced from memory: there is nothing stored to announce from, or to mark.
+   */
+  private async conclude(t: TurnRef, settled: Settled, fallback: ErrorBody, usage: Usage): Promise<void> {
+    const { logger } = this.d;
+    if (settled === 'stored') {
+      await this.d.announcer.announceEnd(t.turnId).catch((err) => logger.warn('announcing a turn end failed; the sweep will', { turnId: t.turnId, err }));
+    } else if (settled === 'gone') {
+      await this.d.broadcaster
+        .publish(t.roomId, 'turn:end', { turnId: t.turnId, sessionId: t.sessionId, status: 'failed', error: fallback, usage })
+        .catch((err) => logger.warn('announcing the end of a deleted turn failed', { turnId: t.turnId, err }));
+    } else if (settled === 'taken') {
+      logger.warn('turn was interrupted by a sweep before its commit; the sweep announces it', { turnId: t.turnId });
+    } else {
+      logger.warn('turn left running at shutdown; a sweep will interrupt it', { turnId: t.turnId });
+    }
   }
 
-  private async execute(claimed: TurnRef, onLoaded: () => void): Promise<void> {
+  private async execute(claimed: TurnRef, ctx: TurnContext): Promise<void> {
     const { config, logger } = this.d;
-    const ctx = await this.d.repo.loadContext(claimed, { recentMessages: config.limits.recentMessages, listedFiles: MAX_LISTED_FILES });
-    onLoaded();
     const { turn, room, session } = ctx;
 
     const stream = new TurnStream(this.d.broadcaster, room.id, turn.id, config.limits.deltaFlushMs, logger);
@@ -149,28 +172,11 @@ export class TurnExecutor {
     if (!turnError && status === 'failed') {
       turnError = { code: 'ALL_AGENTS_FAILED', message: 'Every agent of the turn failed' };
     }
-    let created: Message[];
-    try {
-      created = await this.d.repo.commitTurn(turn.id, { room, session, requestedBy: turn.requestedBy, plan, status, turnError, staged, summary, systemNotice });
-    } catch (err) {
-      logger.error('turn commit failed', { turnId: turn.id, err });
-      await stream.drain();
-      this.d.active.end(turn.id);
-      await this.failTurn(claimed, { code: 'COMMIT_FAILED', message: 'The turn could not be saved' }, toUsage(staged.usage));
-      return;
-    }
-    // Agent messages reached the room as streams; a system notice is announced as a new message.
-    for (const m of created) if (m.authorType === 'system') stream.emit('message:created', { message: presentMessage(m) });
+    const settled = await this.d.settlement.commit(turn.id, { room, session, requestedBy: turn.requestedBy, plan, status, turnError, staged, summary, systemNotice });
     await stream.drain();
     // Off the registry before turn:end, so a snapshot taken after it no longer shows the turn.
     this.d.active.end(turn.id);
-    await stream.end({
-      turnId: turn.id,
-      sessionId: session.id,
-      status,
-      ...(turnError ? { error: turnError } : {}),
-      usage: toUsage(staged.usage),
-    });
+    await this.conclude(claimed, settled, { code: 'COMMIT_FAILED', message: 'The turn could not be saved' }, toUsage(staged.usage));
   }
 
   /** One agent of the turn: its live stream, and its answer, usage and tool calls staged for the commit. */

@@ -1,7 +1,9 @@
 import type { ParsedClientPayload } from '../contract/client-events';
 import type { MessageDto } from '../contract/dto';
+import { isTransientDbError } from '../db/transient-error';
 import { presentMessage } from '../rooms/presenters';
 import { AppError } from '../shared/errors';
+import { retry } from '../shared/retry';
 import { isDuplicateKey, type TurnRepository } from './turn-repository';
 
 /** A validated `message:send` payload: the contract's type, so a renamed field fails the type check here too. */
@@ -11,7 +13,15 @@ export interface Accepted {
   message: MessageDto;
   turnId: string;
   duplicate: boolean;
+  /** Whether `message:created` and `turn:queued` went out (always false for a new message). */
+  announced: boolean;
 }
+
+/**
+ * How long a send whose commit outcome is unknown keeps trying before it answers with an error
+ * (about two seconds): the client is waiting for its ack.
+ */
+const COMMIT_ATTEMPTS = 8;
 
 /**
  * Step 1 of a turn: the user's message and a queued turn commit together, before the ack.
@@ -24,7 +34,8 @@ export class TurnIntake {
     private readonly limits: { queuedTurnsPerSession: number },
   ) {}
 
-  async accept(userId: string, input: SendInput): Promise<Accepted> {
+  /** `turnId` is the id a new turn gets; the caller holds it before the commit. */
+  async accept(userId: string, input: SendInput, turnId: string): Promise<Accepted> {
     // Membership first: a removed member gets no answer about earlier sends either.
     const { room } = await this.repo.requireMember(input.roomId, userId);
     const existing = await this.findExisting(userId, input);
@@ -37,13 +48,19 @@ export class TurnIntake {
       if (found !== new Set(input.fileIds).size) throw new AppError('FILE_NOT_FOUND', 'An attached file was not found in this room');
     }
     await this.requireQueueRoom(session.id);
+    const q = { turnId, room, sessionId: session.id, userId, content: input.content, clientMsgId: input.clientMsgId };
     try {
-      const { message, turnId } = await this.repo.queueTurn({ room, sessionId: session.id, userId, content: input.content, clientMsgId: input.clientMsgId });
-      return { message: presentMessage(message), turnId, duplicate: false };
+      // Tried again when the connection drops at the commit, which may still have happened: the
+      // retry then meets the unique keys of the first rows, which wait for that transaction to
+      // end, so the answer is what the database holds (a plain read could run before the commit
+      // lands).
+      const { message } = await retry(() => this.repo.queueTurn(q), { retryable: isTransientDbError, attempts: COMMIT_ATTEMPTS });
+      return { message: presentMessage(message), turnId, duplicate: false, announced: false };
     } catch (err) {
       if (isDuplicateKey(err)) {
         const again = await this.findExisting(userId, input);
-        if (again) return again;
+        // Our own earlier attempt is not a duplicate of the caller's send.
+        if (again) return again.turnId === turnId ? { ...again, duplicate: false } : again;
       }
       throw err;
     }
@@ -67,6 +84,6 @@ export class TurnIntake {
     const m = await this.repo.findSent(userId, input.sessionId, input.clientMsgId);
     if (!m) return null;
     if (m.room.id !== input.roomId) throw new AppError('SESSION_NOT_FOUND', 'Session not found');
-    return { message: presentMessage(m), turnId: m.turn!.id, duplicate: true };
+    return { message: presentMessage(m), turnId: m.turn!.id, duplicate: true, announced: m.turn!.queueAnnouncedAt != null };
   }
 }

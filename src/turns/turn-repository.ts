@@ -1,4 +1,4 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { ErrorBody } from '../contract/dto';
 import { Agent, LlmUsageEvent, Message, Room, Session, StoredFile, ToolCallEvent, Turn, User, type TurnStatus } from '../db/entities';
 import type { Orm } from '../db/orm';
@@ -42,12 +42,18 @@ export interface UsageRow {
 export const isDuplicateKey = (err: unknown): boolean => err instanceof UniqueConstraintViolationException;
 
 /**
- * Every read and write of the turn path, in one place. Each method is its own unit of work on a
- * fresh fork (docs/transaction_policy.md); the raw statements are PostgreSQL that PGlite runs too.
+ * The reads and writes of the turn path: intake, claim, context, the one commit, reading turns
+ * back (the outbox and the sweep have theirs in outbox-repository.ts). Each method is its own unit
+ * of work on a fresh fork (docs/transaction_policy.md); the raw statements are PostgreSQL that
+ * PGlite runs too.
  * The database clock (`clock_timestamp()`) orders and times turns: nodes' clocks may disagree.
  */
 export class TurnRepository {
-  constructor(private readonly orm: Orm) {}
+  constructor(
+    private readonly orm: Orm,
+    /** This node, as `runner_id` names it. */
+    private readonly nodeId: string,
+  ) {}
 
   // Membership
 
@@ -65,7 +71,7 @@ export class TurnRepository {
 
   /** The message an author already sent with this `clientMsgId` in the session, if any. */
   findSent(userId: string, sessionId: string, clientMsgId: string): Promise<Message | null> {
-    return this.orm.em.fork().findOne(Message, { session: sessionId, authorUser: userId, clientMsgId });
+    return this.orm.em.fork().findOne(Message, { session: sessionId, authorUser: userId, clientMsgId }, { populate: ['turn'] });
   }
 
   findSession(roomId: string, sessionId: string): Promise<Session | null> {
@@ -82,15 +88,21 @@ export class TurnRepository {
     return this.orm.em.fork().count(Turn, { session: sessionId, status: 'queued' });
   }
 
-  /** The user's message and its `queued` turn, in one transaction. */
-  async queueTurn(q: { room: Room; sessionId: string; userId: string; content: string; clientMsgId: string }): Promise<{ message: Message; turnId: string }> {
+  /**
+   * The user's message and its `queued` turn, in one transaction. This node is responsible for
+   * announcing it (`runner_id`, with a fresh heartbeat); `turnId` is chosen by the caller, who
+   * holds it before the commit.
+   */
+  async queueTurn(q: { turnId: string; room: Room; sessionId: string; userId: string; content: string; clientMsgId: string }): Promise<{ message: Message; turnId: string }> {
     return this.orm.em.fork().transactional(async (tx) => {
       const turn = tx.create(Turn, {
+        id: q.turnId,
         room: tx.getReference(Room, q.room.id),
         session: tx.getReference(Session, q.sessionId),
         requestedBy: tx.getReference(User, q.userId),
         mode: q.room.mode,
         status: 'queued',
+        runnerId: this.nodeId,
       });
       const message = tx.create(Message, {
         room: tx.getReference(Room, q.room.id),
@@ -103,92 +115,46 @@ export class TurnRepository {
         status: 'complete',
       });
       await tx.flush();
-      await tx.getConnection().execute('update "turns" set "queued_at" = clock_timestamp() where "id" = ?', [turn.id], 'run', tx.getTransactionContext());
+      await tx
+        .getConnection()
+        .execute('update "turns" set "queued_at" = clock_timestamp(), "heartbeat_at" = clock_timestamp() where "id" = ?', [turn.id], 'run', tx.getTransactionContext());
       return { message, turnId: turn.id };
     });
   }
 
-  /** How many turns of the session are ahead of this one (running or queued before it). */
-  async queuePosition(sessionId: string, turnId: string): Promise<number> {
-    const rows = await this.orm.em
-      .fork()
-      .getConnection()
-      .execute<{ ahead: string }[]>(
-        `select count(*) as ahead from "turns" t, "turns" me
-          where me."id" = ? and t."session_id" = ? and t."id" <> me."id"
-            and (t."status" = 'running' or (t."status" = 'queued' and (t."queued_at", t."id") < (me."queued_at", me."id")))`,
-        [turnId, sessionId],
-      );
-    return Number(rows[0]?.ahead ?? 0);
-  }
-
-  // Scheduling: single statements that touch only a turn's status columns.
+  // Scheduling: small transactions that touch only a turn's status columns.
 
   /**
    * Starts the session's oldest queued turn unless one is running, under a transaction-scoped
-   * advisory lock on the session, so two nodes cannot both start a turn of one session.
+   * advisory lock on the session, so two nodes cannot both start a turn of one session. A turn
+   * waits until its message was announced, so `turn:started` never precedes `message:created`.
+   * A turn this node already runs in the session is returned again: the loop asking is the
+   * session's only one here, so that turn is one whose claim committed while the answer was lost.
    */
-  async claimNext(sessionId: string, runnerId: string): Promise<TurnRef | null> {
+  async claimNext(sessionId: string): Promise<TurnRef | null> {
     return this.orm.em.fork().transactional(async (tx) => {
       const conn = tx.getConnection();
       const trx = tx.getTransactionContext();
       await conn.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`turns:${sessionId}`], 'all', trx);
-      const running = await conn.execute<{ id: string }[]>(
-        `select "id" from "turns" where "session_id" = ? and "status" = 'running' limit 1`,
+      const running = await conn.execute<{ id: string; room_id: string; runner_id: string | null }[]>(
+        `select "id", "room_id", "runner_id" from "turns" where "session_id" = ? and "status" = 'running' limit 1`,
         [sessionId],
         'all',
         trx,
       );
-      if (running.length) return null;
+      if (running[0]) return running[0].runner_id === this.nodeId ? { turnId: running[0].id, sessionId, roomId: running[0].room_id } : null;
       const rows = await conn.execute<{ id: string; room_id: string }[]>(
         `update "turns" set "status" = 'running', "started_at" = clock_timestamp(), "heartbeat_at" = clock_timestamp(), "runner_id" = ?
           where "id" = (select "id" from "turns" where "session_id" = ? and "status" = 'queued' order by "queued_at", "id" limit 1)
+            and "queue_announced_at" is not null
           returning "id", "room_id"`,
-        [runnerId, sessionId],
+        [this.nodeId, sessionId],
         'all',
         trx,
       );
       const row = rows[0];
       return row ? { turnId: row.id, sessionId, roomId: row.room_id } : null;
     });
-  }
-
-  /** Proves the runner's node is alive for every turn it runs. */
-  async heartbeat(runnerId: string): Promise<void> {
-    await this.orm.em
-      .fork()
-      .getConnection()
-      .execute(`update "turns" set "heartbeat_at" = clock_timestamp() where "runner_id" = ? and "status" = 'running'`, [runnerId]);
-  }
-
-  /**
-   * Marks `interrupted` the running turns of other runners whose heartbeat is older than
-   * `staleAfterMs` (or all of them, `allRunning`), and returns them.
-   */
-  async interruptStale(allRunning: boolean, staleAfterMs: number, runnerId: string): Promise<TurnRef[]> {
-    const rows = await this.orm.em
-      .fork()
-      .getConnection()
-      .execute<{ id: string; session_id: string; room_id: string }[]>(
-        `update "turns" set "status" = 'interrupted', "ended_at" = clock_timestamp(), "error" = 'the server running this turn stopped'
-          where "status" = 'running' and (? or "heartbeat_at" is null or "heartbeat_at" < clock_timestamp() - (? * interval '1 millisecond'))
-            and ("runner_id" is null or "runner_id" <> ?)
-          returning "id", "session_id", "room_id"`,
-        [allRunning, staleAfterMs, runnerId],
-      );
-    return rows.map((t) => ({ turnId: t.id, sessionId: t.session_id, roomId: t.room_id }));
-  }
-
-  /** Sessions with queued turns and none running: nobody will start them unless kicked. */
-  async sessionsWaiting(): Promise<string[]> {
-    const rows = await this.orm.em
-      .fork()
-      .getConnection()
-      .execute<{ session_id: string }[]>(
-        `select distinct q."session_id" from "turns" q where q."status" = 'queued'
-           and not exists (select 1 from "turns" r where r."session_id" = q."session_id" and r."status" = 'running')`,
-      );
-    return rows.map((r) => r.session_id);
   }
 
   // Cancelling
@@ -198,14 +164,18 @@ export class TurnRepository {
     return this.orm.em.fork().findOne(Turn, { id: turnId, room: roomId });
   }
 
-  /** queued → cancelled; only wins if no node claimed the turn meanwhile. */
+  /**
+   * queued → cancelled; only wins if no node claimed the turn meanwhile. This node then announces
+   * its end (the caller holds it).
+   */
   async cancelIfQueued(turnId: string): Promise<boolean> {
     const rows = await this.orm.em
       .fork()
       .getConnection()
       .execute<{ id: string }[]>(
-        `update "turns" set "status" = 'cancelled', "ended_at" = now() where "id" = ? and "status" = 'queued' returning "id"`,
-        [turnId],
+        `update "turns" set "status" = 'cancelled', "ended_at" = clock_timestamp(), "runner_id" = ?, "heartbeat_at" = clock_timestamp()
+          where "id" = ? and "status" = 'queued' returning "id"`,
+        [this.nodeId, turnId],
       );
     return rows.length > 0;
   }
@@ -246,20 +216,22 @@ export class TurnRepository {
     };
   }
 
-  /** Everything the turn produced, in one unit of work, flushed once (docs/transaction_policy.md). */
-  async commitTurn(turnId: string, c: TurnCommit): Promise<Message[]> {
-    return this.orm.em.fork().transactional(async (tx) => {
-      const turn = await tx.findOneOrFail(Turn, { id: turnId });
+  /**
+   * Everything the turn produced, in one unit of work, flushed once (docs/transaction_policy.md).
+   * Only while the turn is still `running`: a sweep that interrupted it meanwhile keeps its word.
+   */
+  async commitTurn(turnId: string, c: TurnCommit): Promise<void> {
+    await this.orm.em.fork().transactional(async (tx) => {
+      const turn = await tx.findOneOrFail(Turn, { id: turnId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (turn.status !== 'running') throw new Error(`turn ${turnId} is ${turn.status}, no longer running`);
       const room = tx.getReference(Room, c.room.id);
       const session = await tx.findOneOrFail(Session, { id: c.session.id });
       const user = tx.getReference(User, c.requestedBy.id);
       // Strictly increasing timestamps keep the history in the order the agents spoke.
       let t = Date.now();
       const at = () => new Date(t++);
-      const created: Message[] = [];
       for (const m of c.staged.messages) {
-        created.push(
-          tx.create(Message, {
+        tx.create(Message, {
             id: m.id,
             room,
             session,
@@ -271,11 +243,10 @@ export class TurnRepository {
             modelAlias: m.modelAlias,
             error: m.error ?? null,
             createdAt: at(),
-          }),
-        );
+          });
       }
       if (c.systemNotice) {
-        created.push(tx.create(Message, { room, session, turn, authorType: 'system', content: c.systemNotice, status: 'complete', createdAt: at() }));
+        tx.create(Message, { room, session, turn, authorType: 'system', content: c.systemNotice, status: 'complete', createdAt: at() });
       }
       for (const u of c.staged.usage) {
         tx.create(LlmUsageEvent, {
@@ -320,16 +291,32 @@ export class TurnRepository {
       turn.plan = { agentKeys: c.plan.agentKeys, fallback: c.plan.fallback, ...(c.plan.reason ? { reason: c.plan.reason } : {}) };
       turn.error = c.turnError ? `${c.turnError.code}: ${c.turnError.message}` : null;
       turn.endedAt = new Date();
-      return created;
     });
   }
 
-  /** The one-statement fallback when a turn's own commit cannot happen. */
-  async markTurnFailed(turnId: string): Promise<void> {
+  /** The one-statement fallback when a turn cannot start or its own commit is refused. */
+  async markTurnFailed(turnId: string, error: ErrorBody): Promise<void> {
     await this.orm.em
       .fork()
       .getConnection()
-      .execute(`update "turns" set "status" = 'failed', "ended_at" = now(), "error" = 'COMMIT_FAILED' where "id" = ? and "status" = 'running'`, [turnId]);
+      .execute(`update "turns" set "status" = 'failed', "ended_at" = clock_timestamp(), "error" = ? where "id" = ? and "status" = 'running'`, [
+        `${error.code}: ${error.message}`,
+        turnId,
+      ]);
+  }
+
+  /**
+   * The turn's status once no transaction holds its row any more: the read waits for the lock, so
+   * a commit whose connection dropped has either happened or not by the time this answers.
+   * Null when the turn is gone.
+   */
+  async lockedStatus(turnId: string): Promise<TurnStatus | null> {
+    return this.orm.em.fork().transactional(async (tx) => {
+      const rows = await tx
+        .getConnection()
+        .execute<{ status: TurnStatus }[]>(`select "status" from "turns" where "id" = ? for update`, [turnId], 'all', tx.getTransactionContext());
+      return rows[0]?.status ?? null;
+    });
   }
 
   // Reading turns back

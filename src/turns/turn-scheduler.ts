@@ -1,13 +1,12 @@
-import { randomUUID } from 'node:crypto';
+import { isTransientDbError } from '../db/transient-error';
 import type { Logger } from '../shared/logger';
+import { retry } from '../shared/retry';
 import type { TurnRef, TurnRepository } from './turn-repository';
 
 export interface SchedulerOptions {
-  /** How often a running turn proves its node is alive. */
+  /** How often this node proves it still works on its turns. */
   heartbeatMs: number;
-  /** A running turn whose heartbeat is older than this belonged to a node that died. */
-  staleAfterMs: number;
-  /** How often every node looks for stale running turns and orphaned queued ones. */
+  /** How often every node sweeps for abandoned turns, unannounced turns and waiting sessions. */
   sweepMs: number;
   /** Embedded mode has one node: every `running` turn found at start was left by a crash. */
   singleNode: boolean;
@@ -17,6 +16,15 @@ export interface SchedulerOptions {
 export interface SchedulerProbes {
   /** After the loop's claim found nothing, before it decides whether to stop. */
   afterEmptyClaim?(sessionId: string): Promise<void>;
+}
+
+export interface SchedulerHooks {
+  /** Runs a claimed turn to its end. */
+  run(turn: TurnRef): Promise<void>;
+  /** Keeps the turns this node works on from being taken over. */
+  heartbeat(): Promise<void>;
+  /** The periodic sweep; `all` at an embedded start. */
+  sweep(all: boolean): Promise<void>;
 }
 
 /** A session's claim-and-run loop on this node. */
@@ -30,27 +38,26 @@ interface SessionLoop {
  * One running turn per session, first in first out, across all nodes. Claiming takes a
  * transaction-scoped advisory lock on the session, so two nodes cannot both start a turn of one
  * session; different sessions run in parallel. The node that ends a turn claims the next one; a
- * sweep picks up turns orphaned by a node that died (stale heartbeat → `interrupted`).
+ * sweep picks up what a node that died (or gave up) left behind.
  */
 export class TurnScheduler {
-  readonly runnerId = randomUUID();
   private readonly loops = new Map<string, SessionLoop>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Aborted when closing: a claim that keeps failing stops trying. */
+  private readonly closing = new AbortController();
 
   constructor(
-    private readonly repo: TurnRepository,
+    private readonly repo: Pick<TurnRepository, 'claimNext'>,
     private readonly opts: SchedulerOptions,
-    private readonly hooks: {
-      run(turn: TurnRef): Promise<void>;
-      interrupted(turn: TurnRef): Promise<void>;
-    },
+    private readonly hooks: SchedulerHooks,
     private readonly logger: Logger,
     private readonly probes: SchedulerProbes = {},
   ) {}
 
-  /** Marks turns left running by a crash as interrupted, then starts heartbeats and the sweep. */
+  /** Sweeps once (at an embedded start, everything left running is interrupted), then starts heartbeats and the sweep. */
   async start(): Promise<void> {
     await this.sweep(this.opts.singleNode);
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.opts.heartbeatMs);
@@ -84,7 +91,7 @@ export class TurnScheduler {
       if (this.closed) return;
       // Cleared before the claim: a kick from here on may concern a turn this claim does not see.
       loop.again = false;
-      const claimed = await this.repo.claimNext(sessionId, this.runnerId);
+      const claimed = await this.claim(sessionId);
       if (!claimed) {
         await this.probes.afterEmptyClaim?.(sessionId);
         if (loop.again) continue;
@@ -100,30 +107,30 @@ export class TurnScheduler {
     }
   }
 
+  /**
+   * A claim, tried again while the database is unreachable. One whose answer was lost may have
+   * committed: the next attempt finds that turn running here and returns it.
+   */
+  private claim(sessionId: string): Promise<TurnRef | null> {
+    return retry(() => this.repo.claimNext(sessionId), {
+      retryable: isTransientDbError,
+      signal: this.closing.signal,
+      onRetry: (err, attempt) => this.logger.warn('claiming a turn failed; trying again', { sessionId, attempt, err }),
+    });
+  }
+
   private async heartbeat(): Promise<void> {
-    if (this.closed || this.loops.size === 0) return;
     try {
-      await this.repo.heartbeat(this.runnerId);
+      await this.hooks.heartbeat();
     } catch (err) {
       this.logger.warn('turn heartbeat failed', { err });
     }
   }
 
-  /**
-   * Interrupts running turns whose node is gone (all of them at an embedded start), announces
-   * them, and kicks sessions that have queued turns but nothing running.
-   */
-  async sweep(allRunning: boolean): Promise<void> {
+  async sweep(all: boolean): Promise<void> {
     if (this.closed) return;
-    try {
-      const stale = await this.repo.interruptStale(allRunning, this.opts.staleAfterMs, this.runnerId);
-      for (const t of stale) {
-        await this.hooks.interrupted(t).catch((err) => this.logger.warn('announcing an interrupted turn failed', { err }));
-      }
-      for (const sessionId of await this.repo.sessionsWaiting()) this.kick(sessionId);
-    } catch (err) {
-      this.logger.warn('turn sweep failed', { err });
-    }
+    this.sweeping = this.hooks.sweep(all).catch((err) => this.logger.warn('turn sweep failed', { err }));
+    await this.sweeping;
   }
 
   /**
@@ -132,8 +139,9 @@ export class TurnScheduler {
    */
   async close(graceMs = 0, onGraceOver: () => void = () => undefined): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    const all = Promise.allSettled([...this.loops.values()].map((l) => l.done));
+    const all = Promise.allSettled([...[...this.loops.values()].map((l) => l.done), this.sweeping]);
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([all.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
     clearTimeout(timer);

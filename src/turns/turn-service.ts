@@ -1,48 +1,66 @@
 import type { TurnStatus } from '../contract/dto';
 import type { InFlightTurn } from '../contract/events';
 import type { LlmUsageEvent } from '../db/entities';
-import type { Broadcaster } from '../events/broadcaster';
+import { newId } from '../db/entities/common';
 import { AppError } from '../shared/errors';
+import type { Logger } from '../shared/logger';
 import type { CrossNodeTurns } from './cross-node-turns';
+import type { TurnAnnouncer } from './turn-announcer';
 import type { SendInput, TurnIntake } from './turn-intake';
 import type { ClientResult } from '../contract/client-events';
 import type { TurnRepository } from './turn-repository';
+import type { TurnsInHand } from './turns-in-hand';
 
 const round = (n: number) => Math.round(n * 1e8) / 1e8;
 
 /** What transports call: send a message (which starts a turn), cancel, turns in flight, audit, usage. */
+export interface TurnServiceDeps {
+  repo: TurnRepository;
+  intake: TurnIntake;
+  announcer: TurnAnnouncer;
+  inHand: TurnsInHand;
+  cluster: CrossNodeTurns;
+  /** Asks the scheduler to run the session's next queued turn. */
+  kick: (sessionId: string) => void;
+  logger: Logger;
+}
+
 export class TurnService {
-  constructor(
-    private readonly repo: TurnRepository,
-    private readonly broadcaster: Broadcaster,
-    private readonly intake: TurnIntake,
-    private readonly cluster: CrossNodeTurns,
-    /** Asks the scheduler to run the session's next queued turn. */
-    private readonly kick: (sessionId: string) => void,
-  ) {}
+  private readonly repo: TurnRepository;
+
+  constructor(private readonly d: TurnServiceDeps) {
+    this.repo = d.repo;
+  }
 
   /**
    * A message from a member: durable and idempotent before the caller acks (a repeated
    * `clientMsgId` returns the first message and turn), announced to the room, then scheduled.
+   * A repeated send whose first ack was lost before its message went out announces it, and
+   * kicks its session either way, so its turn starts at once.
    */
   async send(userId: string, input: SendInput): Promise<ClientResult<'message:send'>> {
-    const accepted = await this.intake.accept(userId, input);
-    if (!accepted.duplicate) {
-      await this.broadcaster.publish(input.roomId, 'message:created', { message: accepted.message });
-      await this.broadcaster.publish(input.roomId, 'turn:queued', {
-        turnId: accepted.turnId,
-        sessionId: input.sessionId,
-        messageId: accepted.message.id,
-        position: await this.repo.queuePosition(input.sessionId, accepted.turnId),
-      });
-      this.kick(input.sessionId);
+    const turnId = newId();
+    // Held from before the commit until it is announced: no sweep takes it over meanwhile.
+    const release = this.d.inHand.hold(turnId);
+    try {
+      const accepted = await this.d.intake.accept(userId, input, turnId);
+      if (!accepted.duplicate) await this.announce(accepted.turnId, () => this.d.announcer.announceQueued(accepted.turnId));
+      else if (!accepted.announced) await this.announce(accepted.turnId, () => this.d.announcer.takeOver(accepted.turnId, false));
+      this.d.kick(input.sessionId);
+      return { messageId: accepted.message.id, turnId: accepted.turnId, duplicate: accepted.duplicate };
+    } finally {
+      release();
     }
-    return { messageId: accepted.message.id, turnId: accepted.turnId, duplicate: accepted.duplicate };
+  }
+
+  /** An announcement that fails is the outbox sweep's to send; the commit it announces stands. */
+  private async announce(turnId: string, fn: () => Promise<unknown>): Promise<void> {
+    await fn().catch((err) => this.d.logger.warn('announcing a turn failed; the sweep will', { turnId, err }));
   }
 
   /** Turns running in a room on any node, with the text streamed so far (for snapshots). */
   inFlight(roomId: string): Promise<InFlightTurn[]> {
-    return this.cluster.inFlight(roomId);
+    return this.d.cluster.inFlight(roomId);
   }
 
   async cancel(userId: string, roomId: string, turnId: string): Promise<{ status: TurnStatus; cancelRequested: boolean }> {
@@ -51,20 +69,20 @@ export class TurnService {
     if (!turn) throw new AppError('TURN_NOT_FOUND', 'Turn not found');
     let status = turn.status;
     if (status === 'queued') {
-      // Only wins if no node claimed it meanwhile; otherwise it is running and is aborted below.
-      if (await this.repo.cancelIfQueued(turnId)) {
-        await this.broadcaster.publish(roomId, 'turn:end', {
-          turnId,
-          sessionId: turn.session.id,
-          status: 'cancelled',
-          usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 },
-        });
-        return { status: 'cancelled', cancelRequested: true };
+      const release = this.d.inHand.hold(turnId);
+      try {
+        // Only wins if no node claimed it meanwhile; otherwise it is running and is aborted below.
+        if (await this.repo.cancelIfQueued(turnId)) {
+          await this.announce(turnId, () => this.d.announcer.announceEnd(turnId));
+          return { status: 'cancelled', cancelRequested: true };
+        }
+      } finally {
+        release();
       }
       status = (await this.repo.statusOf(turnId)) ?? status;
     }
     if (status === 'running') {
-      this.cluster.abort(turnId);
+      this.d.cluster.abort(turnId);
       return { status: 'running', cancelRequested: true };
     }
     return { status, cancelRequested: false };

@@ -67,7 +67,7 @@ export class TurnStream {
     this.coalescer.flushAll();
   }
 
-  /** Waits for everything raised so far (before a commit or `turn:end`). */
+  /** Waits for everything raised so far (before `turn:end`). */
   drain(): Promise<unknown> {
     return this.chain;
   }
@@ -75,14 +75,5 @@ export class TurnStream {
   /** What the turn's `agent:delta` frames have carried so far. */
   streamed(): StreamedText {
     return { partialText: { ...this.sent }, seq: this.sentSeq };
-  }
-
-  /**
-   * Sends `turn:end` after everything raised before it. Unlike `emit`, a failure reaches the
-   * caller: the turn's last event is not a frame that may be lost quietly.
-   */
-  async end(payload: RoomEventPayloads['turn:end']): Promise<void> {
-    await this.chain;
-    await this.broadcaster.publish(this.roomId, 'turn:end', payload);
   }
 }

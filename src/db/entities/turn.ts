@@ -12,7 +12,7 @@ export { TURN_STATUSES, type TurnStatus } from '../../contract/enums';
 export const TurnSchema = defineEntity({
   name: 'Turn',
   tableName: 'turns',
-  indexes: [{ properties: ['session', 'status'] }, { properties: ['status', 'heartbeatAt'] }],
+  indexes: [{ properties: ['session', 'status'] }, { properties: ['status', 'heartbeatAt'] }, { properties: ['endAnnouncedAt'] }],
   properties: {
     id: p.uuid().primary().onCreate(newId),
     room: () => p.manyToOne(Room).deleteRule('cascade'),
@@ -26,9 +26,17 @@ export const TurnSchema = defineEntity({
     startedAt: p.datetime().nullable(),
     endedAt: p.datetime().nullable(),
     summaryTriggered: p.boolean().default(false),
-    /** The node running the turn, and its last sign of life; a stale heartbeat means the node died. */
+    /**
+     * The node responsible for the turn's next step (announcing it, running it, announcing its
+     * end), and that node's last sign of life for it: a stale heartbeat means nobody works on it
+     * any more, and the sweep of any node takes it over.
+     */
     runnerId: p.uuid().nullable(),
     heartbeatAt: p.datetime().nullable(),
+    /** The outbox: when `message:created` and `turn:queued` went out; null until they have. */
+    queueAnnouncedAt: p.datetime().nullable(),
+    /** The outbox: when `turn:end` went out with the stored status; null until it has. */
+    endAnnouncedAt: p.datetime().nullable(),
   },
 });
 export class Turn extends TurnSchema.class {}

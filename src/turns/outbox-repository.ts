@@ -1,0 +1,179 @@
+import { Message, Turn, type TurnStatus } from '../db/entities';
+import type { Orm } from '../db/orm';
+import type { TurnRef } from './turn-repository';
+
+/** A turn the sweep found: which turn, and the status the database holds. */
+export interface FoundTurn extends TurnRef {
+  status: TurnStatus;
+}
+
+/** What `message:created` and `turn:queued` announce, read from the database. */
+export interface QueuedRecord extends FoundTurn {
+  message: Message | null;
+  announced: boolean;
+}
+
+/** What a turn's `turn:end` announces, read from the database. */
+export interface EndRecord extends FoundTurn {
+  error: string | null;
+  usage: { inputTokens: number; outputTokens: number; costUsd: number };
+  /** System notices the turn committed: they are announced as new messages before `turn:end`. */
+  notices: Message[];
+  queueAnnounced: boolean;
+  endAnnounced: boolean;
+}
+
+/** A turn whose `turn:end` (or, still queued, whose `message:created`) has not gone out. */
+const UNANNOUNCED = `"end_announced_at" is null and ("status" not in ('queued', 'running') or ("status" = 'queued' and "queue_announced_at" is null))`;
+
+/**
+ * Nobody works on the turn: its heartbeat is stale (or every turn counts, at an embedded start).
+ * Parameters: all, staleAfterMs.
+ */
+const ABANDONED = `(? or "heartbeat_at" is null or "heartbeat_at" < clock_timestamp() - (? * interval '1 millisecond'))`;
+
+type Row = { id: string; session_id: string; room_id: string; status: TurnStatus };
+const found = (r: Row): FoundTurn => ({ turnId: r.id, sessionId: r.session_id, roomId: r.room_id, status: r.status });
+
+/**
+ * The statements of the outbox and of the sweep: which turns are announced, which are held by a
+ * live node (heartbeats), and taking over those nobody holds. Each is its own small unit of work
+ * on a fresh fork, and touches only a turn's status and bookkeeping columns (docs/transaction_policy.md).
+ */
+export class OutboxRepository {
+  constructor(
+    private readonly orm: Orm,
+    /** This node, as `runner_id` names it. */
+    private readonly nodeId: string,
+  ) {}
+
+  private conn() {
+    return this.orm.em.fork().getConnection();
+  }
+
+  /** Proves this node still works on these turns. */
+  async heartbeat(turnIds: string[]): Promise<void> {
+    if (!turnIds.length) return;
+    await this.conn().execute(
+      `update "turns" set "heartbeat_at" = clock_timestamp()
+        where "id" in (select (jsonb_array_elements_text(?::jsonb))::uuid)`,
+      [JSON.stringify(turnIds)],
+    );
+  }
+
+  /**
+   * Marks `interrupted` the running turns nobody works on, and takes them over: this node then
+   * announces them. Returns them.
+   */
+  async interruptAbandoned(all: boolean, staleAfterMs: number): Promise<TurnRef[]> {
+    const rows = await this.conn().execute<Row[]>(
+      `update "turns" set "status" = 'interrupted', "ended_at" = clock_timestamp(),
+              "error" = 'TURN_INTERRUPTED: The server running this turn stopped',
+              "runner_id" = ?, "heartbeat_at" = clock_timestamp()
+        where "status" = 'running' and ${ABANDONED}
+        returning "id", "session_id", "room_id", "status"`,
+      [this.nodeId, all, staleAfterMs],
+    );
+    return rows.map(found);
+  }
+
+  /**
+   * Turns not announced yet that this node may take over: nobody works on them, or they are this
+   * node's own (the caller skips those it holds).
+   */
+  async unannounced(all: boolean, staleAfterMs: number, limit = 200): Promise<FoundTurn[]> {
+    const rows = await this.conn().execute<Row[]>(
+      `select "id", "session_id", "room_id", "status" from "turns"
+        where ${UNANNOUNCED} and ("runner_id" = ? or ${ABANDONED})
+        order by "queued_at" limit ?`,
+      [this.nodeId, all, staleAfterMs, limit],
+    );
+    return rows.map(found);
+  }
+
+  /**
+   * Takes over a turn not announced yet: only one node wins it, and only while nobody else works
+   * on it (its heartbeat is stale) or it is already this node's. The caller must hold it here.
+   */
+  async takeOver(turnId: string, all: boolean, staleAfterMs: number): Promise<FoundTurn | null> {
+    const rows = await this.conn().execute<Row[]>(
+      `update "turns" set "runner_id" = ?, "heartbeat_at" = clock_timestamp()
+        where "id" = ? and ${UNANNOUNCED} and ("runner_id" = ? or ${ABANDONED})
+        returning "id", "session_id", "room_id", "status"`,
+      [this.nodeId, turnId, this.nodeId, all, staleAfterMs],
+    );
+    return rows[0] ? found(rows[0]) : null;
+  }
+
+  /** Sessions with queued turns and none running: nobody will start them unless kicked. */
+  async sessionsWaiting(): Promise<string[]> {
+    const rows = await this.conn().execute<{ session_id: string }[]>(
+      `select distinct q."session_id" from "turns" q where q."status" = 'queued'
+         and not exists (select 1 from "turns" r where r."session_id" = q."session_id" and r."status" = 'running')`,
+    );
+    return rows.map((r) => r.session_id);
+  }
+
+  // Reading what to announce
+
+  /** The user's message and its turn, as committed; null when the turn is gone. */
+  async queuedRecord(turnId: string): Promise<QueuedRecord | null> {
+    const em = this.orm.em.fork();
+    const [turn, message] = await Promise.all([
+      em.findOne(Turn, { id: turnId }),
+      em.findOne(Message, { turn: turnId, authorType: 'user' }),
+    ]);
+    if (!turn) return null;
+    return { turnId, sessionId: turn.session.id, roomId: turn.room.id, status: turn.status, message, announced: turn.queueAnnouncedAt != null };
+  }
+
+  /** How many turns of the session are ahead of this one (running or queued before it). */
+  async queuePosition(sessionId: string, turnId: string): Promise<number> {
+    const rows = await this.conn().execute<{ ahead: string }[]>(
+      `select count(*) as ahead from "turns" t, "turns" me
+        where me."id" = ? and t."session_id" = ? and t."id" <> me."id"
+          and (t."status" = 'running' or (t."status" = 'queued' and (t."queued_at", t."id") < (me."queued_at", me."id")))`,
+      [turnId, sessionId],
+    );
+    return Number(rows[0]?.ahead ?? 0);
+  }
+
+  /** A turn's stored outcome: status, error, usage summed from its model calls, its system notices. */
+  async endRecord(turnId: string): Promise<EndRecord | null> {
+    const em = this.orm.em.fork();
+    const [turn, usage, notices] = await Promise.all([
+      em.findOne(Turn, { id: turnId }),
+      em
+        .getConnection()
+        .execute<{ input: string; output: string; cost: string }[]>(
+          `select coalesce(sum("input_tokens"), 0) as input, coalesce(sum("output_tokens"), 0) as output, coalesce(sum("cost_usd"), 0) as cost
+             from "llm_usage_events" where "turn_id" = ?`,
+          [turnId],
+        ),
+      em.find(Message, { turn: turnId, authorType: 'system' }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
+    ]);
+    if (!turn) return null;
+    const u = usage[0];
+    return {
+      turnId,
+      sessionId: turn.session.id,
+      roomId: turn.room.id,
+      status: turn.status,
+      error: turn.error ?? null,
+      usage: { inputTokens: Number(u?.input ?? 0), outputTokens: Number(u?.output ?? 0), costUsd: Number(u?.cost ?? 0) },
+      notices,
+      queueAnnounced: turn.queueAnnouncedAt != null,
+      endAnnounced: turn.endAnnouncedAt != null,
+    };
+  }
+
+  // Marking what went out
+
+  async markQueueAnnounced(turnId: string): Promise<void> {
+    await this.conn().execute(`update "turns" set "queue_announced_at" = clock_timestamp() where "id" = ? and "queue_announced_at" is null`, [turnId]);
+  }
+
+  async markEndAnnounced(turnId: string): Promise<void> {
+    await this.conn().execute(`update "turns" set "end_announced_at" = clock_timestamp() where "id" = ? and "end_announced_at" is null`, [turnId]);
+  }
+}
