@@ -53,6 +53,13 @@ const envSchema = z.object({
   MAX_SOCKET_PAYLOAD_BYTES: intFrom(64 * 1024, 1024, 16 * 1024 * 1024),
   MAX_MESSAGE_CHARS: intFrom(16_000, 1, 1_000_000),
   MAX_UPLOAD_BYTES: intFrom(20 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+  /** Uploads whose bodies are being received at once, per user and in all, per node. */
+  MAX_UPLOADS_PER_USER: intFrom(3, 1, 1000),
+  MAX_UPLOADS_TOTAL: intFrom(16, 1, 100_000),
+  /** An upload body that sends no byte for this long is cut (408 UPLOAD_TIMEOUT). */
+  UPLOAD_IDLE_TIMEOUT_MS: intFrom(30_000, 100, 3_600_000),
+  /** An upload body must be complete this long after its request arrived, however steadily it drips. */
+  UPLOAD_TIMEOUT_MS: intFrom(240_000, 100, 3_600_000),
   RATE_LIMIT_MESSAGES_PER_MINUTE: intFrom(30, 1, 100_000),
   RATE_LIMIT_REQUESTS_PER_MINUTE: intFrom(600, 1, 1_000_000),
   /** Inbound socket events a second: per socket, and per user over all their sockets on a node. */
@@ -83,6 +90,7 @@ const envSchema = z.object({
   CSV_MAX_ROWS: intFrom(50_000, 1, 10_000_000),
   PDF_MAX_PAGES: intFrom(500, 1, 100_000),
   PARSE_TIMEOUT_MS: intFrom(30_000, 100, 3_600_000),
+  /** A parse thread's JS heap, and separately its buffers outside the heap; one PDF stream may inflate to half of it. */
   PARSE_MEMORY_MB: intFrom(256, 32, 16_384),
 
   // caps on what one user can make the server hold or spend (docs/security.md)
@@ -134,6 +142,10 @@ export interface AppConfig {
     socketsPerUser: number;
     messageChars: number;
     uploadBytes: number;
+    uploadsPerUser: number;
+    uploadsTotal: number;
+    uploadIdleTimeoutMs: number;
+    uploadTimeoutMs: number;
     messagesPerMinute: number;
     requestsPerMinute: number;
     maxOutputTokens: number;
@@ -271,6 +283,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       socketsPerUser: e.MAX_SOCKETS_PER_USER,
       messageChars: e.MAX_MESSAGE_CHARS,
       uploadBytes: e.MAX_UPLOAD_BYTES,
+      uploadsPerUser: e.MAX_UPLOADS_PER_USER,
+      uploadsTotal: e.MAX_UPLOADS_TOTAL,
+      uploadIdleTimeoutMs: e.UPLOAD_IDLE_TIMEOUT_MS,
+      uploadTimeoutMs: e.UPLOAD_TIMEOUT_MS,
       messagesPerMinute: e.RATE_LIMIT_MESSAGES_PER_MINUTE,
       requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE,
       maxOutputTokens: e.MAX_OUTPUT_TOKENS,
