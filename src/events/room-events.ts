@@ -5,8 +5,10 @@ import type { Logger } from '../shared/logger';
 import type { Broadcaster } from './broadcaster';
 import { MemoryBroadcaster } from './memory-broadcaster';
 import { LocalNodeBus, RedisNodeBus, type NodeBus } from './node-bus';
-import { RedisBroadcaster, RoomEventRelay } from './redis-broadcaster';
+import { RedisBroadcaster } from './redis-broadcaster';
 import type { ReplayLog } from './replay-log';
+import { RoomEventRelay } from './room-event-relay';
+import type { StreamPosition } from './stream-position';
 
 /**
  * Where a node's room events end up: its transport delivers each one to the sockets it holds.
@@ -30,10 +32,10 @@ export interface RoomEvents {
   /** Connects this node's transport; events published before it have no local listener. */
   attach(sink: RoomEventSink): void;
   /**
-   * The seq of the room's last event handed to the sink; undefined for a room this node does not
-   * follow yet. The replay log may already hold later events that are still on their way here.
+   * The position of the room's last event handed to the sink; undefined for a room this node does
+   * not follow yet. The replay log may already hold later events that are still on their way here.
    */
-  delivered(roomId: string): number | undefined;
+  delivered(roomId: string): StreamPosition | undefined;
   /** Follows a room from its log's head on; none of its events reaches the sink meanwhile. */
   follow(roomId: string): Promise<void>;
   close(): Promise<void>;
@@ -65,7 +67,7 @@ export async function createRoomEvents(d: {
       bus: new LocalNodeBus(),
       attach: (sink) => slot.set(sink),
       // Delivery is synchronous: what the log holds has been handed over.
-      delivered: (roomId) => mb.seqOf(roomId),
+      delivered: (roomId) => mb.position(roomId),
       follow: async () => undefined,
       close: () => mb.close(),
     };

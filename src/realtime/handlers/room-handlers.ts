@@ -24,24 +24,26 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
       .catch((err) => ctx.logger.warn('presence publish failed', { err }));
 
   return {
-    'room:join': async (socket, { roomId, lastSeq }) => {
+    'room:join': async (socket, { roomId, lastSeq, epoch }) => {
       await ctx.services.access.requireMember(roomId, socket.data.userId);
       socket.leave(roomChannel(roomId));
       const held = ctx.delivery.hold(socket, roomId);
       try {
         const at = await ctx.delivery.joinPoint(held);
-        if (lastSeq !== undefined) {
-          const replay = await ctx.replayLog.since(roomId, lastSeq);
+        // A lastSeq means something only within its epoch: from another one (the stream restarted),
+        // or without one, the client gets a snapshot rather than events it would take for others.
+        if (lastSeq !== undefined && epoch === at.epoch) {
+          const replay = await ctx.replayLog.since(roomId, lastSeq, epoch);
           if (!replay.gap) {
             // Missed events go out as ordinary events, in order, before the ack and before live ones:
             // from the log up to the join point, the rest from the held buffer.
-            const missed = replay.events.filter((e) => e.data.seq <= at);
+            const missed = replay.events.filter((e) => e.data.seq <= at.seq);
             for (const { event, data } of missed) socket.emit(event, data as never);
-            const upTo = Math.max(lastSeq, at);
+            const upTo = { epoch, seq: Math.max(lastSeq, at.seq) };
             ctx.delivery.release(held, upTo);
             socket.data.rooms.add(roomId);
             void presence(socket, roomId, 'joined');
-            return { mode: 'replay' as const, replayed: missed.length, seq: upTo };
+            return { mode: 'replay' as const, replayed: missed.length, ...upTo };
           }
         }
         const { snapshot, after } = await snapshotAt(ctx, roomId, at);
@@ -49,6 +51,7 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
         return {
           mode: 'snapshot' as const,
           snapshot,
+          epoch: snapshot.epoch,
           seq: snapshot.seq,
           ...(lastSeq !== undefined ? { replayGap: true } : {}),
           [AFTER_ACK]: () => {
