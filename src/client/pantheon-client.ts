@@ -14,16 +14,28 @@ export interface PantheonClientOptions {
 
 type RoomHandler<E extends RoomEventName> = (data: RoomEvent<E>) => void;
 
+/** Where a client stands in a room's event stream: the last event's epoch and seq. */
+interface Position {
+  epoch: string;
+  seq: number;
+}
+
 /**
- * The typed client: one socket, rooms joined by id, and the room `seq` kept per room. Each room
- * event reaches handlers once and in order; after a reconnect the client rejoins every room with
- * its `lastSeq`, so missed events are replayed, or a snapshot arrives (`onSnapshot`) when the
- * server's log no longer reaches back.
+ * The typed client: one socket, rooms joined by id, and the room's stream position (epoch and
+ * `seq`) kept per room. Each room event reaches handlers once and in order. A seq that jumps within
+ * an epoch (an event lost on the way) makes the client rejoin, which replays what it missed. An
+ * event of a new epoch means the room's stream restarted (Redis lost it, or the server restarted):
+ * its seqs begin at 1 again, so it is taken as new, not as a repeat; and since events around a
+ * restart may have been lost or sent twice, the client also takes a fresh snapshot of the room.
+ * After a reconnect the client rejoins every room with its position, so missed events are replayed,
+ * or a snapshot arrives (`onSnapshot`) when the server can no longer replay them.
  */
 export class PantheonClient {
   readonly socket: ClientSocket;
-  private readonly lastSeq = new Map<string, number>();
+  private readonly positions = new Map<string, Position>();
   private readonly rooms = new Set<string>();
+  /** Rooms being rejoined after a jump or a new epoch: one rejoin at a time. */
+  private readonly rejoining = new Set<string>();
   private readonly handlers = new Map<string, Set<(data: never) => void>>();
   private readonly snapshotHandlers = new Set<(s: RoomSnapshot) => void>();
   private readonly timeoutMs: number;
@@ -39,7 +51,7 @@ export class PantheonClient {
       },
     });
     this.socket.onAny((event: string, data: unknown) => this.dispatch(event, data));
-    // Rejoin after every reconnection (not the first connect), continuing from the last seq seen.
+    // Rejoin after every reconnection (not the first connect), continuing from the position held.
     this.socket.io.on('reconnect', () => this.rejoinAll());
     // Socket.IO does not reconnect by itself when the server ended the session (a disconnect
     // packet: a node shutting down, an expired token): reconnect unless this client closed it.
@@ -52,13 +64,34 @@ export class PantheonClient {
   }
 
   private dispatch(event: string, data: unknown) {
-    const d = data as { roomId?: string; seq?: number } | undefined;
+    const d = data as { roomId?: string; epoch?: string; seq?: number } | undefined;
     if (d && typeof d.roomId === 'string' && typeof d.seq === 'number') {
-      const last = this.lastSeq.get(d.roomId) ?? 0;
-      if (d.seq <= last) return; // a duplicate
-      this.lastSeq.set(d.roomId, d.seq);
+      let at = this.positions.get(d.roomId);
+      if (!at) return; // not joined
+      if (d.epoch !== at.epoch) {
+        // The stream restarted: seqs are not comparable with the old ones. A snapshot settles what
+        // the restart did to the events in flight (a publish whose answer was lost goes out again).
+        at = { epoch: String(d.epoch), seq: 0 };
+        this.rejoin(d.roomId, 'snapshot');
+      }
+      if (d.seq <= at.seq) return; // a duplicate
+      if (d.seq > at.seq + 1) {
+        // A jump: events were lost on the way. The rejoin replays them, this one included.
+        this.rejoin(d.roomId, 'replay');
+        return;
+      }
+      this.positions.set(d.roomId, { epoch: at.epoch, seq: d.seq });
     }
     for (const h of this.handlers.get(event) ?? []) (h as (x: unknown) => void)(data);
+  }
+
+  /** One rejoin per room at a time: from the position held (a replay), or for a fresh snapshot. */
+  private rejoin(roomId: string, want: 'replay' | 'snapshot') {
+    if (this.rejoining.has(roomId) || !this.rooms.has(roomId) || !this.socket.connected) return;
+    this.rejoining.add(roomId);
+    void this.joinFrom(roomId, want === 'replay' ? this.positions.get(roomId) : undefined)
+      .catch(() => undefined)
+      .finally(() => this.rejoining.delete(roomId));
   }
 
   /** Listens to a room event (deduplicated, in seq order) or to `typing`, `room:removed`, `auth:expired`. */
@@ -76,29 +109,44 @@ export class PantheonClient {
   }
 
   lastSeqOf(roomId: string): number | undefined {
-    return this.lastSeq.get(roomId);
+    return this.positions.get(roomId)?.seq;
   }
 
-  private request<E extends ClientEventName>(event: E, payload: ClientPayload<E>): Promise<Ack<ClientResult<E>>> {
+  /** The epoch of the room's stream that `lastSeqOf` counts in. */
+  epochOf(roomId: string): string | undefined {
+    return this.positions.get(roomId)?.epoch;
+  }
+
+  /** Emits with an ack; `onAck` runs in the ack's own callback, before any later event is dispatched. */
+  private request<E extends ClientEventName>(event: E, payload: ClientPayload<E>, onAck?: (a: Ack<ClientResult<E>>) => void): Promise<Ack<ClientResult<E>>> {
     type T = Ack<ClientResult<E>>;
     return new Promise((resolve, reject) => {
       (this.socket.timeout(this.timeoutMs) as unknown as { emit(e: string, p: unknown, cb: (err: Error | null, a: T) => void): void }).emit(
         event,
         payload,
-        (err, ack) => (err ? reject(err) : resolve(ack)),
+        (err, ack) => {
+          if (err) return reject(err);
+          onAck?.(ack);
+          resolve(ack);
+        },
       );
     });
   }
 
-  async join(roomId: string): Promise<Extract<JoinAck, { ok: true }>> {
-    const lastSeq = this.lastSeq.get(roomId);
-    const ack: JoinAck = await this.request('room:join', { roomId, ...(lastSeq !== undefined ? { lastSeq } : {}) });
+  /** Joins a room; a room joined before continues from the position held (missed events are replayed). */
+  join(roomId: string): Promise<Extract<JoinAck, { ok: true }>> {
+    return this.joinFrom(roomId, this.positions.get(roomId));
+  }
+
+  private async joinFrom(roomId: string, at: Position | undefined): Promise<Extract<JoinAck, { ok: true }>> {
+    const ack: JoinAck = await this.request('room:join', { roomId, ...(at ? { lastSeq: at.seq, epoch: at.epoch } : {}) }, (a) => {
+      if (!a.ok) return;
+      // The events that follow the ack continue from its position (and from the snapshot, drawn first).
+      this.rooms.add(roomId);
+      this.positions.set(roomId, { epoch: a.epoch, seq: a.seq });
+      if (a.mode === 'snapshot') for (const h of this.snapshotHandlers) h(a.snapshot);
+    });
     if (!ack.ok) throw Object.assign(new Error(ack.error.message), { code: ack.error.code });
-    this.rooms.add(roomId);
-    if (ack.mode === 'snapshot') {
-      this.lastSeq.set(roomId, ack.seq);
-      for (const h of this.snapshotHandlers) h(ack.snapshot);
-    }
     return ack;
   }
 

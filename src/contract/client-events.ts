@@ -3,15 +3,17 @@
 // validates with them, and its handler table is typed by them, so a field renamed here fails the
 // type check wherever it is read or answered. No server imports here.
 import { z } from 'zod';
-import { agentDtoSchema, errorBodySchema, memberDtoSchema, messageDtoSchema, sessionDtoSchema } from './dto';
+import { agentDtoSchema, errorBodySchema, memberDtoSchema, messageDtoSchema, sessionDtoSchema, turnStateDtoSchema } from './dto';
 import { ROOM_MODES, TURN_STATUSES } from './enums';
 
 const uuid = z.uuid();
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const epoch = z.string().min(1).max(64);
 
 // Inbound payloads are strict objects: unknown keys (including `__proto__`) are refused.
 
-export const roomJoinPayload = z.strictObject({ roomId: uuid, lastSeq: seq.optional() });
+/** `lastSeq` counts within `epoch` (both from the last room event seen); without its epoch it gets a snapshot. */
+export const roomJoinPayload = z.strictObject({ roomId: uuid, lastSeq: seq.optional(), epoch: epoch.optional() });
 export const roomLeavePayload = z.strictObject({ roomId: uuid });
 export const typingPayload = z.strictObject({ roomId: uuid, sessionId: uuid, on: z.boolean() });
 export const turnCancelPayload = z.strictObject({ roomId: uuid, turnId: uuid });
@@ -30,8 +32,9 @@ export const messageSendPayload = z.strictObject({
 
 /**
  * A turn running when a snapshot was taken: the text of its `agent:delta` frames sent so far, per
- * agent, up to `seq` (never below the snapshot's). A client appends later `agent:delta` frames of
- * the turn with a higher seq.
+ * agent, up to `seq` of `epoch` (in a snapshot, the snapshot's epoch, and never below its seq). A
+ * client appends the turn's later `agent:delta` frames: of that epoch with a higher seq, or of a
+ * later epoch.
  */
 export const inFlightTurnSchema = z.object({
   turnId: z.string(),
@@ -39,6 +42,7 @@ export const inFlightTurnSchema = z.object({
   status: z.enum(TURN_STATUSES),
   agentKey: z.string().nullable(),
   partialText: z.record(z.string(), z.string()),
+  epoch: z.string(),
   seq: z.number(),
 });
 
@@ -46,12 +50,15 @@ export const roomSnapshotSchema = z.object({
   roomId: z.string(),
   name: z.string(),
   mode: z.enum(ROOM_MODES),
-  /** Every event up to this seq is reflected (records may show later ones); a client continues from here. */
+  /** The room's stream epoch, and every event up to `seq` in it is reflected (records may show later ones); a client continues from here. */
+  epoch: z.string(),
   seq: z.number(),
   agents: z.array(agentDtoSchema),
   membersOnline: z.array(memberDtoSchema),
   sessions: z.array(sessionDtoSchema),
   recentMessages: z.array(messageDtoSchema),
+  /** The turns of the recent messages and where they stand (a turn that ended while the client was away). */
+  recentTurns: z.array(turnStateDtoSchema),
   turnsInFlight: z.array(inFlightTurnSchema),
 });
 
@@ -59,12 +66,14 @@ export const roomSnapshotSchema = z.object({
 
 /**
  * `replay`: the missed events were sent as ordinary events just before this ack, `replayed` of
- * them, up to `seq`. `snapshot`: the log did not reach back to `lastSeq` (`replayGap`) or none was
- * given; the snapshot reflects every event up to `seq`, and live events after `seq` follow the ack.
+ * them, up to `seq`. `snapshot`: no `lastSeq` was given, or it could not be replayed (`replayGap`):
+ * the log no longer reaches back to it, or it belongs to another epoch than the room's (or came
+ * without one); the snapshot reflects every event up to `seq`, and the events after `seq` follow
+ * the ack. Either way the client continues from `seq` of `epoch`.
  */
 export const roomJoinResult = z.discriminatedUnion('mode', [
-  z.object({ mode: z.literal('replay'), replayed: z.number(), seq: z.number() }),
-  z.object({ mode: z.literal('snapshot'), snapshot: roomSnapshotSchema, seq: z.number(), replayGap: z.boolean().optional() }),
+  z.object({ mode: z.literal('replay'), replayed: z.number(), epoch: z.string(), seq: z.number() }),
+  z.object({ mode: z.literal('snapshot'), snapshot: roomSnapshotSchema, epoch: z.string(), seq: z.number(), replayGap: z.boolean().optional() }),
 ]);
 export const emptyResult = z.object({});
 export const messageSendResult = z.object({ messageId: z.string(), turnId: z.string(), duplicate: z.boolean() });

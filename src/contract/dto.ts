@@ -2,7 +2,7 @@
 // their inferred types: a client can validate what it receives with the same schemas the server's
 // tests check its answers against. No server imports here.
 import { z } from 'zod';
-import { AUTHOR_TYPES, MEMBER_ROLES, MESSAGE_STATUSES, ROOM_MODES, USER_KINDS } from './enums';
+import { AUTHOR_TYPES, MEMBER_ROLES, MESSAGE_STATUSES, ROOM_MODES, TURN_STATUSES, USER_KINDS } from './enums';
 
 export {
   AUTHOR_TYPES,
@@ -87,3 +87,11 @@ export const messageDtoSchema = z.object({
   createdAt: z.string(),
 });
 export type MessageDto = z.infer<typeof messageDtoSchema>;
+
+/** Where a turn stands: a client that was away learns from it which turns ended, and how. */
+export const turnStateDtoSchema = z.object({
+  turnId: z.string(),
+  sessionId: z.string(),
+  status: z.enum(TURN_STATUSES),
+});
+export type TurnStateDto = z.infer<typeof turnStateDtoSchema>;

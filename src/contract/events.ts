@@ -13,9 +13,14 @@ export type {
   RoomSnapshot,
 } from './client-events';
 
-/** Every room event carries this envelope; `seq` rises by one per room event across all nodes. */
+/**
+ * Every room event carries this envelope. `seq` rises by one per room event across all nodes,
+ * within the room's `epoch`; a new epoch means the room's stream restarted (seq begins at 1 again),
+ * so seqs compare only within one epoch.
+ */
 export interface RoomEnvelope {
   roomId: string;
+  epoch: string;
   seq: number;
   /** Server time in epoch milliseconds. */
   ts: number;

@@ -1,11 +1,14 @@
 import type { LoggedRoomEvent, RoomEvent, RoomEventName, RoomEventPayloads } from '../contract/events';
 import type { Broadcaster, Deliver } from './broadcaster';
 import type { ReplayLog, ReplayResult } from './replay-log';
+import { newEpoch, type StreamPosition } from './stream-position';
 
 /** Publishes between sweeps of every room's log for expired events. */
 const SWEEP_EVERY = 1000;
 
 interface RoomLog {
+  /** Made with the counter: a restarted server numbers its rooms from 1 again, on new epochs. */
+  epoch: string;
   seq: number;
   events: { at: number; e: LoggedRoomEvent }[];
 }
@@ -30,7 +33,7 @@ export class MemoryBroadcaster implements Broadcaster, ReplayLog {
   private room(roomId: string): RoomLog {
     let r = this.rooms.get(roomId);
     if (!r) {
-      r = { seq: 0, events: [] };
+      r = { epoch: newEpoch(), seq: 0, events: [] };
       this.rooms.set(roomId, r);
     }
     return r;
@@ -39,7 +42,7 @@ export class MemoryBroadcaster implements Broadcaster, ReplayLog {
   async publish<E extends RoomEventName>(roomId: string, event: E, payload: RoomEventPayloads[E]): Promise<RoomEvent<E>> {
     const r = this.room(roomId);
     const ts = this.now();
-    const data = { ...payload, roomId, seq: ++r.seq, ts } as RoomEvent<E>;
+    const data = { ...payload, roomId, epoch: r.epoch, seq: ++r.seq, ts } as RoomEvent<E>;
     r.events.push({ at: ts, e: { event, data } as LoggedRoomEvent });
     this.trim(r, ts);
     // Now and then, expire the logs of quiet rooms too (their seq counters stay).
@@ -57,24 +60,25 @@ export class MemoryBroadcaster implements Broadcaster, ReplayLog {
     if (expired) r.events.splice(0, expired);
   }
 
-  async currentSeq(roomId: string): Promise<number> {
-    return this.seqOf(roomId);
+  async head(roomId: string): Promise<StreamPosition> {
+    return this.position(roomId);
   }
 
-  /** The room's latest seq, at once. */
-  seqOf(roomId: string): number {
-    return this.rooms.get(roomId)?.seq ?? 0;
+  /** The room's epoch and latest seq, at once (delivery being synchronous, also what was delivered). */
+  position(roomId: string): StreamPosition {
+    const r = this.room(roomId);
+    return { epoch: r.epoch, seq: r.seq };
   }
 
-  async since(roomId: string, lastSeq: number): Promise<ReplayResult> {
-    const r = this.rooms.get(roomId);
-    const seq = r?.seq ?? 0;
-    if (lastSeq > seq) return { gap: true, seq };
-    if (lastSeq === seq) return { gap: false, events: [], seq };
-    this.trim(r!, this.now());
-    const first = r!.events[0];
-    if (!first || first.e.data.seq > lastSeq + 1) return { gap: true, seq };
-    return { gap: false, events: r!.events.filter((x) => x.e.data.seq > lastSeq).map((x) => x.e), seq };
+  async since(roomId: string, lastSeq: number, epoch?: string): Promise<ReplayResult> {
+    const r = this.room(roomId);
+    const head = { epoch: r.epoch, seq: r.seq };
+    if ((epoch !== undefined && epoch !== r.epoch) || lastSeq > r.seq) return { gap: true, ...head };
+    if (lastSeq === r.seq) return { gap: false, events: [], ...head };
+    this.trim(r, this.now());
+    const first = r.events[0];
+    if (!first || first.e.data.seq > lastSeq + 1) return { gap: true, ...head };
+    return { gap: false, events: r.events.filter((x) => x.e.data.seq > lastSeq).map((x) => x.e), ...head };
   }
 
   async close() {

@@ -1,25 +1,42 @@
 import type { Redis } from 'ioredis';
 import type { LoggedRoomEvent, RoomEvent, RoomEventName, RoomEventPayloads } from '../contract/events';
-import type { Broadcaster, Deliver } from './broadcaster';
+import type { Broadcaster } from './broadcaster';
 import type { ReplayLog, ReplayResult } from './replay-log';
+import { newEpoch, type StreamPosition } from './stream-position';
+
+/**
+ * A room's stream head is one hash, `seq` and `epoch`, so the two live and die together. A head
+ * that is made (first use, or Redis lost it) takes the caller's new epoch and drops any log left
+ * from an earlier one: the log's entries are keyed by seq, which restarts at 1.
+ */
+const ENSURE_HEAD = `
+if redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1]) == 1 then redis.call('DEL', KEYS[2]) end
+`;
 
 /**
  * One atomic step per room event: take the next seq, append to the room's stream (bounded, with a
  * TTL), and publish on the one room-events channel. Because the three happen in one script and all
  * nodes read one channel, every node sees a room's events in seq order, whichever node sent them.
  */
-const PUBLISH_SCRIPT = `
-local seq = redis.call('INCR', KEYS[1])
-local msg = '{"roomId":' .. cjson.encode(ARGV[1]) .. ',"event":' .. cjson.encode(ARGV[2]) .. ',"seq":' .. seq .. ',"ts":' .. ARGV[3] .. ',"payload":' .. ARGV[4] .. '}'
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], seq .. '-0', 'm', msg)
-redis.call('EXPIRE', KEYS[2], ARGV[6])
-redis.call('PUBLISH', ARGV[7], msg)
-return seq
+const PUBLISH_SCRIPT = `${ENSURE_HEAD}
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+local msg = '{"roomId":' .. cjson.encode(ARGV[2]) .. ',"event":' .. cjson.encode(ARGV[3]) .. ',"epoch":' .. cjson.encode(epoch) .. ',"seq":' .. seq .. ',"ts":' .. ARGV[4] .. ',"payload":' .. ARGV[5] .. '}'
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], seq .. '-0', 'm', msg)
+redis.call('EXPIRE', KEYS[2], ARGV[7])
+redis.call('PUBLISH', ARGV[8], msg)
+return {epoch, seq}
 `;
 
-interface WireMessage {
+const HEAD_SCRIPT = `${ENSURE_HEAD}
+return redis.call('HMGET', KEYS[1], 'epoch', 'seq')
+`;
+
+/** A room event as the channel and the stream carry it. */
+export interface WireMessage {
   roomId: string;
   event: RoomEventName;
+  epoch: string;
   seq: number;
   ts: number;
   payload: Record<string, unknown>;
@@ -31,10 +48,15 @@ export interface RedisBroadcasterOptions {
   ttlSeconds: number;
 }
 
-const toLogged = (m: WireMessage): LoggedRoomEvent =>
-  ({ event: m.event, data: { ...m.payload, roomId: m.roomId, seq: m.seq, ts: m.ts } }) as LoggedRoomEvent;
+export const toLogged = (m: WireMessage): LoggedRoomEvent =>
+  ({ event: m.event, data: { ...m.payload, roomId: m.roomId, epoch: m.epoch, seq: m.seq, ts: m.ts } }) as LoggedRoomEvent;
 
 export const roomEventsChannel = (keyPrefix: string) => `${keyPrefix}room-events`;
+
+interface Scripts {
+  pantheonPublish(...args: (string | number)[]): Promise<[string, number]>;
+  pantheonHead(...args: string[]): Promise<[string, string | null]>;
+}
 
 /** Scaled mode. Publish-only: usable from a worker process that has no sockets. */
 export class RedisBroadcaster implements Broadcaster, ReplayLog {
@@ -43,43 +65,50 @@ export class RedisBroadcaster implements Broadcaster, ReplayLog {
     private readonly opts: RedisBroadcasterOptions,
   ) {
     redis.defineCommand('pantheonPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+    redis.defineCommand('pantheonHead', { numberOfKeys: 2, lua: HEAD_SCRIPT });
   }
 
-  // Keys of one room share a hash tag so the script also runs on Redis Cluster.
-  private seqKey = (roomId: string) => `${this.opts.keyPrefix}room:{${roomId}}:seq`;
+  private get scripts(): Scripts {
+    return this.redis as unknown as Scripts;
+  }
+
+  // Keys of one room share a hash tag so the scripts also run on Redis Cluster.
+  private headKey = (roomId: string) => `${this.opts.keyPrefix}room:{${roomId}}:head`;
   private logKey = (roomId: string) => `${this.opts.keyPrefix}room:{${roomId}}:log`;
 
   async publish<E extends RoomEventName>(roomId: string, event: E, payload: RoomEventPayloads[E]): Promise<RoomEvent<E>> {
     const ts = Date.now();
-    const seq = Number(
-      await (this.redis as unknown as { pantheonPublish(...args: (string | number)[]): Promise<number> }).pantheonPublish(
-        this.seqKey(roomId),
-        this.logKey(roomId),
-        roomId,
-        event,
-        ts,
-        JSON.stringify(payload),
-        this.opts.maxEvents,
-        this.opts.ttlSeconds,
-        roomEventsChannel(this.opts.keyPrefix),
-      ),
+    const [epoch, seq] = await this.scripts.pantheonPublish(
+      this.headKey(roomId),
+      this.logKey(roomId),
+      newEpoch(),
+      roomId,
+      event,
+      ts,
+      JSON.stringify(payload),
+      this.opts.maxEvents,
+      this.opts.ttlSeconds,
+      roomEventsChannel(this.opts.keyPrefix),
     );
-    return { ...payload, roomId, seq, ts } as RoomEvent<E>;
+    return { ...payload, roomId, epoch, seq: Number(seq), ts } as RoomEvent<E>;
   }
 
-  async currentSeq(roomId: string): Promise<number> {
-    return Number((await this.redis.get(this.seqKey(roomId))) ?? 0);
+  async head(roomId: string): Promise<StreamPosition> {
+    const [epoch, seq] = await this.scripts.pantheonHead(this.headKey(roomId), this.logKey(roomId), newEpoch());
+    return { epoch, seq: Number(seq ?? 0) };
   }
 
-  async since(roomId: string, lastSeq: number): Promise<ReplayResult> {
-    const seq = await this.currentSeq(roomId);
-    if (lastSeq > seq) return { gap: true, seq };
-    if (lastSeq === seq) return { gap: false, events: [], seq };
-    if (seq - lastSeq > this.opts.maxEvents) return { gap: true, seq };
+  async since(roomId: string, lastSeq: number, epoch?: string): Promise<ReplayResult> {
+    const head = await this.head(roomId);
+    if ((epoch !== undefined && epoch !== head.epoch) || lastSeq > head.seq) return { gap: true, ...head };
+    if (lastSeq === head.seq) return { gap: false, events: [], ...head };
+    if (head.seq - lastSeq > this.opts.maxEvents) return { gap: true, ...head };
     const entries = await this.redis.xrange(this.logKey(roomId), `${lastSeq + 1}-0`, '+');
     const events = entries.map(([, fields]) => toLogged(JSON.parse(fields[1]!) as WireMessage));
-    if (events.length === 0 || events[0]!.data.seq !== lastSeq + 1) return { gap: true, seq };
-    return { gap: false, events, seq: Math.max(seq, events.at(-1)!.data.seq) };
+    const first = events[0]?.data;
+    // The stream may have restarted between the two reads: its entries then carry another epoch.
+    if (!first || first.seq !== lastSeq + 1 || first.epoch !== head.epoch) return { gap: true, ...head };
+    return { gap: false, events, epoch: head.epoch, seq: Math.max(head.seq, events.at(-1)!.data.seq) };
   }
 
   async close() {}
@@ -87,165 +116,4 @@ export class RedisBroadcaster implements Broadcaster, ReplayLog {
 
 export function createRedisBroadcaster(redis: Redis, opts: RedisBroadcasterOptions): RedisBroadcaster {
   return new RedisBroadcaster(redis, opts);
-}
-
-/** Rooms tracked before the relay forgets those without local sockets. */
-const PRUNE_AT = 10_000;
-
-/**
- * Receives the room-events channel and hands each event to local delivery, gap-free per room:
- * an event whose seq jumps past the last one delivered here (a message lost while the subscriber
- * reconnected) first pulls the missing ones from the room's stream; after a reconnection every
- * room with local sockets catches up the same way. Duplicates are dropped. What it has delivered
- * per room is what a joining socket's replay or snapshot stands on (`delivered`).
- */
-export class RoomEventRelay {
-  private readonly lastDelivered = new Map<string, number>();
-  private readonly catchingUp = new Map<string, Promise<void>>();
-  private readonly flushWaiters = new Map<string, () => void>();
-  private flushes = 0;
-  private readonly channel: string;
-
-  constructor(
-    private readonly sub: Redis,
-    keyPrefix: string,
-    private readonly log: ReplayLog,
-    private readonly deliver: Deliver,
-    /** Rooms that have sockets on this node (joined or joining). */
-    private readonly localRooms: () => Iterable<string>,
-    private readonly onError: (err: unknown) => void,
-  ) {
-    this.channel = roomEventsChannel(keyPrefix);
-  }
-
-  async start(): Promise<void> {
-    this.sub.on('message', this.onMessage);
-    this.sub.on('ready', this.onReady);
-    await this.sub.subscribe(this.channel);
-  }
-
-  async stop(): Promise<void> {
-    this.sub.off('message', this.onMessage);
-    this.sub.off('ready', this.onReady);
-    await this.sub.unsubscribe(this.channel).catch(() => undefined);
-  }
-
-  /**
-   * Resolves once every room event published before the call has been handed to this node's
-   * sink: a marker goes through the same channel (Redis delivers a channel's messages in order),
-   * then the catch-up work queued before it finishes. Used before a node closes its sockets, so
-   * the last events of its turns reach them. Gives up after `timeoutMs`.
-   */
-  async flush(pub: Redis, timeoutMs: number): Promise<void> {
-    const id = `${process.pid}-${++this.flushes}-${Date.now()}`;
-    const seen = new Promise<void>((resolve) => this.flushWaiters.set(id, resolve));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    try {
-      await pub.publish(this.channel, JSON.stringify({ flush: id }));
-      await Promise.race([seen.then(() => Promise.all([...this.catchingUp.values()])), timeout]);
-    } finally {
-      clearTimeout(timer);
-      this.flushWaiters.delete(id);
-    }
-  }
-
-  /** The seq of the room's last event delivered here; undefined for a room not followed yet. */
-  delivered(roomId: string): number | undefined {
-    return this.lastDelivered.get(roomId);
-  }
-
-  /**
-   * Starts following a room from its stream's head. It runs in the room's queue, so none of the
-   * room's events is delivered between the call and the start: everything after the head is.
-   */
-  follow(roomId: string): Promise<void> {
-    return this.chain(roomId, async () => {
-      if (!this.lastDelivered.has(roomId)) this.lastDelivered.set(roomId, await this.log.currentSeq(roomId));
-    });
-  }
-
-  private onMessage = (ch: string, raw: string) => {
-    if (ch !== this.channel) return;
-    let m: WireMessage;
-    try {
-      m = JSON.parse(raw) as WireMessage;
-    } catch {
-      return;
-    }
-    const flush = (m as unknown as { flush?: string }).flush;
-    if (flush !== undefined) {
-      // A node's flush marker: only the node that sent it waits for it.
-      this.flushWaiters.get(flush)?.();
-      return;
-    }
-    const pending = this.catchingUp.get(m.roomId);
-    if (pending) {
-      void this.chain(m.roomId, () => this.accept(m));
-      return;
-    }
-    const last = this.lastDelivered.get(m.roomId);
-    if (last === undefined || m.seq === last + 1) this.emit(m.roomId, toLogged(m));
-    else if (m.seq > last + 1) void this.chain(m.roomId, () => this.catchUp(m.roomId, m.seq));
-  };
-
-  /** After a reconnection: once the SUBSCRIBE has been processed (PING answers after it), catch up. */
-  private onReady = () => {
-    void this.sub
-      .ping()
-      .then(() => {
-        for (const roomId of this.localRooms()) void this.chain(roomId, () => this.catchUp(roomId, Number.POSITIVE_INFINITY));
-      })
-      .catch(this.onError);
-  };
-
-  private accept(m: WireMessage): Promise<void> | void {
-    const last = this.lastDelivered.get(m.roomId);
-    // A room not followed until now is followed from this event on.
-    if (last === undefined) return this.emit(m.roomId, toLogged(m));
-    if (m.seq <= last) return;
-    if (m.seq === last + 1) return this.emit(m.roomId, toLogged(m));
-    return this.catchUp(m.roomId, m.seq);
-  }
-
-  /** Delivers what the stream holds after the last delivered seq, up to `upTo`. */
-  private async catchUp(roomId: string, upTo: number): Promise<void> {
-    const last = this.lastDelivered.get(roomId);
-    if (last === undefined) return;
-    const r = await this.log.since(roomId, last);
-    // A gap too old for the log: clients detect it from the seq jump and rejoin with lastSeq.
-    if (r.gap) return;
-    for (const e of r.events) if (e.data.seq <= upTo) this.emit(roomId, e);
-  }
-
-  private emit(roomId: string, e: LoggedRoomEvent) {
-    const last = this.lastDelivered.get(roomId) ?? 0;
-    if (e.data.seq <= last && this.lastDelivered.has(roomId)) return;
-    if (this.lastDelivered.size >= PRUNE_AT && !this.lastDelivered.has(roomId)) this.prune();
-    this.lastDelivered.set(roomId, e.data.seq);
-    this.deliver(roomId, e.event, e.data as RoomEvent);
-  }
-
-  /** Forgets rooms without sockets here: every node hears every room, but only tracks its own. */
-  private prune() {
-    const local = new Set(this.localRooms());
-    for (const roomId of this.lastDelivered.keys()) {
-      if (!local.has(roomId) && !this.catchingUp.has(roomId)) this.lastDelivered.delete(roomId);
-    }
-  }
-
-  /**
-   * Runs `fn` after the room's earlier catch-up work, keeping the room's delivery in order. A
-   * failure is reported and does not stop the queue; the returned promise carries it to a caller.
-   */
-  private chain(roomId: string, fn: () => Promise<void> | void): Promise<void> {
-    const prev = this.catchingUp.get(roomId) ?? Promise.resolve();
-    const run = prev.then(fn);
-    const next = run.catch(this.onError);
-    this.catchingUp.set(roomId, next);
-    void next.then(() => {
-      if (this.catchingUp.get(roomId) === next) this.catchingUp.delete(roomId);
-    });
-    return run;
-  }
 }

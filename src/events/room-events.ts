@@ -5,9 +5,11 @@ import type { Logger } from '../shared/logger';
 import type { Broadcaster } from './broadcaster';
 import { MemoryBroadcaster } from './memory-broadcaster';
 import { LocalNodeBus, RedisNodeBus, type NodeBus } from './node-bus';
-import { RedisBroadcaster, RoomEventRelay } from './redis-broadcaster';
+import { RedisBroadcaster } from './redis-broadcaster';
 import { MemoryPresence, RedisPresence, type PresenceCounter } from './presence';
 import type { ReplayLog } from './replay-log';
+import { RoomEventRelay } from './room-event-relay';
+import type { StreamPosition } from './stream-position';
 
 /** Presence counts of a room outlive a node that died holding sockets for at most this long. */
 const PRESENCE_TTL_SECONDS = 24 * 3600;
@@ -41,10 +43,10 @@ export interface RoomEvents {
    */
   flush(timeoutMs: number): Promise<void>;
   /**
-   * The seq of the room's last event handed to the sink; undefined for a room this node does not
-   * follow yet. The replay log may already hold later events that are still on their way here.
+   * The position of the room's last event handed to the sink; undefined for a room this node does
+   * not follow yet. The replay log may already hold later events that are still on their way here.
    */
-  delivered(roomId: string): number | undefined;
+  delivered(roomId: string): StreamPosition | undefined;
   /** Follows a room from its log's head on; none of its events reaches the sink meanwhile. */
   follow(roomId: string): Promise<void>;
   close(): Promise<void>;
@@ -79,7 +81,7 @@ export async function createRoomEvents(d: {
       // Memory delivery is synchronous: published means delivered.
       flush: async () => {},
       // Delivery is synchronous: what the log holds has been handed over.
-      delivered: (roomId) => mb.seqOf(roomId),
+      delivered: (roomId) => mb.position(roomId),
       follow: async () => undefined,
       close: () => mb.close(),
     };

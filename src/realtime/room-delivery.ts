@@ -1,13 +1,14 @@
 import type { Namespace, Socket } from 'socket.io';
 import type { RoomEvent, RoomEventName } from '../contract/events';
 import type { RoomEvents } from '../events/room-events';
+import type { StreamPosition } from '../events/stream-position';
 import { roomChannel } from './channels';
 
 export interface Held {
   readonly socket: Socket;
   readonly roomId: string;
   /** What this node had delivered of the room when holding began; undefined if it did not follow the room. */
-  readonly at: number | undefined;
+  readonly at: StreamPosition | undefined;
   readonly buffer: { event: RoomEventName; data: RoomEvent }[];
 }
 
@@ -50,28 +51,28 @@ export class RoomDelivery {
   }
 
   /**
-   * The seq the join stands on: every event up to it was delivered here before holding began, every
-   * later one is in the buffer or still to come. A room this node did not follow is followed from
-   * its log's head first.
+   * The position the join stands on: every event up to it was delivered here before holding began,
+   * every later one is in the buffer or still to come. A room this node did not follow is followed
+   * from its log's head first.
    */
-  async joinPoint(p: Held): Promise<number> {
-    const first = p.buffer[0];
-    if (first) return first.data.seq - 1;
-    if (p.at !== undefined) return p.at;
-    await this.positions.follow(p.roomId);
-    const now = p.buffer[0] ? p.buffer[0].data.seq - 1 : this.positions.delivered(p.roomId);
-    if (now === undefined) throw new Error(`room ${p.roomId} is not followed`);
-    return now;
+  async joinPoint(p: Held): Promise<StreamPosition> {
+    if (p.buffer.length === 0 && p.at === undefined) await this.positions.follow(p.roomId);
+    const first = p.buffer[0]?.data;
+    // The event before the first one held (a held event may begin a new epoch: then its start).
+    const at = first ? { epoch: first.epoch, seq: first.seq - 1 } : (p.at ?? this.positions.delivered(p.roomId));
+    if (!at) throw new Error(`room ${p.roomId} is not followed`);
+    return at;
   }
 
-  /** Emits held events after `afterSeq`, then joins the live channel, in one synchronous step. */
-  release(p: Held, afterSeq: number): void {
+  /** Emits held events after `after`, then joins the live channel, in one synchronous step. */
+  release(p: Held, after: StreamPosition): void {
     this.drop(p);
-    let last = afterSeq;
+    let last = after;
     for (const { event, data } of p.buffer) {
-      if (data.seq <= last) continue;
+      // Within the epoch of `after`, only what follows it; a later epoch (the stream restarted meanwhile) whole.
+      if (data.epoch === last.epoch && data.seq <= last.seq) continue;
       p.socket.emit(event, data as never);
-      last = data.seq;
+      last = data;
     }
     if (p.socket.connected) p.socket.join(roomChannel(p.roomId));
   }

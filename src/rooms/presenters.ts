@@ -1,5 +1,5 @@
-import type { AgentDto, MemberDto, MessageDto, RoomDto, SessionDto, UserDto } from '../contract/dto';
-import type { Agent, Message, Room, RoomMember, Session, User } from '../db/entities';
+import type { AgentDto, MemberDto, MessageDto, RoomDto, SessionDto, TurnStateDto, UserDto } from '../contract/dto';
+import type { Agent, Message, Room, RoomMember, Session, Turn, User } from '../db/entities';
 
 export const presentUser = (u: User): UserDto => ({ id: u.id, sub: u.sub, displayName: u.displayName, kind: u.kind });
 
@@ -49,3 +49,5 @@ export const presentMessage = (m: Message): MessageDto => ({
   clientMsgId: m.clientMsgId ?? null,
   createdAt: m.createdAt.toISOString(),
 });
+
+export const presentTurnState = (t: Turn): TurnStateDto => ({ turnId: t.id, sessionId: t.session.id, status: t.status });

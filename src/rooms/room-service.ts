@@ -1,14 +1,14 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { MemberDto, RoomDto } from '../contract/dto';
 import type { Orm } from '../db/orm';
-import { Agent, Message, Room, RoomMember, Session, User } from '../db/entities';
+import { Agent, Message, Room, RoomMember, Session, Turn, User } from '../db/entities';
 import { AppError } from '../shared/errors';
 import type { DomainEvents } from '../shared/domain-events';
 import { decodeCursor, olderThan, pageOf, type Page } from '../shared/pagination';
 import { requireMember, requireOwner } from './access';
 import { requireBelowCap } from './caps';
-import { presentAgent, presentMember, presentMessage, presentRoom, presentSession } from './presenters';
-import type { AgentDto, MessageDto, SessionDto } from '../contract/dto';
+import { presentAgent, presentMember, presentMessage, presentRoom, presentSession, presentTurnState } from './presenters';
+import type { AgentDto, MessageDto, SessionDto, TurnStateDto } from '../contract/dto';
 import type { AddMemberBody, CreateRoomBody, UpdateRoomBody } from './schemas';
 
 /** Rooms and their members. The creator of a room is its first owner; owners manage members. */
@@ -140,6 +140,7 @@ export class RoomService {
     agents: AgentDto[];
     sessions: SessionDto[];
     recentMessages: MessageDto[];
+    recentTurns: TurnStateDto[];
   }> {
     const em = this.orm.em.fork();
     const room = await em.findOneOrFail(Room, { id: roomId });
@@ -148,11 +149,17 @@ export class RoomService {
       em.find(Session, { room: roomId }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: opts.sessions }),
       em.find(Message, { room: roomId }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: opts.messages }),
     ]);
+    messages.reverse();
+    // The turns of those messages, in the order they appear: a returning client sees which ended.
+    const turnIds = [...new Set(messages.flatMap((m) => (m.turn ? [m.turn.id] : [])))];
+    const turns = turnIds.length ? await em.find(Turn, { id: { $in: turnIds } }) : [];
+    const byId = new Map(turns.map((t) => [t.id, t]));
     return {
       room,
       agents: agents.map(presentAgent),
       sessions: sessions.map(presentSession),
-      recentMessages: messages.reverse().map(presentMessage),
+      recentMessages: messages.map(presentMessage),
+      recentTurns: turnIds.flatMap((id) => (byId.has(id) ? [presentTurnState(byId.get(id)!)] : [])),
     };
   }
 }

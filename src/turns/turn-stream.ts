@@ -3,9 +3,13 @@ import type { Broadcaster } from '../events/broadcaster';
 import type { Logger } from '../shared/logger';
 import { DeltaCoalescer } from './delta-coalescer';
 
-/** The text of a turn's `agent:delta` frames sent so far, per agent, and the seq of its latest event sent. */
+/**
+ * The text of a turn's `agent:delta` frames sent so far, per agent, and the position (epoch, seq)
+ * of its latest event sent; seq 0 before its first.
+ */
 export interface StreamedText {
   partialText: Record<string, string>;
+  epoch: string;
   seq: number;
 }
 
@@ -19,7 +23,7 @@ export class TurnStream {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly coalescer: DeltaCoalescer<string>;
   private readonly sent: Record<string, string> = {};
-  private sentSeq = 0;
+  private sentAt = { epoch: '', seq: 0 };
 
   constructor(
     private readonly broadcaster: Broadcaster,
@@ -40,9 +44,9 @@ export class TurnStream {
     this.chain = this.chain.then(() =>
       this.broadcaster.publish(this.roomId, event, payload).then(
         (sent) => {
-          // The text and the seq move together: the text holds every frame of the turn up to the
-          // seq of its latest event, whatever the event (the later that seq, the fresher a snapshot).
-          this.sentSeq = sent.seq;
+          // The text and the position move together: the text holds every frame of the turn up to
+          // its latest event, whatever the event (the later that is, the fresher a snapshot).
+          this.sentAt = { epoch: sent.epoch, seq: sent.seq };
           onSent?.(sent);
         },
         (err) => {
@@ -74,6 +78,6 @@ export class TurnStream {
 
   /** What the turn's `agent:delta` frames have carried so far. */
   streamed(): StreamedText {
-    return { partialText: { ...this.sent }, seq: this.sentSeq };
+    return { partialText: { ...this.sent }, ...this.sentAt };
   }
 }

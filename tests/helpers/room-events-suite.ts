@@ -23,6 +23,11 @@ export interface RoomEventsUnderTest {
    * a clock moved on, or the log's key expired.
    */
   outliveTtl(roomId: string): Promise<void>;
+  /**
+   * The store loses every room's counter and log (Redis restarted empty; an embedded server
+   * restarted): resolves with the publishers and log to use from then on, delivering as before.
+   */
+  restartEmpty(): Promise<Pick<RoomEventsUnderTest, 'broadcaster' | 'replayLog' | 'otherPublishers'>>;
   /** Closes the pair and removes what it left behind (keys, connections). */
   close(): Promise<void>;
 }
@@ -95,7 +100,7 @@ export function roomEventsSuite(name: string, factory: RoomEventsFactory) {
     it('numbers each room’s events from 1, one up per event, independently of other rooms', async () => {
       const { broadcaster, replayLog } = await start();
       const [a, b] = [randomUUID(), randomUUID()];
-      expect(await replayLog.currentSeq(a)).toBe(0);
+      expect((await replayLog.head(a)).seq).toBe(0);
       const seqs: [string, number][] = [];
       for (const room of [a, b, a, a, b, a]) seqs.push([room, (await publishName(broadcaster, room, 'x')).seq]);
       expect(seqs).toEqual([
@@ -106,16 +111,16 @@ export function roomEventsSuite(name: string, factory: RoomEventsFactory) {
         [b, 2],
         [a, 4],
       ]);
-      expect(await replayLog.currentSeq(a)).toBe(4);
-      expect(await replayLog.currentSeq(b)).toBe(2);
-      expect(await replayLog.currentSeq(randomUUID())).toBe(0);
+      expect((await replayLog.head(a)).seq).toBe(4);
+      expect((await replayLog.head(b)).seq).toBe(2);
+      expect((await replayLog.head(randomUUID())).seq).toBe(0);
     });
 
     it('stamps the envelope (roomId, seq, ts) on the payload and delivers exactly what publish returned', async () => {
       const { broadcaster, deliveries } = await start();
       const room = randomUUID();
       const sent = await broadcaster.publish(room, 'room:updated', { name: 'Renamed', mode: 'roundtable' });
-      expect(sent).toEqual({ name: 'Renamed', mode: 'roundtable', roomId: room, seq: 1, ts: expect.any(Number) });
+      expect(sent).toEqual({ name: 'Renamed', mode: 'roundtable', roomId: room, epoch: expect.any(String), seq: 1, ts: expect.any(Number) });
       await deliveries.untilCount(room, 1);
       expect(deliveries.of(room)).toEqual([{ roomId: room, event: 'room:updated', data: sent }]);
     });
@@ -141,15 +146,16 @@ export function roomEventsSuite(name: string, factory: RoomEventsFactory) {
       const room = randomUUID();
       const sent: RoomEvent[] = [];
       for (let i = 0; i < 6; i++) sent.push(await publishName(broadcaster, room, `e${i}`));
-      expect(await replayLog.since(room, 2)).toEqual({ gap: false, seq: 6, events: sent.slice(2).map((d) => logged('room:updated', d)) });
-      expect(await replayLog.since(room, 0)).toEqual({ gap: false, seq: 6, events: sent.map((d) => logged('room:updated', d)) });
-      expect(await replayLog.since(room, 5)).toEqual({ gap: false, seq: 6, events: [logged('room:updated', sent[5]!)] });
-      expect(await replayLog.since(room, 6)).toEqual({ gap: false, seq: 6, events: [] });
+      const { epoch } = sent[0]!;
+      expect(await replayLog.since(room, 2)).toEqual({ gap: false, epoch, seq: 6, events: sent.slice(2).map((d) => logged('room:updated', d)) });
+      expect(await replayLog.since(room, 0, epoch)).toEqual({ gap: false, epoch, seq: 6, events: sent.map((d) => logged('room:updated', d)) });
+      expect(await replayLog.since(room, 5, epoch)).toEqual({ gap: false, epoch, seq: 6, events: [logged('room:updated', sent[5]!)] });
+      expect(await replayLog.since(room, 6, epoch)).toEqual({ gap: false, epoch, seq: 6, events: [] });
     });
 
     it('has nothing to replay, and no gap, for a room without events', async () => {
       const { replayLog } = await start();
-      expect(await replayLog.since(randomUUID(), 0)).toEqual({ gap: false, events: [], seq: 0 });
+      expect(await replayLog.since(randomUUID(), 0)).toEqual({ gap: false, events: [], epoch: expect.any(String), seq: 0 });
     });
 
     it('reports a gap once the log no longer reaches back (more than maxEvents since lastSeq)', async () => {
@@ -159,17 +165,17 @@ export function roomEventsSuite(name: string, factory: RoomEventsFactory) {
       const fromEdge = await replayLog.since(room, 15);
       expect(fromEdge.gap).toBe(false);
       expect(fromEdge.gap ? [] : seqsOf(fromEdge.events)).toEqual(range(16, 25));
-      expect(await replayLog.since(room, 14)).toEqual({ gap: true, seq: 25 });
-      expect(await replayLog.since(room, 0)).toEqual({ gap: true, seq: 25 });
+      expect(await replayLog.since(room, 14)).toMatchObject({ gap: true, seq: 25 });
+      expect(await replayLog.since(room, 0)).toMatchObject({ gap: true, seq: 25 });
     });
 
     it('reports a gap when the client is ahead of the room (lastSeq beyond the current seq)', async () => {
       const { broadcaster, replayLog } = await start();
       const room = randomUUID();
       for (let i = 0; i < 3; i++) await publishName(broadcaster, room, `e${i}`);
-      expect(await replayLog.since(room, 4)).toEqual({ gap: true, seq: 3 });
-      expect(await replayLog.since(room, 99)).toEqual({ gap: true, seq: 3 });
-      expect(await replayLog.since(randomUUID(), 1)).toEqual({ gap: true, seq: 0 });
+      expect(await replayLog.since(room, 4)).toMatchObject({ gap: true, seq: 3 });
+      expect(await replayLog.since(room, 99)).toMatchObject({ gap: true, seq: 3 });
+      expect(await replayLog.since(randomUUID(), 1)).toMatchObject({ gap: true, seq: 0 });
     });
 
     it('forgets events that outlived the TTL but keeps counting: later events replay, older ones are a gap', async () => {
@@ -181,13 +187,15 @@ export function roomEventsSuite(name: string, factory: RoomEventsFactory) {
       await expect(replayLog.since(room, 0)).resolves.toMatchObject({ gap: false, seq: 2 });
       await outliveTtl(room);
 
-      expect(await replayLog.since(room, 0)).toEqual({ gap: true, seq: 2 });
-      expect(await replayLog.since(room, 1)).toEqual({ gap: true, seq: 2 });
-      expect(await replayLog.currentSeq(room)).toBe(2);
+      expect(await replayLog.since(room, 0)).toMatchObject({ gap: true, seq: 2 });
+      expect(await replayLog.since(room, 1)).toMatchObject({ gap: true, seq: 2 });
+      const before = await replayLog.head(room);
+      expect(before.seq).toBe(2);
       const fresh = await publishName(broadcaster, room, 'new');
-      expect(fresh.seq).toBe(3);
-      expect(await replayLog.since(room, 2)).toEqual({ gap: false, seq: 3, events: [logged('room:updated', fresh)] });
-      expect(await replayLog.since(room, 1)).toEqual({ gap: true, seq: 3 });
+      // The log expired, the counter did not: same epoch, the count goes on.
+      expect(fresh).toMatchObject({ epoch: before.epoch, seq: 3 });
+      expect(await replayLog.since(room, 2, before.epoch)).toEqual({ gap: false, epoch: before.epoch, seq: 3, events: [logged('room:updated', fresh)] });
+      expect(await replayLog.since(room, 1)).toMatchObject({ gap: true, seq: 3 });
     });
 
     it('gives 200 concurrent publishes to one room unique consecutive seqs, loses none and delivers them in order', async () => {
@@ -196,7 +204,7 @@ export function roomEventsSuite(name: string, factory: RoomEventsFactory) {
       const room = randomUUID();
       const sent = await Promise.all(range(1, 200).map((i) => publishName(publishers[i % publishers.length]!, room, `c${i}`)));
       expect(sent.map((e) => e.seq).sort((x, y) => x - y)).toEqual(range(1, 200));
-      expect(await replayLog.currentSeq(room)).toBe(200);
+      expect((await replayLog.head(room)).seq).toBe(200);
 
       await deliveries.untilCount(room, 200);
       const delivered = deliveries.of(room);
@@ -216,10 +224,64 @@ export function roomEventsSuite(name: string, factory: RoomEventsFactory) {
       const sent = await Promise.all(range(0, 149).map((i) => publishName(publishers[i % publishers.length]!, rooms[i % 3]!, `c${i}`)));
       for (const room of rooms) {
         expect(sent.filter((e) => e.roomId === room).map((e) => e.seq).sort((x, y) => x - y)).toEqual(range(1, 50));
-        expect(await replayLog.currentSeq(room)).toBe(50);
+        expect((await replayLog.head(room)).seq).toBe(50);
       }
     });
 
-    it.todo('room stream epoch: seq never goes backwards after the log store loses its keys (Redis restart); not implemented yet');
+    it('keeps one epoch per room stream: head() before the first event and every event name it; another room has its own', async () => {
+      const { broadcaster, replayLog } = await start();
+      const [a, b] = [randomUUID(), randomUUID()];
+      const before = await replayLog.head(a);
+      expect(before).toEqual({ epoch: expect.any(String), seq: 0 });
+      const sent = [await publishName(broadcaster, a, 'x'), await publishName(broadcaster, a, 'y')];
+      expect(sent.map((e) => e.epoch)).toEqual([before.epoch, before.epoch]);
+      expect(await replayLog.head(a)).toEqual({ epoch: before.epoch, seq: 2 });
+      expect((await publishName(broadcaster, b, 'z')).epoch).not.toBe(before.epoch);
+    });
+
+    it('reports a gap for a replay from an epoch that is not the room’s', async () => {
+      const { broadcaster, replayLog } = await start();
+      const room = randomUUID();
+      const [first] = [await publishName(broadcaster, room, 'x'), await publishName(broadcaster, room, 'y')];
+      expect(await replayLog.since(room, 0, 'some-other-epoch')).toEqual({ gap: true, epoch: first!.epoch, seq: 2 });
+      expect(await replayLog.since(room, 1, first!.epoch)).toMatchObject({ gap: false, seq: 2 });
+    });
+
+    it('never takes a seq back: once the store lost its counters, a room counts from 1 on a new epoch, and a replay from the old one is a gap', async () => {
+      const s = await start();
+      const room = randomUUID();
+      const old: RoomEvent[] = [];
+      for (let i = 0; i < 5; i++) old.push(await publishName(s.broadcaster, room, `old-${i}`));
+      const oldEpoch = old[0]!.epoch;
+      expect(await s.replayLog.since(room, 2, oldEpoch)).toMatchObject({ gap: false, seq: 5 });
+
+      const { broadcaster, replayLog } = await s.restartEmpty();
+      const head = await replayLog.head(room);
+      expect(head.seq).toBe(0);
+      expect(head.epoch).not.toBe(oldEpoch);
+      const next = [await publishName(broadcaster, room, 'new-0'), await publishName(broadcaster, room, 'new-1')];
+      expect(next.map((e) => [e.epoch, e.seq])).toEqual([
+        [head.epoch, 1],
+        [head.epoch, 2],
+      ]);
+      // Seqs the new epoch has reached again mean other events in the old one.
+      expect(await replayLog.since(room, 0, oldEpoch)).toEqual({ gap: true, epoch: head.epoch, seq: 2 });
+      expect(await replayLog.since(room, 1, oldEpoch)).toEqual({ gap: true, epoch: head.epoch, seq: 2 });
+      expect(await replayLog.since(room, 0, head.epoch)).toEqual({ gap: false, epoch: head.epoch, seq: 2, events: next.map((e) => logged('room:updated', e)) });
+    });
+
+    it('delivers the events of a new epoch, in order, though their seqs were delivered before', async () => {
+      const s = await start();
+      const room = randomUUID();
+      for (let i = 0; i < 4; i++) await publishName(s.broadcaster, room, `old-${i}`);
+      await s.deliveries.untilCount(room, 4);
+      const { broadcaster, otherPublishers } = await s.restartEmpty();
+      const publishers = [broadcaster, ...otherPublishers];
+      const fresh: RoomEvent[] = [];
+      for (let i = 0; i < 6; i++) fresh.push(await publishName(publishers[i % publishers.length]!, room, `new-${i}`));
+      await s.deliveries.untilCount(room, 10);
+      expect(s.deliveries.of(room).slice(4).map((d) => d.data)).toEqual(fresh);
+      expect(seqsOf(s.deliveries.of(room))).toEqual([1, 2, 3, 4, 1, 2, 3, 4, 5, 6]);
+    });
   });
 }

@@ -89,14 +89,16 @@ export function transportSuite(name: string, start: () => Promise<TestApp[]>) {
       await burst(5, 'before');
       await a.until(() => a.roomEvents(roomId, 'room:updated').filter((e) => e.data.name.startsWith('before-')).length === 5);
       const lastSeq = Math.max(...a.seqs(roomId));
+      const { epoch } = a.roomEvents(roomId).at(-1)!.data;
       expect(lastSeq).toBeGreaterThan(ack.seq);
+      expect(epoch).toBe(ack.epoch);
       a.close();
 
       const missed = await burst(12, 'missed');
       const b = await client(1, m.token);
       // Events keep coming while the client rejoins.
       const during = burst(8, 'during');
-      const rejoin = await b.request('room:join', { roomId, lastSeq });
+      const rejoin = await b.request('room:join', { roomId, lastSeq, epoch });
       await during;
       expect(rejoin.ok).toBe(true);
       expect(rejoin.mode).toBe('replay');
@@ -120,14 +122,32 @@ export function transportSuite(name: string, start: () => Promise<TestApp[]>) {
       const max = node(0).config.limits.replayLogMaxEvents;
       await burst(max + 15, 'flood');
       const b = await client(1, m.token);
-      const rejoin = await b.request('room:join', { roomId, lastSeq: ack.seq });
+      const rejoin = await b.request('room:join', { roomId, lastSeq: ack.seq, epoch: ack.epoch });
       expect(rejoin.ok).toBe(true);
       expect(rejoin.mode).toBe('snapshot');
       expect(rejoin.replayGap).toBe(true);
+      expect(rejoin.epoch).toBe(ack.epoch);
       expect(rejoin.seq).toBeGreaterThanOrEqual(ack.seq + max + 15);
       const next = await burst(1, 'next');
       await b.until(() => b.seqs(roomId).includes(next[0]!.seq));
       expect(b.seqs(roomId)).toEqual([rejoin.seq + 1, ...b.seqs(roomId).slice(1)]);
+    });
+
+    it('answers a lastSeq of another epoch, or without one, with a snapshot rather than a replay', async () => {
+      const m = await addMember('from-elsewhere');
+      const a = await client(0, m.token);
+      const ack = await a.request('room:join', { roomId });
+      await burst(3, 'known');
+      await a.until(() => a.seqs(roomId).length >= 3);
+      const lastSeq = ack.seq + 1;
+      // The same seq in the room's epoch replays; from an epoch the room no longer has, or with
+      // no epoch at all, it cannot be placed in the stream.
+      expect(await a.request('room:join', { roomId, lastSeq, epoch: ack.epoch })).toMatchObject({ mode: 'replay', epoch: ack.epoch });
+      for (const payload of [{ roomId, lastSeq, epoch: 'an-epoch-long-gone' }, { roomId, lastSeq }]) {
+        const rejoin = await a.request('room:join', payload);
+        expect(rejoin).toMatchObject({ ok: true, mode: 'snapshot', replayGap: true, epoch: ack.epoch });
+        expect(rejoin.seq).toBeGreaterThanOrEqual(lastSeq);
+      }
     });
 
     it('refuses a non-member’s join like a missing room', async () => {
@@ -193,6 +213,7 @@ export function transportSuite(name: string, start: () => Promise<TestApp[]>) {
         ['room:join', { roomId: 42 }, 'VALIDATION_FAILED'],
         ['room:join', 'not-an-object', 'VALIDATION_FAILED'],
         ['room:join', { roomId, lastSeq: -1 }, 'VALIDATION_FAILED'],
+        ['room:join', { roomId, lastSeq: 1, epoch: 42 }, 'VALIDATION_FAILED'],
         ['room:join', { roomId, extra: 'x'.repeat(1024 * 1024) }, 'PAYLOAD_TOO_LARGE'],
         ['message:send', { roomId, sessionId, clientMsgId: 'big', content: 'x'.repeat(1024 * 1024) }, 'PAYLOAD_TOO_LARGE'],
         ['typing', JSON.parse(`{"roomId":"${roomId}","sessionId":"${sessionId}","on":true,"__proto__":{"polluted":true}}`), 'VALIDATION_FAILED'],

@@ -40,23 +40,30 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
   };
 
   /** Replay from `lastSeq` when the log reaches back, else a snapshot; the socket is held meanwhile. */
-  const join = async (socket: AppSocket, roomId: string, lastSeq: number | undefined): Promise<HandlerResult<'room:join'>> => {
+  const join = async (
+    socket: AppSocket,
+    roomId: string,
+    lastSeq: number | undefined,
+    epoch: string | undefined,
+  ): Promise<HandlerResult<'room:join'>> => {
     await ctx.services.access.requireMember(roomId, socket.data.userId);
     socket.leave(roomChannel(roomId));
     const held = ctx.delivery.hold(socket, roomId);
     try {
       const at = await ctx.delivery.joinPoint(held);
-      if (lastSeq !== undefined) {
-        const replay = await ctx.replayLog.since(roomId, lastSeq);
+      // A lastSeq means something only within its epoch: from another one (the stream restarted),
+      // or without one, the client gets a snapshot rather than events it would take for others.
+      if (lastSeq !== undefined && epoch === at.epoch) {
+        const replay = await ctx.replayLog.since(roomId, lastSeq, epoch);
         if (!replay.gap) {
           // Missed events go out as ordinary events, in order, before the ack and before live ones:
           // from the log up to the join point, the rest from the held buffer.
-          const missed = replay.events.filter((e) => e.data.seq <= at);
+          const missed = replay.events.filter((e) => e.data.seq <= at.seq);
           for (const { event, data } of missed) socket.emit(event, data as never);
-          const upTo = Math.max(lastSeq, at);
+          const upTo = { epoch, seq: Math.max(lastSeq, at.seq) };
           ctx.delivery.release(held, upTo);
           entered(socket, roomId);
-          return { mode: 'replay' as const, replayed: missed.length, seq: upTo };
+          return { mode: 'replay' as const, replayed: missed.length, ...upTo };
         }
       }
       const { snapshot, after } = await snapshotAt(ctx, roomId, at);
@@ -64,6 +71,7 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
       return {
         mode: 'snapshot' as const,
         snapshot,
+        epoch: snapshot.epoch,
         seq: snapshot.seq,
         ...(lastSeq !== undefined ? { replayGap: true } : {}),
         [AFTER_ACK]: () => {
@@ -79,7 +87,7 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
   };
 
   return {
-    'room:join': async (socket, { roomId, lastSeq }) => {
+    'room:join': async (socket, { roomId, lastSeq, epoch }) => {
       // Cheap refusals first: a socket already in the room has every event (a rejoin with
       // lastSeq is still served: the client saw a gap), and a second join while one runs waits.
       // (The channel itself, not socket.data.rooms: a member removed over REST leaves the channel.)
@@ -91,7 +99,7 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
       if (inFlight.has(roomId)) throw new AppError('JOIN_IN_PROGRESS', 'A join of that room is already in progress on this socket', { roomId });
       inFlight.add(roomId);
       try {
-        return await join(socket, roomId, lastSeq);
+        return await join(socket, roomId, lastSeq, epoch);
       } finally {
         inFlight.delete(roomId);
       }

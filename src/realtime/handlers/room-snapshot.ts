@@ -1,5 +1,6 @@
 import type { MemberDto } from '../../contract/dto';
-import type { LoggedRoomEvent, RoomSnapshot, SocketData } from '../../contract/events';
+import type { InFlightTurn, LoggedRoomEvent, RoomSnapshot, SocketData } from '../../contract/events';
+import type { StreamPosition } from '../../events/stream-position';
 import { roomChannel } from '../channels';
 import type { RealtimeContext } from '../context';
 
@@ -15,27 +16,31 @@ export interface JoinSnapshot {
 
 /**
  * The room as a socket joining at `at` (the join point) sees it. The text of a turn in flight is
- * exact up to its own seq, which can lag `at`: the node running the turn records a frame once its
- * publish has been answered, and this node may have delivered the frame before that. The snapshot
- * then stands at the lowest such seq, and the events from there to `at` follow the ack from the
- * log; so its seq is never newer than its contents, and no frame falls between the two.
+ * exact up to its own position, which can lag `at`: the node running the turn records a frame once
+ * its publish has been answered, and this node may have delivered the frame before that; and a
+ * turn whose last answer came before the stream restarted has none of the new epoch's frames. The
+ * snapshot then stands at the lowest such seq of the epoch, and the events from there to `at`
+ * follow the ack from the log; so its seq is never newer than its contents, and no frame falls
+ * between the two.
  */
-export async function snapshotAt(ctx: RealtimeContext, roomId: string, at: number): Promise<JoinSnapshot> {
+export async function snapshotAt(ctx: RealtimeContext, roomId: string, at: StreamPosition): Promise<JoinSnapshot> {
   const built = await buildSnapshot(ctx, roomId, at);
-  // seq 0: the turn has published nothing yet, so it has no frame to lag behind.
-  let seq = Math.min(at, ...built.turnsInFlight.filter((t) => t.seq > 0).map((t) => t.seq));
+  // In the snapshot's epoch: seq 0 is a turn that has published nothing yet (no frame to lag
+  // behind); a turn last answered in another epoch holds none of this one's frames.
+  const reflects = (t: InFlightTurn) => (t.seq === 0 ? at.seq : t.epoch === at.epoch ? t.seq : 0);
+  let seq = Math.min(at.seq, ...built.turnsInFlight.map(reflects));
   let after: LoggedRoomEvent[] = [];
-  if (seq < at) {
-    const log = await ctx.replayLog.since(roomId, seq);
+  if (seq < at.seq) {
+    const log = await ctx.replayLog.since(roomId, seq, at.epoch);
     // The log reaches back far beyond a frame in flight; should it not, the snapshot stays at `at`.
-    if (log.gap) seq = at;
-    else after = log.events.filter((e) => e.data.seq <= at);
+    if (log.gap) seq = at.seq;
+    else after = log.events.filter((e) => e.data.seq <= at.seq);
   }
-  const turnsInFlight = built.turnsInFlight.map((t) => (t.seq > 0 ? t : { ...t, seq }));
+  const turnsInFlight = built.turnsInFlight.map((t) => ({ ...t, epoch: at.epoch, seq: Math.max(reflects(t), seq) }));
   return { snapshot: { ...built, seq, turnsInFlight }, after };
 }
 
-async function buildSnapshot(ctx: RealtimeContext, roomId: string, seq: number): Promise<RoomSnapshot> {
+async function buildSnapshot(ctx: RealtimeContext, roomId: string, at: StreamPosition): Promise<RoomSnapshot> {
   const [data, online, turnsInFlight] = await Promise.all([
     ctx.services.rooms.snapshotData(roomId, { sessions: SNAPSHOT_SESSIONS, messages: SNAPSHOT_MESSAGES }),
     membersOnline(ctx, roomId).then(async (members) => {
@@ -48,11 +53,13 @@ async function buildSnapshot(ctx: RealtimeContext, roomId: string, seq: number):
     roomId,
     name: data.room.name,
     mode: data.room.mode,
-    seq,
+    epoch: at.epoch,
+    seq: at.seq,
     agents: data.agents,
     membersOnline: online,
     sessions: data.sessions,
     recentMessages: data.recentMessages,
+    recentTurns: data.recentTurns,
     turnsInFlight,
   };
 }

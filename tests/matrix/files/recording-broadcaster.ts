@@ -25,7 +25,7 @@ export class RecordingBroadcaster implements Broadcaster {
     }
     this.published.push({ roomId, event, payload: payload as Record<string, unknown> });
     this.waiters = this.waiters.filter((w) => (w.check() ? (w.resolve(), false) : true));
-    return { ...payload, roomId, seq: ++this.seq, ts: Date.now() } as RoomEvent<E>;
+    return { ...payload, roomId, epoch: 'recorded', seq: ++this.seq, ts: Date.now() } as RoomEvent<E>;
   }
 
   async close() {}

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { RedisBroadcaster, RoomEventRelay } from '../../../src/events/redis-broadcaster';
+import { RedisBroadcaster } from '../../../src/events/redis-broadcaster';
+import { RoomEventRelay } from '../../../src/events/room-event-relay';
 import { roomEventsSuite } from '../../helpers/room-events-suite';
 import { TEST_REDIS_URL, uniqueRedisPrefix } from '../../helpers/services';
 import { deleteRedisKeys } from '../files/redis-cleanup';
@@ -43,6 +44,11 @@ roomEventsSuite('redis', async ({ maxEvents, ttlSeconds, deliver }) => {
       await pub.pexpire(key, 1);
       await untilGone(pub, key);
     },
+    // What an empty restart leaves: none of the deployment's keys (the relay stays subscribed).
+    async restartEmpty() {
+      await deleteRedisKeys(keyPrefix);
+      return { broadcaster: rb, replayLog: rb, otherPublishers: [otherRb] };
+    },
     async close() {
       await relay.stop();
       await Promise.all([rb.close(), otherRb.close()]);
@@ -62,7 +68,7 @@ describe('RedisBroadcaster specifics', () => {
       const room = randomUUID();
       await rb.publish(room, 'room:updated', { name: 'short-lived' });
       await untilGone(redis, logKey(keyPrefix, room));
-      expect(await rb.since(room, 0)).toEqual({ gap: true, seq: 1 });
+      expect(await rb.since(room, 0)).toMatchObject({ gap: true, seq: 1 });
       expect((await rb.publish(room, 'room:updated', { name: 'next' })).seq).toBe(2);
     } finally {
       await redis.quit();
@@ -135,12 +141,48 @@ describe('RedisBroadcaster specifics', () => {
       await relay.start();
       expect(relay.delivered(room)).toBeUndefined();
       await relay.follow(room);
-      expect(relay.delivered(room)).toBe(3);
+      expect(relay.delivered(room)).toEqual({ epoch: (await rb.head(room)).epoch, seq: 3 });
       const delivered = new Promise<void>((resolve) => (wake = resolve));
       await rb.publish(room, 'room:updated', { name: 'd' });
       await delivered;
       expect(seqs).toEqual([4]);
-      expect(relay.delivered(room)).toBe(4);
+      expect(relay.delivered(room)?.seq).toBe(4);
+    } finally {
+      await relay.stop();
+      await Promise.all([pub.quit(), sub.quit()]);
+      await deleteRedisKeys(keyPrefix);
+    }
+  });
+
+  it('relay: a hole the stream no longer holds does not stall the room: the next event goes out, and clients see the jump', async () => {
+    const keyPrefix = uniqueRedisPrefix();
+    const pub = new Redis(TEST_REDIS_URL);
+    const sub = new Redis(TEST_REDIS_URL);
+    const rb = new RedisBroadcaster(pub, { keyPrefix, maxEvents: 100, ttlSeconds: 3600 });
+    const seqs: number[] = [];
+    let wake: (() => void) | undefined;
+    const relay = new RoomEventRelay(sub, keyPrefix, rb, (_r, _e, d) => (seqs.push(d.seq), wake?.()), () => [], (err) => {
+      throw err;
+    });
+    const delivered = (n: number) =>
+      new Promise<void>((resolve) => {
+        wake = () => seqs.length >= n && resolve();
+        wake();
+      });
+    try {
+      await relay.start();
+      const room = randomUUID();
+      await rb.publish(room, 'room:updated', { name: 'seen' });
+      await delivered(1);
+      await relay.stop(); // seqs 2 and 3 go out while this node does not listen, and the log loses them
+      await rb.publish(room, 'room:updated', { name: 'missed' });
+      await rb.publish(room, 'room:updated', { name: 'missed too' });
+      await pub.del(logKey(keyPrefix, room));
+      await relay.start();
+      await rb.publish(room, 'room:updated', { name: 'after' });
+      await rb.publish(room, 'room:updated', { name: 'and on' });
+      await delivered(3);
+      expect(seqs).toEqual([1, 4, 5]);
     } finally {
       await relay.stop();
       await Promise.all([pub.quit(), sub.quit()]);

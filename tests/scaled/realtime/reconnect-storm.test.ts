@@ -33,7 +33,7 @@ describe('a reconnect storm while every room streams, on two nodes', () => {
     const rooms: RoomSetup[] = [];
     for (let i = 0; i < ROOMS; i++) rooms.push(await setupRoom(nodes[i % 2]!, { mode: 'manual', agents: [{ key: 'writer', name: 'Writer' }] }));
     const first: { c: TestClient; room: RoomSetup; i: number }[] = [];
-    const rejoined: { c: TestClient; room: RoomSetup; lastSeq: number; mode?: string }[] = [];
+    const rejoined: { c: TestClient; room: RoomSetup; lastSeq: number; epoch: string; mode?: string }[] = [];
     try {
       await Promise.all(
         rooms.flatMap((room) =>
@@ -53,10 +53,11 @@ describe('a reconnect storm while every room streams, on two nodes', () => {
       for (const { c } of first) c.close();
       await Promise.all(
         first.map(async ({ c: old, room, i }) => {
-          const entry = { c: new TestClient(nodes[(i + 1) % 2]!.url, room.owner), room, lastSeq: Math.max(...old.seqs(room.roomId)) } as (typeof rejoined)[number];
+          const last = old.roomEvents(room.roomId).at(-1)!.data;
+          const entry: (typeof rejoined)[number] = { c: new TestClient(nodes[(i + 1) % 2]!.url, room.owner), room, lastSeq: last.seq, epoch: last.epoch };
           rejoined.push(entry);
           await entry.c.connected();
-          entry.mode = (await entry.c.request('room:join', { roomId: room.roomId, lastSeq: entry.lastSeq })).mode;
+          entry.mode = (await entry.c.request('room:join', { roomId: room.roomId, lastSeq: entry.lastSeq, epoch: entry.epoch })).mode;
         }),
       );
       await Promise.all(rejoined.map(({ c, room }) => c.until(() => eventsOf(c, turnOf(room), 'turn:end').length > 0, 'turn:end', 60_000)));

@@ -17,6 +17,9 @@ describe('the socket contract', () => {
     }>();
     expectTypeOf<Parameters<ClientToServerEvents['message:send']>[0]>().toEqualTypeOf<ClientPayload<'message:send'>>();
     expectTypeOf<ClientResult<'turn:cancel'>>().toEqualTypeOf<{ status: TurnStatus; cancelRequested: boolean }>();
+    // A position in a room's stream is a seq within an epoch, both ways.
+    expectTypeOf<ClientPayload<'room:join'>>().toEqualTypeOf<{ roomId: string; lastSeq?: number | undefined; epoch?: string | undefined }>();
+    expectTypeOf<Pick<Extract<ClientResult<'room:join'>, { mode: 'replay' }>, 'epoch' | 'seq'>>().toEqualTypeOf<{ epoch: string; seq: number }>();
     expect(Object.keys(clientEvents).sort()).toEqual(['message:send', 'room:join', 'room:leave', 'turn:cancel', 'typing']);
   });
 
