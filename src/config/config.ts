@@ -79,7 +79,7 @@ const envSchema = z.object({
   DELTA_FLUSH_MS: intFrom(40, 0, 10_000),
   /** On SIGTERM, how long running turns may take to finish before they are cancelled. */
   SHUTDOWN_GRACE_MS: intFrom(10_000, 0, 600_000),
-  /** How often a node proves it still works on its turns (and checkpoints their streamed text). */
+  /** How often a node proves it still works on its turns, and checkpoints the text they streamed. */
   TURN_HEARTBEAT_MS: intFrom(5_000, 10, 600_000),
   /** A turn whose heartbeat is older than this belongs to a node that died; the sweep takes it over. */
   TURN_STALE_AFTER_MS: intFrom(30_000, 50, 3_600_000),

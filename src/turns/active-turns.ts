@@ -1,4 +1,5 @@
 import type { InFlightTurn } from '../contract/events';
+import type { PartialAgentText } from '../db/entities';
 import type { LocalTurns } from './cross-node-turns';
 import type { TurnStream } from './turn-stream';
 
@@ -10,6 +11,8 @@ export interface ActiveTurn {
   readonly abort: AbortController;
   /** The agent speaking now, null between agents. */
   agentKey: string | null;
+  /** The agents that have started speaking, in order, with the message each will be stored as. */
+  readonly speakers: Omit<PartialAgentText, 'text'>[];
   readonly stream: Pick<TurnStream, 'streamed'>;
 }
 
@@ -19,7 +22,7 @@ export class ActiveTurns implements LocalTurns {
 
   /** Registers a turn starting here, with a fresh abort controller. */
   start(turnId: string, t: { roomId: string; sessionId: string; stream: ActiveTurn['stream'] }): ActiveTurn {
-    const active: ActiveTurn = { roomId: t.roomId, sessionId: t.sessionId, abort: new AbortController(), agentKey: null, stream: t.stream };
+    const active: ActiveTurn = { roomId: t.roomId, sessionId: t.sessionId, abort: new AbortController(), agentKey: null, speakers: [], stream: t.stream };
     this.turns.set(turnId, active);
     return active;
   }
@@ -39,6 +42,17 @@ export class ActiveTurns implements LocalTurns {
   /** Cancels everything running here (shutdown); each turn still commits and ends. */
   cancelAll(): void {
     for (const t of this.turns.values()) t.abort.abort();
+  }
+
+  /**
+   * What a turn running here has streamed to the room so far, per agent in speaking order: the
+   * heartbeat checkpoints it, so a crash keeps what everyone saw. Undefined when not running here.
+   */
+  checkpoint(turnId: string): PartialAgentText[] | undefined {
+    const t = this.turns.get(turnId);
+    if (!t) return undefined;
+    const { partialText } = t.stream.streamed();
+    return t.speakers.filter((s) => partialText[s.agentKey]).map((s) => ({ ...s, text: partialText[s.agentKey]! }));
   }
 
   /** Turns running on this node in a room, with the text streamed so far. */

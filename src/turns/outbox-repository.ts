@@ -1,4 +1,4 @@
-import { Message, Turn, type TurnStatus } from '../db/entities';
+import { Message, Room, Session, Turn, type PartialAgentText, type TurnStatus } from '../db/entities';
 import type { Orm } from '../db/orm';
 import type { TurnRef } from './turn-repository';
 
@@ -35,6 +35,16 @@ const ABANDONED = `(? or "heartbeat_at" is null or "heartbeat_at" < clock_timest
 type Row = { id: string; session_id: string; room_id: string; status: TurnStatus };
 const found = (r: Row): FoundTurn => ({ turnId: r.id, sessionId: r.session_id, roomId: r.room_id, status: r.status });
 
+/** The agents' text of a checkpoint as stored; anything malformed or empty is left out. */
+function checkpointOf(stored: unknown): PartialAgentText[] {
+  const value = typeof stored === 'string' ? (JSON.parse(stored) as unknown) : stored;
+  if (!Array.isArray(value)) return [];
+  return value.filter(
+    (a): a is PartialAgentText =>
+      typeof a === 'object' && a !== null && typeof a.messageId === 'string' && typeof a.agentKey === 'string' && typeof a.modelAlias === 'string' && typeof a.text === 'string' && a.text.length > 0,
+  );
+}
+
 /**
  * The statements of the outbox and of the sweep: which turns are announced, which are held by a
  * live node (heartbeats), and taking over those nobody holds. Each is its own small unit of work
@@ -51,30 +61,68 @@ export class OutboxRepository {
     return this.orm.em.fork().getConnection();
   }
 
-  /** Proves this node still works on these turns. */
-  async heartbeat(turnIds: string[]): Promise<void> {
-    if (!turnIds.length) return;
+  /**
+   * Proves this node still works on these turns, and checkpoints what a running one has streamed
+   * (a turn that is no longer running drops its checkpoint).
+   */
+  async heartbeat(turns: { id: string; partial?: PartialAgentText[] }[]): Promise<void> {
+    if (!turns.length) return;
     await this.conn().execute(
-      `update "turns" set "heartbeat_at" = clock_timestamp()
-        where "id" in (select (jsonb_array_elements_text(?::jsonb))::uuid)`,
-      [JSON.stringify(turnIds)],
+      `update "turns" t set "heartbeat_at" = clock_timestamp(),
+              "partial" = case when t."status" = 'running' then coalesce(h."partial", t."partial") end
+         from jsonb_to_recordset(?::jsonb) as h("id" uuid, "partial" jsonb)
+        where t."id" = h."id"`,
+      [JSON.stringify(turns.map((t) => ({ id: t.id, partial: t.partial ?? null })))],
     );
   }
 
   /**
    * Marks `interrupted` the running turns nobody works on, and takes them over: this node then
-   * announces them. Returns them.
+   * announces them. The text their agents had streamed, as last checkpointed, is committed with
+   * them as the agents' messages (status `partial`): a crash keeps what the room saw.
    */
-  async interruptAbandoned(all: boolean, staleAfterMs: number): Promise<TurnRef[]> {
-    const rows = await this.conn().execute<Row[]>(
-      `update "turns" set "status" = 'interrupted', "ended_at" = clock_timestamp(),
-              "error" = 'TURN_INTERRUPTED: The server running this turn stopped',
-              "runner_id" = ?, "heartbeat_at" = clock_timestamp()
-        where "status" = 'running' and ${ABANDONED}
-        returning "id", "session_id", "room_id", "status"`,
-      [this.nodeId, all, staleAfterMs],
-    );
-    return rows.map(found);
+  async interruptAbandoned(all: boolean, staleAfterMs: number): Promise<FoundTurn[]> {
+    return this.orm.em.fork().transactional(async (tx) => {
+      const conn = tx.getConnection();
+      const trx = tx.getTransactionContext();
+      // Skip locked: a turn another node is interrupting right now is that node's.
+      const rows = await conn.execute<(Row & { partial: unknown })[]>(
+        `select "id", "session_id", "room_id", "status", "partial" from "turns"
+          where "status" = 'running' and ${ABANDONED} for update skip locked`,
+        [all, staleAfterMs],
+        'all',
+        trx,
+      );
+      if (!rows.length) return [];
+      await conn.execute(
+        `update "turns" set "status" = 'interrupted', "ended_at" = clock_timestamp(),
+                "error" = 'TURN_INTERRUPTED: The server running this turn stopped',
+                "runner_id" = ?, "heartbeat_at" = clock_timestamp(), "partial" = null
+          where "id" in (select (jsonb_array_elements_text(?::jsonb))::uuid)`,
+        [this.nodeId, JSON.stringify(rows.map((r) => r.id))],
+        'run',
+        trx,
+      );
+      // Strictly increasing timestamps keep the history in the order the agents spoke.
+      let t = Date.now();
+      for (const r of rows) {
+        for (const a of checkpointOf(r.partial)) {
+          tx.create(Message, {
+            id: a.messageId,
+            room: tx.getReference(Room, r.room_id),
+            session: tx.getReference(Session, r.session_id),
+            turn: tx.getReference(Turn, r.id),
+            authorType: 'agent',
+            agentKey: a.agentKey,
+            content: a.text,
+            status: 'partial',
+            modelAlias: a.modelAlias,
+            createdAt: new Date(t++),
+          });
+        }
+      }
+      return rows.map((r) => found({ ...r, status: 'interrupted' }));
+    });
   }
 
   /**

@@ -94,7 +94,8 @@ export async function createTurnEngine(d: {
     { heartbeatMs: config.turns.heartbeatMs, sweepMs: config.turns.sweepMs, singleNode: !config.redisUrl },
     {
       run: (t) => executor.run(t),
-      heartbeat: () => outbox.heartbeat(inHand.ids()),
+      // Running turns carry their checkpoint of what they streamed.
+      heartbeat: () => outbox.heartbeat(inHand.ids().map((id) => ({ id, partial: active.checkpoint(id) }))),
       sweep: (all) => sweep.sweep(all),
     },
     logger,

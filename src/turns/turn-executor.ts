@@ -194,6 +194,7 @@ export class TurnExecutor {
     const key = agent.key;
     stream.emit('agent:start', { turnId: turn.id, agentKey: key, modelAlias: agent.modelAlias });
     const messageId = newId();
+    active.speakers.push({ messageId, agentKey: key, modelAlias: agent.modelAlias });
     const result = await runAgent({
       agent: { key, modelAlias: agent.modelAlias, toolPermissions: agent.toolPermissions },
       messages: buildAgentMessages({

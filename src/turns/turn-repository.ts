@@ -291,6 +291,8 @@ export class TurnRepository {
       turn.plan = { agentKeys: c.plan.agentKeys, fallback: c.plan.fallback, ...(c.plan.reason ? { reason: c.plan.reason } : {}) };
       turn.error = c.turnError ? `${c.turnError.code}: ${c.turnError.message}` : null;
       turn.endedAt = new Date();
+      // The heartbeat's checkpoint of the streamed text has served its purpose.
+      turn.partial = null;
     });
   }
 

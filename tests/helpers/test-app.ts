@@ -61,21 +61,32 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const baseClose = app.close;
   return {
     ...app,
+    ...remoteApp(app.url, { secret: config.jwt.secret ?? TEST_JWT_SECRET, issuer: config.jwt.issuer, audience: config.jwt.audience }),
     databaseUrl,
     async close() {
       await baseClose();
       if (dropDb) await dropDb();
       if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** What a test needs of a server it did not start itself (a child process): its URL, tokens, REST calls. */
+export type ServerHandle = Pick<TestApp, 'url' | 'token' | 'api'>;
+
+/** A server at `url` that accepts tokens signed with `jwt.secret` (and its issuer and audience, when set). */
+export function remoteApp(url: string, jwt: { secret: string; issuer?: string; audience?: string } = { secret: TEST_JWT_SECRET }): ServerHandle {
+  return {
+    url,
     token(sub, t = {}) {
       return signToken(
-        config.jwt.secret ?? TEST_JWT_SECRET,
+        jwt.secret,
         { sub, name: t.name, kind: t.bot ? 'bot' : 'human' },
-        { issuer: config.jwt.issuer, audience: config.jwt.audience, expiresInSeconds: t.expiresInSeconds },
+        { issuer: jwt.issuer, audience: jwt.audience, expiresInSeconds: t.expiresInSeconds },
       );
     },
     async api(token, method, pathname, body, headers = {}) {
-      const res = await fetch(`${app.url}/api/v1${pathname}`, {
+      const res = await fetch(`${url}/api/v1${pathname}`, {
         method,
         headers: {
           ...(token ? { authorization: `Bearer ${token}` } : {}),

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import type { FakeOpenAI, FakeReply, RecordedRequest } from './fake-openai';
 import { TestClient } from './socket-client';
-import type { TestApp } from './test-app';
+import type { ServerHandle } from './test-app';
 
 /** Environment that points the server's model table at a fake OpenAI server. */
 export function fakeModelsEnv(fake: FakeOpenAI, extra: Record<string, string> = {}): Record<string, string> {
@@ -42,7 +42,7 @@ export interface RoomSetup {
 
 /** A room with agents, a session, and a joined client of the owner. */
 export async function setupRoom(
-  app: TestApp,
+  app: ServerHandle,
   opts: { mode: 'manual' | 'roundtable' | 'orchestrator'; agents: { key: string; name: string; modelAlias?: string; toolPermissions?: string[] }[]; owner?: string },
 ): Promise<RoomSetup> {
   const owner = app.token(opts.owner ?? `owner-${Math.random().toString(36).slice(2, 8)}`, { name: 'Olivia' });

@@ -1,6 +1,15 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import type { Plan } from '../../domain/plan';
 import { newId, now } from './common';
+
+/** What one agent of a running turn had streamed to the room, as its heartbeat last saw it. */
+export interface PartialAgentText {
+  /** The id its message gets (the one `agent:end` names). */
+  messageId: string;
+  agentKey: string;
+  modelAlias: string;
+  text: string;
+}
 import { ROOM_MODES, TURN_STATUSES } from '../../contract/enums';
 import { Room } from './room';
 import { Session } from './session';
@@ -37,6 +46,12 @@ export const TurnSchema = defineEntity({
     queueAnnouncedAt: p.datetime().nullable(),
     /** The outbox: when `turn:end` went out with the stored status; null until it has. */
     endAnnouncedAt: p.datetime().nullable(),
+    /**
+     * While the turn runs: the text its agents have streamed to the room, checkpointed by the
+     * heartbeat, in the order they spoke. Kept as their messages if the node dies (the one write
+     * during a turn, docs/transaction_policy.md); cleared when the turn commits.
+     */
+    partial: p.json<PartialAgentText[]>().nullable(),
   },
 });
 export class Turn extends TurnSchema.class {}

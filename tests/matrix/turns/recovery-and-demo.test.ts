@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Room, Session, Turn, User } from '../../../src/db/entities';
+import { randomUUID } from 'node:crypto';
+import { Message, Room, Session, Turn, User } from '../../../src/db/entities';
 import { createTestDatabase } from '../../helpers/services';
 import { startTestApp, testDb, type TestApp } from '../../helpers/test-app';
 import { send, setupRoom, streamedText, turnEnd } from '../../helpers/turn-kit';
@@ -30,13 +31,18 @@ describe(`turn recovery and the demo model on ${testDb()}`, () => {
     return app;
   }
 
-  it('marks a turn left running by a crash as interrupted at the next start, and announces it', async () => {
+  it('marks a turn left running by a crash as interrupted at the next start, keeps the text its heartbeat checkpointed, and announces it', async () => {
     const first = await start();
     const em = first.orm.em.fork();
     const user = em.create(User, { sub: 'crash', displayName: 'Crash', kind: 'human' });
     const room = em.create(Room, { name: 'r', mode: 'manual', settings: {}, createdBy: user });
     const session = em.create(Session, { room, title: 's', createdBy: user });
-    const turn = em.create(Turn, { room, session, requestedBy: user, mode: 'manual', status: 'running', startedAt: new Date() });
+    // What its heartbeat had checkpointed before the crash: two agents, the second cut short.
+    const checkpoint = [
+      { messageId: randomUUID(), agentKey: 'writer', modelAlias: 'demo', text: 'A whole answer.' },
+      { messageId: randomUUID(), agentKey: 'critic', modelAlias: 'demo', text: 'Half of' },
+    ];
+    const turn = em.create(Turn, { room, session, requestedBy: user, mode: 'manual', status: 'running', startedAt: new Date(), partial: checkpoint });
     await em.flush();
     await first.close();
     apps.splice(apps.indexOf(first), 1);
@@ -45,11 +51,17 @@ describe(`turn recovery and the demo model on ${testDb()}`, () => {
     const after = await second.orm.em.fork().findOneOrFail(Turn, { id: turn.id });
     expect(after.status).toBe('interrupted');
     expect(after.endedAt).toBeInstanceOf(Date);
+    expect(after.partial).toBeNull();
+    const kept = await second.orm.em.fork().find(Message, { turn: turn.id }, { orderBy: { createdAt: 'asc' } });
+    expect(kept.map((m) => [m.id, m.agentKey, m.content, m.status, m.modelAlias])).toEqual(
+      checkpoint.map((c) => [c.messageId, c.agentKey, c.text, 'partial', 'demo']),
+    );
     const log = await second.roomEvents.replayLog.since(room.id, 0);
     expect(log.gap).toBe(false);
     const ends = log.gap ? [] : log.events.filter((e) => e.event === 'turn:end');
     expect(ends.map((e) => { const d = e.data as { turnId: string; status: string }; return [d.turnId, d.status]; })).toEqual([[turn.id, 'interrupted']]);
-  });
+    // Two starts of a fresh embedded database: each can take a while on a busy machine.
+  }, 90_000);
 
   it('answers with the offline demo model when no model is configured, and says so', async () => {
     const app = apps[0] ?? (await start());
