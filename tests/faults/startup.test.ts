@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
 import { StartupError } from '../../src/infra/data-dir';
-import { cleanEnv, runNpm } from '../helpers/process';
+import { cleanEnv, REPO_ROOT, runNpm } from '../helpers/process';
 import { TEST_JWT_SECRET } from '../helpers/test-app';
 
 // Start-up that says what is wrong: an unreachable Redis, a DATA_DIR another server uses, a
@@ -98,5 +98,26 @@ describe('a DATA_DIR that cannot be used', () => {
     expect(err).toBeInstanceOf(StartupError);
     expect((err as Error).message).toContain(`DATA_DIR ${dir} cannot be used`);
   });
+
+  it('names the permission when the server may not write there', async () => {
+    // Root may write anywhere: the server runs as an unprivileged user (as in a container with a
+    // volume owned by someone else) against a folder only root may write.
+    const dir = path.join(tmp, 'root-only');
+    mkdirSync(dir, { mode: 0o755 });
+    const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+    if (!asRoot) chmodSync(dir, 0o555);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: REPO_ROOT,
+      env: cleanEnv({ PORT: '0', DATA_DIR: path.join(dir, 'data'), HOME: tmp }),
+      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(out).toContain(`DATA_DIR ${path.join(dir, 'data')} cannot be used: no permission to create or write it`);
+  }, 60_000);
 
 });
