@@ -53,6 +53,13 @@ const envSchema = z.object({
   MAX_SOCKET_PAYLOAD_BYTES: intFrom(64 * 1024, 1024, 16 * 1024 * 1024),
   MAX_MESSAGE_CHARS: intFrom(16_000, 1, 1_000_000),
   MAX_UPLOAD_BYTES: intFrom(20 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+  /** Uploads whose bodies are being received at once, per user and in all, per node. */
+  MAX_UPLOADS_PER_USER: intFrom(3, 1, 1000),
+  MAX_UPLOADS_TOTAL: intFrom(16, 1, 100_000),
+  /** An upload body that sends no byte for this long is cut (408 UPLOAD_TIMEOUT). */
+  UPLOAD_IDLE_TIMEOUT_MS: intFrom(30_000, 100, 3_600_000),
+  /** An upload body must be complete this long after its request arrived, however steadily it drips. */
+  UPLOAD_TIMEOUT_MS: intFrom(240_000, 100, 3_600_000),
   RATE_LIMIT_MESSAGES_PER_MINUTE: intFrom(30, 1, 100_000),
   RATE_LIMIT_REQUESTS_PER_MINUTE: intFrom(600, 1, 1_000_000),
   MAX_OUTPUT_TOKENS: intFrom(1024, 1, 200_000),
@@ -103,6 +110,10 @@ export interface AppConfig {
     socketPayloadBytes: number;
     messageChars: number;
     uploadBytes: number;
+    uploadsPerUser: number;
+    uploadsTotal: number;
+    uploadIdleTimeoutMs: number;
+    uploadTimeoutMs: number;
     messagesPerMinute: number;
     requestsPerMinute: number;
     maxOutputTokens: number;
@@ -200,6 +211,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       socketPayloadBytes: e.MAX_SOCKET_PAYLOAD_BYTES,
       messageChars: e.MAX_MESSAGE_CHARS,
       uploadBytes: e.MAX_UPLOAD_BYTES,
+      uploadsPerUser: e.MAX_UPLOADS_PER_USER,
+      uploadsTotal: e.MAX_UPLOADS_TOTAL,
+      uploadIdleTimeoutMs: e.UPLOAD_IDLE_TIMEOUT_MS,
+      uploadTimeoutMs: e.UPLOAD_TIMEOUT_MS,
       messagesPerMinute: e.RATE_LIMIT_MESSAGES_PER_MINUTE,
       requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE,
       maxOutputTokens: e.MAX_OUTPUT_TOKENS,

@@ -8,7 +8,7 @@ import { BullMqJobQueue } from './queue/bullmq-queue';
 import { InProcessJobQueue } from './queue/in-process-queue';
 import type { JobQueue } from './queue/job-queue';
 import { requeueUnfinishedFiles } from './queue/recover';
-import { DiskFileStore, type FileStore } from './upload/file-store';
+import { DiskFileStore, type FileStore, type StagedFile } from './upload/file-store';
 import { registerUpload, type RegisteredFile, type UploadInput } from './upload/register-upload';
 
 /**
@@ -34,6 +34,9 @@ export interface FilePipelineDeps {
 export interface FilePipeline {
   store: FileStore;
   queue: JobQueue;
+  /** Where the upload route streams a body to (see FileStore.stage), before `upload`. */
+  stage(source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<StagedFile>;
+  discard(staged: Pick<StagedFile, 'path'>): Promise<void>;
   /** What the upload route calls (see registerUpload for its errors). */
   upload(input: UploadInput): Promise<RegisteredFile>;
   /** The queue's readiness, for GET /health. */
@@ -60,6 +63,12 @@ export async function createFilePipeline(deps: FilePipelineDeps): Promise<FilePi
     });
   }
 
+  if (role !== 'worker') {
+    // Uploads a dead process was receiving. Embedded, DATA_DIR is this process's alone (locked);
+    // scaled, other nodes may share it, so only files older than any upload can be are leftovers.
+    const removed = await store.sweepStaging(role === 'embedded' ? 0 : config.limits.uploadTimeoutMs);
+    if (removed) logger.info('unfinished uploads removed', { removed });
+  }
   if (role !== 'producer') {
     try {
       await startProcessing(deps, store, queue);
@@ -72,6 +81,8 @@ export async function createFilePipeline(deps: FilePipelineDeps): Promise<FilePi
   return {
     store,
     queue,
+    stage: (source, signal) => store.stage(source, signal),
+    discard: (staged) => store.discard(staged),
     upload: (input) => registerUpload({ orm, store, queue, broadcaster, limits: config.limits, logger }, input),
     health: () => queue.health(),
     close: () => queue.close(),

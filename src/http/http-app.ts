@@ -53,7 +53,7 @@ export function buildHttpApp(d: HttpDeps): Express {
   api.use(roomRoutes(d.services));
   api.use(agentRoutes(d.services));
   api.use(turnRoutes(d.services));
-  api.use(fileRoutes(d.services, d.config.limits.uploadBytes));
+  api.use(fileRoutes(d.services, d.config.limits));
 
   app.use('/api/v1', api);
   app.use(notFound);

@@ -17,6 +17,10 @@ export const ErrorCodes = {
   FILE_TYPE_MISMATCH: 415,
   UNSUPPORTED_FILE_TYPE: 415,
   TEXT_ENCODING: 415,
+  /** Too many uploads in progress: the caller's own, or this node's. */
+  UPLOAD_BUSY: 429,
+  /** The upload body stalled or took too long; nothing was stored. */
+  UPLOAD_TIMEOUT: 408,
   UNAUTHENTICATED: 401,
   TOKEN_INVALID: 401,
   TOKEN_EXPIRED: 401,

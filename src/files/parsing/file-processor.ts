@@ -7,6 +7,7 @@ import type { FileStore } from '../upload/file-store';
 import { isRetryable, type FileJob, type JobAttempt, type JobHandler } from '../queue/job-queue';
 import { isParseError, ParseError } from '../parse-error';
 import { runParse, type ParseRunOptions } from './parse-runner';
+import type { ParseSource } from './parsers/types';
 
 export interface FileProcessorDeps {
   orm: Orm;
@@ -16,7 +17,7 @@ export interface FileProcessorDeps {
   parse: Omit<ParseRunOptions, 'onProgress' | 'signal'>;
   logger?: Logger;
   /** Replaced in tests; defaults to the worker-thread runner. */
-  runParse?: (kind: FileKind, bytes: Uint8Array, opts: ParseRunOptions) => Promise<ParsedContent>;
+  runParse?: (kind: FileKind, source: ParseSource, opts: ParseRunOptions) => Promise<ParsedContent>;
 }
 
 export interface FileProcessor {
@@ -100,7 +101,8 @@ export function createFileProcessor(deps: FileProcessorDeps): FileProcessor {
 
   const parseFile = async (file: StoredFile): Promise<ParsedContent> => {
     await progress(file, 'reading', 10);
-    const bytes = await deps.store.get(file.sha256);
+    // The thread reads the file itself: its bytes never sit in this process's memory.
+    const path = await deps.store.verifiedPath(file.sha256);
     await progress(file, 'parsing', PARSE_FROM);
     // The thread reports fractions synchronously; events go out one after another, in order.
     let published = PARSE_FROM;
@@ -112,7 +114,7 @@ export function createFileProcessor(deps: FileProcessorDeps): FileProcessor {
       chain = chain.then(() => progress(file, 'parsing', percent));
     };
     try {
-      return await parse(file.kind, bytes, { ...deps.parse, onProgress });
+      return await parse(file.kind, { path }, { ...deps.parse, onProgress });
     } finally {
       await chain;
     }

@@ -1,5 +1,5 @@
 import type { FileKind, ParsedContent } from '../../db/entities/file';
-import { DEFAULT_PARSE_LIMITS, type ParseLimits, type ParseRequest } from './parsers/types';
+import { DEFAULT_PARSE_LIMITS, type ParseLimits, type ParseRequest, type ParseSource } from './parsers/types';
 import { WorkerPool } from './worker-pool';
 import type { WorkerLimits, WorkerRunOptions } from './worker-task';
 
@@ -35,12 +35,12 @@ const poolFor = (memoryMb: number) => {
  * `timeoutMs` of wall time. Fails with a ParseError: the parser's own code, or PARSE_TIMEOUT / PARSE_MEMORY /
  * PARSE_ABORTED / PARSE_WORKER_FAILED / PARSE_FAILED. Progress arrives as fractions from 0 to 1.
  */
-export function runParse(kind: FileKind, bytes: Uint8Array, opts: ParseRunOptions): Promise<ParsedContent> {
-  // A private copy whose buffer can be moved to the thread instead of cloned.
-  const copy = new Uint8Array(bytes);
-  const request: ParseRequest = { kind, bytes: copy, limits: { ...DEFAULT_PARSE_LIMITS, ...opts.limits } };
+export function runParse(kind: FileKind, source: ParseSource, opts: ParseRunOptions): Promise<ParsedContent> {
+  // Bytes: a private copy whose buffer can be moved to the thread instead of cloned. A path: the thread reads the file.
+  const copy = source instanceof Uint8Array ? new Uint8Array(source) : source;
+  const request: ParseRequest = { kind, source: copy, limits: { ...DEFAULT_PARSE_LIMITS, ...opts.limits } };
   return poolFor(opts.memoryMb).run<ParsedContent>(
-    { moduleUrl: PARSE_TASK_URL, exportName: 'runParseTask', input: request, transferList: [copy.buffer] },
+    { moduleUrl: PARSE_TASK_URL, exportName: 'runParseTask', input: request, transferList: copy instanceof Uint8Array ? [copy.buffer as ArrayBuffer] : [] },
     opts.timeoutMs,
     { onProgress: opts.onProgress, signal: opts.signal },
   );

@@ -3,6 +3,7 @@ import { StoredFile } from '../../db/entities';
 import type { RoomAccess } from '../../rooms/access';
 import { AppError } from '../../shared/errors';
 import type { FilePipeline } from '../file-pipeline';
+import type { StagedFile } from '../upload/file-store';
 import type { RegisteredFile, UploadInput } from '../upload/register-upload';
 import { decodeCursor, olderThan, pageOf, type Page } from '../../shared/pagination';
 
@@ -20,8 +21,18 @@ export class FileService {
   constructor(
     private readonly orm: Orm,
     private readonly access: RoomAccess,
-    private readonly pipeline: Pick<FilePipeline, 'upload'>,
+    private readonly pipeline: Pick<FilePipeline, 'upload' | 'stage' | 'discard'>,
   ) {}
+
+  /** Streams an upload's body to disk while hashing it (nothing stays in memory); `upload` takes it from there. */
+  stage(source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<StagedFile> {
+    return this.pipeline.stage(source, signal);
+  }
+
+  /** Removes a staged upload that will not be registered (a refused or broken request). */
+  discard(staged: Pick<StagedFile, 'path'>): Promise<void> {
+    return this.pipeline.discard(staged);
+  }
 
   /** Sniffs, stores and queues a file; the caller has checked membership before reading the body. */
   upload(input: UploadInput): Promise<RegisteredFile> {

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { Room, User } from '../../db/entities';
 import { StoredFile, type FileKind, type FileStatus } from '../../db/entities/file';
 import type { Orm } from '../../db/orm';
@@ -5,9 +6,9 @@ import type { Broadcaster } from '../../events/broadcaster';
 import { AppError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { sanitizeFilename } from './filename';
-import type { FileStore } from './file-store';
+import type { FileStore, StagedFile } from './file-store';
 import type { JobQueue } from '../queue/job-queue';
-import { sniffFile } from './sniff';
+import { sniffFile, withFileSource } from './sniff';
 
 export interface RegisterUploadDeps {
   orm: Orm;
@@ -18,13 +19,15 @@ export interface RegisterUploadDeps {
   logger?: Logger;
 }
 
-export interface UploadInput {
+export type UploadInput = {
   roomId: string;
   /** The uploader; the caller has checked that they are a member of the room. */
   userId: string | null;
   filename: string;
-  bytes: Uint8Array;
-}
+} & (
+  | { /** The upload as the transport staged it on disk (see FileStore.stage). */ staged: StagedFile }
+  | { bytes: Uint8Array }
+);
 
 export interface RegisteredFile {
   id: string;
@@ -39,17 +42,27 @@ export interface RegisteredFile {
 
 /**
  * Accepts an upload: checks its size and its bytes (AppError FILE_TOO_LARGE, EMPTY_FILE,
- * UNSUPPORTED_FILE_TYPE, FILE_TYPE_MISMATCH, TEXT_ENCODING), stores the bytes, commits a
- * 'queued' file row and enqueues its parse. If the job cannot be enqueued the row is removed
- * again and the error propagates: a file is either queued or not there at all.
+ * UNSUPPORTED_FILE_TYPE, FILE_TYPE_MISMATCH, TEXT_ENCODING), moves the staged file into the store,
+ * commits a 'queued' file row and enqueues its parse. The staged file is gone afterwards, whatever
+ * happened. If the job cannot be enqueued the row is removed again and the error propagates: a
+ * file is either queued or not there at all.
  */
 export async function registerUpload(deps: RegisterUploadDeps, input: UploadInput): Promise<RegisteredFile> {
+  const staged = 'staged' in input ? input.staged : await deps.store.stage(Readable.from([input.bytes]));
+  try {
+    return await register(deps, input, staged);
+  } finally {
+    await deps.store.discard(staged);
+  }
+}
+
+async function register(deps: RegisterUploadDeps, input: UploadInput, staged: StagedFile): Promise<RegisteredFile> {
   const filename = sanitizeFilename(input.filename);
-  if (input.bytes.length > deps.limits.uploadBytes) {
+  if (staged.sizeBytes > deps.limits.uploadBytes) {
     throw new AppError('FILE_TOO_LARGE', `"${filename}" is larger than ${deps.limits.uploadBytes} bytes`, { limitBytes: deps.limits.uploadBytes });
   }
-  const { kind, mime } = sniffFile(filename, input.bytes);
-  const { sha256, sizeBytes } = await deps.store.put(input.bytes);
+  const { kind, mime } = await withFileSource(staged.path, (source) => sniffFile(filename, source));
+  const { sha256, sizeBytes } = await deps.store.adopt(staged);
 
   const em = deps.orm.em.fork();
   const file = em.create(StoredFile, {

@@ -55,23 +55,41 @@ function u64(dv: DataView, at: number): number {
   return Number(v);
 }
 
-/** Where the directory starts and how many entries it has, following zip64 records when present. */
-function directoryBounds(bytes: Uint8Array, dv: DataView): { offset: number; count: number } {
+/**
+ * Where the directory starts (an offset in the file) and how many entries it has, following zip64
+ * records when present. `bytes` is the file from offset `base` to its end.
+ */
+function directoryBounds(bytes: Uint8Array, dv: DataView, base: number): { offset: number; count: number } {
   const eocd = findEocd(bytes, dv);
   let count = dv.getUint16(eocd + 10, true);
   let offset = dv.getUint32(eocd + 16, true);
   if (count === U16_MAX || offset === U32_MAX) {
     const locator = eocd - 20;
     if (locator < 0 || dv.getUint32(locator, true) !== SIG_ZIP64_LOCATOR) throw new ZipFormatError('zip64 locator missing');
-    const record = u64(dv, locator + 8);
-    if (record + 56 > bytes.length || dv.getUint32(record, true) !== SIG_ZIP64_EOCD) {
+    const record = u64(dv, locator + 8) - base;
+    if (record < 0 || record + 56 > bytes.length || dv.getUint32(record, true) !== SIG_ZIP64_EOCD) {
       throw new ZipFormatError('zip64 end record missing');
     }
     count = u64(dv, record + 32);
     offset = u64(dv, record + 48);
   }
-  if (offset > bytes.length) throw new ZipFormatError('central directory offset out of range');
+  if (offset > base + bytes.length) throw new ZipFormatError('central directory offset out of range');
   return { offset, count };
+}
+
+/**
+ * Bytes at the end of a zip that always hold its end record (and a zip64 locator and record
+ * without extensible data): reading this tail is enough to find where the directory starts.
+ */
+export const ZIP_TAIL_BYTES = EOCD_MIN + MAX_COMMENT + 20 + 56;
+
+/**
+ * The file offset where the central directory starts, from the file's last bytes (`tail` is the
+ * file from offset `base` to its end). Lets a caller read only the directory of a file on disk.
+ */
+export function centralDirectoryOffset(tail: Uint8Array, base: number): number {
+  if (tail.length < EOCD_MIN) throw new ZipFormatError('too short to be a zip');
+  return directoryBounds(tail, view(tail), base).offset;
 }
 
 /** Replaces 0xFFFFFFFF sizes/offsets with their values from the zip64 extra field (id 0x0001). */
@@ -93,17 +111,23 @@ function applyZip64Extra(dv: DataView, extraStart: number, extraLen: number, ent
   throw new ZipFormatError('zip64 sizes without a zip64 extra field');
 }
 
-/** Lists the entries of a zip from its central directory. Throws ZipFormatError when malformed. */
-export function readCentralDirectory(bytes: Uint8Array, opts: { maxEntries?: number } = {}): ZipEntry[] {
+/**
+ * Lists the entries of a zip from its central directory. Throws ZipFormatError when malformed.
+ * `bytes` is the whole file, or its end from offset `base` when that holds the whole directory.
+ */
+export function readCentralDirectory(bytes: Uint8Array, opts: { maxEntries?: number; base?: number } = {}): ZipEntry[] {
   if (bytes.length < EOCD_MIN) throw new ZipFormatError('too short to be a zip');
   const dv = view(bytes);
-  const { offset, count } = directoryBounds(bytes, dv);
+  const base = opts.base ?? 0;
+  const bounds = directoryBounds(bytes, dv, base);
+  const count = bounds.count;
+  if (bounds.offset < base) throw new ZipFormatError('central directory starts before the bytes given');
   if (opts.maxEntries !== undefined && count > opts.maxEntries) {
     throw new ZipFormatError(`too many entries (${count})`, 'too-many-entries');
   }
   const decoder = new TextDecoder('utf-8');
   const entries: ZipEntry[] = [];
-  let p = offset;
+  let p = bounds.offset - base;
   for (let i = 0; i < count; i++) {
     if (p + 46 > bytes.length || dv.getUint32(p, true) !== SIG_CENTRAL) {
       throw new ZipFormatError(`central directory entry ${i} is malformed`);

@@ -1,22 +1,31 @@
 import { Router, type RequestHandler } from 'express';
 import multer from 'multer';
+import type { AppConfig } from '../../config/config';
 import type { Services } from '../../services';
 import { AppError } from '../../shared/errors';
 import { currentUser } from '../middleware/auth';
+import { stagingStorage, withinTimeouts, type StagedUploadFile } from '../middleware/upload-body';
+import { UploadSlots, uploadSlot } from '../middleware/upload-slots';
 import { query } from '../middleware/validate';
 import { listQuery } from '../../rooms/schemas';
 import { idParam } from './ids';
 
 /**
- * Uploads: membership is checked before a byte of the body is read; multer keeps the file in
- * memory up to the cap (one file, a few small fields), then the pipeline sniffs, stores and queues it.
+ * Uploads: membership is checked and an upload slot taken before a byte of the body is read;
+ * multer streams the file to a staging file on disk up to the cap (one file, a few small fields)
+ * within the idle and total timeouts, then the pipeline sniffs, stores and queues it.
  */
-export function fileRoutes(s: Services, uploadBytes: number): Router {
+export function fileRoutes(s: Services, limits: AppConfig['limits']): Router {
   const r = Router();
-  const upload = multer({
-    storage: multer.memoryStorage(),
-    limits: { fileSize: uploadBytes, files: 1, fields: 5, fieldSize: 1024, parts: 8 },
-  }).single('file');
+  const uploadBytes = limits.uploadBytes;
+  const slots = new UploadSlots({ perUser: limits.uploadsPerUser, total: limits.uploadsTotal });
+  const upload = withinTimeouts(
+    multer({
+      storage: stagingStorage(s.files),
+      limits: { fileSize: uploadBytes, files: 1, fields: 5, fieldSize: 1024, parts: 8 },
+    }).single('file'),
+    { idleTimeoutMs: limits.uploadIdleTimeoutMs, timeoutMs: limits.uploadTimeoutMs },
+  );
 
   const receive: RequestHandler = (req, res, next) => {
     if (!req.is('multipart/form-data')) {
@@ -25,6 +34,7 @@ export function fileRoutes(s: Services, uploadBytes: number): Router {
     }
     upload(req, res, (err: unknown) => {
       if (!err) return next();
+      if (err instanceof AppError) return next(err);
       if (err instanceof multer.MulterError) {
         if (err.code === 'LIMIT_FILE_SIZE') return next(new AppError('FILE_TOO_LARGE', `Files are limited to ${uploadBytes} bytes`));
         return next(new AppError('VALIDATION_FAILED', `Upload refused: ${err.message}`));
@@ -40,15 +50,16 @@ export function fileRoutes(s: Services, uploadBytes: number): Router {
       await s.access.requireMember(roomId, currentUser(req).id);
       next();
     },
+    uploadSlot(slots),
     receive,
     async (req, res) => {
-      const file = req.file;
+      const file = req.file as StagedUploadFile | undefined;
       if (!file) throw new AppError('VALIDATION_FAILED', 'The field "file" is missing');
       const registered = await s.files.upload({
         roomId: idParam(req.params.roomId, 'ROOM_NOT_FOUND'),
         userId: currentUser(req).id,
         filename: file.originalname,
-        bytes: file.buffer,
+        staged: { path: file.path, sha256: file.sha256, sizeBytes: file.size },
       });
       res.status(201).json(registered);
     },

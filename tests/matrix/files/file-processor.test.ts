@@ -7,6 +7,7 @@ import { DiskFileStore, type FileStore } from '../../../src/files/upload/file-st
 import { InProcessJobQueue } from '../../../src/files/queue/in-process-queue';
 import type { FileJob, JobQueue } from '../../../src/files/queue/job-queue';
 import { runParse, type ParseRunOptions } from '../../../src/files/parsing/parse-runner';
+import type { ParseSource } from '../../../src/files/parsing/parsers/types';
 import { requeueUnfinishedFiles } from '../../../src/files/queue/recover';
 import { registerUpload } from '../../../src/files/upload/register-upload';
 import { encryptedPdf, plainZip, quotedCsv, threePagePdf } from '../../helpers/file-fixtures';
@@ -34,11 +35,11 @@ describe(`file processor on ${testDb()}`, () => {
   const newRoom = () => roomIn(orm);
 
   /** Counts the parses actually run, around the real worker-thread runner (or a replacement). */
-  function countingParse(inner: (kind: FileKind, bytes: Uint8Array, opts: ParseRunOptions) => Promise<ParsedContent> = runParse) {
+  function countingParse(inner: (kind: FileKind, source: ParseSource, opts: ParseRunOptions) => Promise<ParsedContent> = runParse) {
     const fn = Object.assign(
-      (kind: FileKind, bytes: Uint8Array, opts: ParseRunOptions) => {
+      (kind: FileKind, source: ParseSource, opts: ParseRunOptions) => {
         fn.count++;
-        return inner(kind, bytes, opts);
+        return inner(kind, source, opts);
       },
       { count: 0 },
     );
@@ -151,7 +152,7 @@ describe(`file processor on ${testDb()}`, () => {
   });
 
   it('leaves a transient failure to the queue, and records PROCESSING_FAILED on the last attempt', async () => {
-    const flaky: FileStore = { put: (b) => store.put(b), has: (s) => store.has(s), get: async () => Promise.reject(new Error('EIO: disk hiccup')) };
+    const flaky: FileStore = Object.assign(Object.create(store) as FileStore, { verifiedPath: async () => Promise.reject(new Error('EIO: disk hiccup')) });
     const { broadcaster, processor, upload } = setup({ store: flaky });
     const idle: JobQueue = { enqueue: async () => undefined, process: () => undefined, close: async () => undefined, health: async () => undefined };
     const file = await upload('doc.pdf', threePagePdf(), idle);

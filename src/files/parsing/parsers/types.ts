@@ -30,9 +30,12 @@ export interface ParseContext {
 
 export type Parser = (bytes: Uint8Array, ctx: ParseContext) => Promise<ParsedContent>;
 
+/** What a parse thread reads: a stored file by its path (the server's case), or bytes handed over. */
+export type ParseSource = Uint8Array | { path: string };
+
 export interface ParseRequest {
   kind: FileKind;
-  bytes: Uint8Array;
+  source: ParseSource;
   limits: ParseLimits;
 }
 
