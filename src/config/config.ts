@@ -77,6 +77,7 @@ const envSchema = z.object({
   CSV_MAX_ROWS: intFrom(50_000, 1, 10_000_000),
   PDF_MAX_PAGES: intFrom(500, 1, 100_000),
   PARSE_TIMEOUT_MS: intFrom(30_000, 100, 3_600_000),
+  /** A parse thread's JS heap, and separately its buffers outside the heap; one PDF stream may inflate to half of it. */
   PARSE_MEMORY_MB: intFrom(256, 32, 16_384),
 });
 

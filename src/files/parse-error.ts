@@ -11,12 +11,14 @@ export const PARSE_ERROR_CODES = [
   'PDF_ENCRYPTED',
   'PDF_CORRUPT',
   'PDF_TOO_MANY_PAGES',
+  /** A compressed stream of the PDF inflates past its cap (half of `parseMemoryMb`): a decompression bomb. */
+  'PDF_TOO_LARGE_INFLATED',
   /** Declared or actual uncompressed size (or ratio, or entry count) beyond the limits. */
   'DOCX_ZIP_BOMB',
   'DOCX_CORRUPT',
   /** The parse ran past `parseTimeoutMs`; the worker thread was terminated. */
   'PARSE_TIMEOUT',
-  /** The parse ran past `parseMemoryMb`; the worker thread was terminated. */
+  /** The parse ran past `parseMemoryMb`, on the thread's heap or in its buffers outside it; the worker thread was terminated. */
   'PARSE_MEMORY',
   /** The parse was stopped on purpose (shutdown); it can run again later. */
   'PARSE_ABORTED',

@@ -3,7 +3,7 @@
  * DOCX files zipped by a small zip writer (node:zlib), CSVs, and the bad files the parsers must
  * refuse. Nothing is downloaded and no binary fixture is checked in.
  */
-import { createDeflateRaw, crc32, deflateRawSync } from 'node:zlib';
+import { createDeflate, createDeflateRaw, crc32, deflateRawSync, deflateSync } from 'node:zlib';
 
 // ---------------------------------------------------------------- zip
 
@@ -62,10 +62,10 @@ export function buildZip(entries: (ZipEntryInput | PreDeflatedEntry)[]): Buffer 
   return Buffer.concat([...locals, directory, end]);
 }
 
-/** `size` zero bytes, deflated as a stream (never held inflated). */
-export async function deflatedZeros(size: number): Promise<{ compressed: Buffer; crc: number; size: number }> {
+/** `size` zero bytes, deflated as a stream (never held inflated); raw (zip) or with a zlib header (PDF). */
+export async function deflatedZeros(size: number, format: 'raw' | 'zlib' = 'raw'): Promise<{ compressed: Buffer; crc: number; size: number }> {
   const chunk = Buffer.alloc(Math.min(size, 1024 * 1024));
-  const deflate = createDeflateRaw({ level: 9 });
+  const deflate = (format === 'raw' ? createDeflateRaw : createDeflate)({ level: 9 });
   const out: Buffer[] = [];
   deflate.on('data', (b: Buffer) => out.push(b));
   const done = new Promise<void>((resolve, reject) => {
@@ -200,6 +200,36 @@ export function buildPdf(pages: string[][], opts: { encrypt?: boolean } = {}): B
   const id = `<${'0123456789abcdef'.repeat(2)}>`;
   out += `trailer\n<< /Size ${objects.length + 1} /Root ${catalog} 0 R${encrypt ? ` /Encrypt ${encrypt} 0 R /ID [${id} ${id}]` : ''} >>\nstartxref\n${xrefAt}\n%%EOF\n`;
   return Buffer.from(out, 'latin1');
+}
+
+/** A one-page PDF whose content stream is `data` as is, under the given stream dictionary entries. */
+export function pdfWithContentStream(data: Buffer, dictEntries: string): Buffer {
+  const parts: Buffer[] = [Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n', 'latin1')];
+  const offsets: number[] = [];
+  let length = parts[0]!.length;
+  const add = (...chunks: Buffer[]) => {
+    offsets.push(length);
+    for (const c of chunks) (parts.push(c), (length += c.length));
+  };
+  const text = (t: string) => Buffer.from(t, 'latin1');
+  add(text('1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n'));
+  add(text('2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n'));
+  add(text('3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>\nendobj\n'));
+  add(text(`4 0 obj\n<< /Length ${data.length} ${dictEntries} >>\nstream\n`), data, text('\nendstream\nendobj\n'));
+  const xref = `xref\n0 5\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+  parts.push(text(`${xref}trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n${length}\n%%EOF\n`));
+  return Buffer.concat(parts);
+}
+
+/**
+ * A PDF whose page content is `size` zero bytes (NUL is white space to a PDF reader), Flate
+ * compressed about 1000:1: 512 MiB fit in about 500 KB. `nested`: compressed twice
+ * (`/Filter [/FlateDecode /FlateDecode]`), so its first layer inflates to only that much.
+ */
+export async function flateBombPdf(size: number, opts: { nested?: boolean } = {}): Promise<Buffer> {
+  const once = (await deflatedZeros(size, 'zlib')).compressed;
+  if (!opts.nested) return pdfWithContentStream(once, '/Filter /FlateDecode');
+  return pdfWithContentStream(deflateSync(once, { level: 9 }), '/Filter [/FlateDecode /FlateDecode]');
 }
 
 export const threePagePdf = () =>

@@ -5,6 +5,7 @@ import {
   csvWithRows,
   emptyFile,
   encryptedPdf,
+  flateBombPdf,
   plainZip,
   quotedCsv,
   sampleDocx,
@@ -134,6 +135,8 @@ export function uploadSuite(name: string, start: () => Promise<{ app: TestApp; c
       ['broken.pdf', corruptPdf, 'PDF_CORRUPT'],
       ['locked.pdf', encryptedPdf, 'PDF_ENCRYPTED'],
       ['bomb.docx', () => zipBombDocx(), 'DOCX_ZIP_BOMB'],
+      // 200 MiB of zeros in ~200 KB, past the stream cap of the default PARSE_MEMORY_MB (half of 256 MB).
+      ['bomb.pdf', () => flateBombPdf(200 * 1024 * 1024), 'PDF_TOO_LARGE_INFLATED'],
       ['huge.csv', () => csvWithRows(150), 'CSV_TOO_MANY_ROWS'],
     ];
     for (const [filename, bytes, code] of failing) {

@@ -14,7 +14,12 @@ export function parseRunLimits(limits: { csvMaxRows: number; pdfMaxPages: number
   return {
     timeoutMs: limits.parseTimeoutMs,
     memoryMb: limits.parseMemoryMb,
-    limits: { csvMaxRows: limits.csvMaxRows, pdfMaxPages: limits.pdfMaxPages },
+    limits: {
+      csvMaxRows: limits.csvMaxRows,
+      pdfMaxPages: limits.pdfMaxPages,
+      // pdf.js grows a stream's buffer by doubling: one of N bytes may briefly need about 2N.
+      pdfMaxStreamBytes: (limits.parseMemoryMb * 1024 * 1024) / 2,
+    },
   } satisfies ParseRunOptions;
 }
 
@@ -22,7 +27,7 @@ export function parseRunLimits(limits: { csvMaxRows: number; pdfMaxPages: number
 const POOL_SIZE = 2;
 /** A thread is retired after this many parses. */
 const TASKS_PER_THREAD = 50;
-/** One pool per heap limit (in practice one: PARSE_MEMORY_MB). */
+/** One pool per memory limit (in practice one: PARSE_MEMORY_MB). */
 const pools = new Map<number, WorkerPool>();
 const poolFor = (memoryMb: number) => {
   let pool = pools.get(memoryMb);
@@ -31,9 +36,9 @@ const poolFor = (memoryMb: number) => {
 };
 
 /**
- * Parses off the main event loop, in a pooled worker thread limited to `memoryMb` of heap and
- * `timeoutMs` of wall time. Fails with a ParseError: the parser's own code, or PARSE_TIMEOUT / PARSE_MEMORY /
- * PARSE_ABORTED / PARSE_WORKER_FAILED / PARSE_FAILED. Progress arrives as fractions from 0 to 1.
+ * Parses off the main event loop, in a pooled worker thread limited to `memoryMb` of heap (and as
+ * much in buffers outside it) and `timeoutMs` of wall time. Fails with a ParseError: the parser's
+ * own code, or PARSE_TIMEOUT / PARSE_MEMORY / PARSE_ABORTED / PARSE_WORKER_FAILED / PARSE_FAILED. Progress arrives as fractions from 0 to 1.
  */
 export function runParse(kind: FileKind, source: ParseSource, opts: ParseRunOptions): Promise<ParsedContent> {
   // Bytes: a private copy whose buffer can be moved to the thread instead of cloned. A path: the thread reads the file.

@@ -7,7 +7,10 @@ const ENTRY = new URL('./pool-entry.mjs', import.meta.url);
 export interface WorkerPoolOptions {
   /** Threads at most; tasks beyond wait for one to free up. */
   size: number;
-  /** V8 old-generation heap of each thread. */
+  /**
+   * V8 old-generation heap of each thread, and separately what a running task may hold in
+   * ArrayBuffers outside that heap (watched, see MEMORY_WATCH_MS).
+   */
   memoryMb: number;
   /** A thread is retired after this many tasks, so whatever one parse leaked cannot pile up. */
   maxTasksPerWorker: number;
@@ -25,6 +28,15 @@ interface Slot {
   current?: Running;
   dead: boolean;
 }
+
+/**
+ * How often a running task's memory outside the heap is read. A thread's resourceLimits cap only
+ * its JS heap; ArrayBuffers (what pdf.js inflates streams into, what zip readers inflate into)
+ * live outside it and could take the process's memory. Reading them is an interrupt in the
+ * thread, answered even inside a long synchronous loop, so a task past the cap is stopped within
+ * about this interval of crossing it.
+ */
+const MEMORY_WATCH_MS = 20;
 
 /**
  * Warm parse threads, reused: starting a thread and loading pdf.js costs far more than parsing a
@@ -61,6 +73,7 @@ export class WorkerPool {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        clearInterval(watch);
         o.signal?.removeEventListener('abort', onAbort);
         slot.current = undefined;
         this.release(slot, keepThread);
@@ -70,6 +83,17 @@ export class WorkerPool {
         () => finish(false, () => reject(new ParseError('PARSE_TIMEOUT', `the parse took longer than ${timeoutMs} ms`))),
         timeoutMs,
       );
+      const limitBytes = this.opts.memoryMb * 1024 * 1024;
+      const watch = setInterval(() => {
+        slot.worker.getHeapStatistics().then(
+          (h) => {
+            if (h.external_memory > limitBytes) {
+              finish(false, () => reject(new ParseError('PARSE_MEMORY', `the parse held more than ${this.opts.memoryMb} MB in buffers`)));
+            }
+          },
+          () => undefined, // the thread is gone: its exit reports that
+        );
+      }, MEMORY_WATCH_MS);
       const onAbort = () => finish(false, () => reject(aborted()));
       o.signal?.addEventListener('abort', onAbort, { once: true });
       slot.current = {

@@ -17,7 +17,7 @@ export interface WorkerTask<I> {
 
 export interface WorkerLimits {
   timeoutMs: number;
-  /** V8 old-generation heap of the thread. ArrayBuffers live outside it: parsers cap those themselves. */
+  /** V8 old-generation heap of the thread; also the cap on its ArrayBuffers outside the heap (watched by the pool). */
   memoryMb: number;
 }
 

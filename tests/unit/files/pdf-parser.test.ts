@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildPdf, corruptPdf, encryptedPdf, threePagePdf } from '../../helpers/file-fixtures';
+import { deflateSync } from 'node:zlib';
+import { checkFlateStreams } from '../../../src/files/parsing/parsers/pdf-streams';
+import { buildPdf, corruptPdf, deflatedZeros, encryptedPdf, flateBombPdf, pdfWithContentStream, threePagePdf } from '../../helpers/file-fixtures';
 import { parseErrorOf, parseHere } from './parse-helpers';
 
 describe('PDF parser', () => {
@@ -40,5 +42,21 @@ describe('PDF parser', () => {
     const { content } = await parseHere('pdf', threePagePdf(), { maxTextChars: 20 });
     expect(content.truncated).toBe(true);
     expect(content.pages?.map((p) => p.text).join('').length).toBeLessThanOrEqual(20);
+  });
+
+  it('fails with PDF_TOO_LARGE_INFLATED when a Flate stream inflates past pdfMaxStreamBytes, before pdf.js reads it', async () => {
+    const err = await parseErrorOf('pdf', await flateBombPdf(4 * 1024 * 1024), { pdfMaxStreamBytes: 1024 * 1024 });
+    expect(err.code).toBe('PDF_TOO_LARGE_INFLATED');
+    expect(err.retryable).toBe(false);
+  });
+
+  it('checks Flate streams only: image streams, damaged data and uncompressed content pass the stream check', async () => {
+    const cap = 1024 * 1024;
+    const zeros = (await deflatedZeros(4 * cap, 'zlib')).compressed;
+    await expect(checkFlateStreams(pdfWithContentStream(zeros, '/Type /XObject /Subtype /Image /Width 2048 /Height 2048 /Filter /FlateDecode'), cap)).resolves.toBeUndefined();
+    await expect(checkFlateStreams(pdfWithContentStream(zeros.subarray(0, 200), '/Filter /FlateDecode'), cap)).resolves.toBeUndefined();
+    await expect(checkFlateStreams(threePagePdf(), cap)).resolves.toBeUndefined();
+    await expect(checkFlateStreams(pdfWithContentStream(deflateSync(Buffer.alloc(cap - 1)), '/Filter /FlateDecode'), cap)).resolves.toBeUndefined();
+    await expect(checkFlateStreams(pdfWithContentStream(deflateSync(Buffer.alloc(cap + 1)), '/Filter /FlateDecode'), cap)).rejects.toMatchObject({ code: 'PDF_TOO_LARGE_INFLATED' });
   });
 });

@@ -1,6 +1,7 @@
 import { PDFParse } from 'pdf-parse';
 import type { ParsedContent } from '../../../db/entities/file';
 import { ParseError } from '../../parse-error';
+import { checkFlateStreams } from './pdf-streams';
 import { capText, type Parser } from './types';
 
 /** pdf.js names its errors; PDFParse keeps those names when it rethrows. */
@@ -15,11 +16,14 @@ function classify(err: unknown): ParseError {
 }
 
 /**
- * PDF: text page by page (so progress is real and the page cap is checked after the first page,
- * before the rest is read). More than `pdfMaxPages` pages fails with PDF_TOO_MANY_PAGES.
+ * PDF: first every Flate stream is inflate-checked against `pdfMaxStreamBytes`
+ * (PDF_TOO_LARGE_INFLATED, see pdf-streams.ts); then text page by page (so progress is real and
+ * the page cap is checked after the first page, before the rest is read). More than `pdfMaxPages`
+ * pages fails with PDF_TOO_MANY_PAGES.
  */
 export const parsePdf: Parser = async (bytes, ctx) => {
   const { pdfMaxPages, maxTextChars } = ctx.limits;
+  await checkFlateStreams(bytes, ctx.limits.pdfMaxStreamBytes);
   const parser = new PDFParse({
     // pdf.js may detach the buffer it is given: hand it a copy.
     data: new Uint8Array(bytes),

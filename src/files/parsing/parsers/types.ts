@@ -4,6 +4,8 @@ import type { FileKind, ParsedContent } from '../../../db/entities/file';
 export interface ParseLimits {
   csvMaxRows: number;
   pdfMaxPages: number;
+  /** PDF: bytes one compressed stream may inflate to (checked before pdf.js reads the file). */
+  pdfMaxStreamBytes: number;
   /** Text kept per file; beyond it the content is cut and marked `truncated`. */
   maxTextChars: number;
   /** DOCX: total uncompressed bytes of all entries, declared or actual. */
@@ -16,6 +18,7 @@ export interface ParseLimits {
 export const DEFAULT_PARSE_LIMITS: ParseLimits = {
   csvMaxRows: 50_000,
   pdfMaxPages: 500,
+  pdfMaxStreamBytes: 128 * 1024 * 1024,
   maxTextChars: 2_000_000,
   docxMaxUncompressedBytes: 100 * 1024 * 1024,
   docxMaxRatio: 200,
