@@ -9,7 +9,7 @@ import { DbFileContentReader } from './files/service/file-content-reader';
 import { createFilePipeline } from './files/file-pipeline';
 import { FileService } from './files/service/file-service';
 import { buildHttpApp } from './http/http-app';
-import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './infra/rate-limiter';
+import { memoryRateLimiter, redisRateLimiter, type RateLimiter } from './infra/rate-limiter';
 import { ensureWritableDataDir, lockDataDir } from './infra/data-dir';
 import { assertRedisReachable, createRedis, quitRedis } from './infra/redis';
 import { createModelProvider } from './llm/model-provider';
@@ -85,7 +85,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
     const health: HealthChecks = {};
     // Redis (scaled mode): room events and node signals, the Socket.IO adapter, rate limits.
     let redis: { pub: Redis; sub: Redis; adapterSub: Redis } | undefined;
-    let rateLimiter: RateLimiter = new MemoryRateLimiter();
+    let rateLimiter: RateLimiter = memoryRateLimiter();
     if (config.redisUrl) {
       // Connection names carry the key prefix, so operators (and tests) can tell deployments apart.
       const named = (role: string) => createRedis(config.redisUrl!, logger, `${config.redisKeyPrefix}${role}`);
@@ -93,7 +93,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
       redis = conns;
       closers.push(() => Promise.all([quitRedis(conns.pub), quitRedis(conns.sub), quitRedis(conns.adapterSub)]));
       await assertRedisReachable(conns.pub, config.redisUrl);
-      rateLimiter = new RedisRateLimiter(conns.pub, config.redisKeyPrefix);
+      rateLimiter = redisRateLimiter(conns.pub, config.redisKeyPrefix, logger);
       health.redis = () => conns.pub.ping();
     }
 

@@ -37,7 +37,7 @@ const rowsIn = (app: TestApp, roomId: string) => app.orm.em.fork().count(StoredF
 describe(`upload bodies that stall or drip, on ${testDb()}`, () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({ env: { UPLOAD_IDLE_TIMEOUT_MS: '400', UPLOAD_TIMEOUT_MS: '2000' } });
+    app = await startTestApp({ env: { UPLOAD_IDLE_TIMEOUT_MS: '400', UPLOAD_TIMEOUT_MS: '2000', MAX_UPLOAD_BYTES: '65536' } });
   });
   afterAll(() => app?.close());
 
@@ -51,6 +51,16 @@ describe(`upload bodies that stall or drip, on ${testDb()}`, () => {
     expect(res.status).toBe(408);
     expect(res.body.error.code).toBe('UPLOAD_TIMEOUT');
     await up.closed;
+    expect(stagingFiles(app.config.dataDir)).toEqual([]);
+    expect(await rowsIn(app, roomId)).toBe(0);
+  });
+
+  it('refuses a body over MAX_UPLOAD_BYTES with 413 FILE_TOO_LARGE, leaving no staging file and no row', async () => {
+    const token = app.token('oversize');
+    const roomId = await roomOf(app, token);
+    const res = await uploadFile(app, token, roomId, 'big.txt', Buffer.alloc(200_000, 'a'));
+    expect(res.status).toBe(413);
+    expect(res.body.error.code).toBe('FILE_TOO_LARGE');
     expect(stagingFiles(app.config.dataDir)).toEqual([]);
     expect(await rowsIn(app, roomId)).toBe(0);
   });
