@@ -10,7 +10,12 @@ export interface Held {
   /** What this node had delivered of the room when holding began; undefined if it did not follow the room. */
   readonly at: StreamPosition | undefined;
   readonly buffer: { event: RoomEventName; data: RoomEvent }[];
+  /** More events arrived than a join may hold: the buffer was let go and the join starts over. */
+  overflowed: boolean;
 }
+
+/** Events one joining socket may hold; past it the join is answered from a fresh snapshot. */
+export const HELD_EVENTS_MAX = 2000;
 
 /**
  * Delivers sequenced room events to this node's sockets. A socket that is joining (replaying or
@@ -26,13 +31,23 @@ export class RoomDelivery {
   constructor(
     private readonly nsp: () => Namespace,
     private readonly positions: Pick<RoomEvents, 'delivered' | 'follow'>,
+    private readonly maxHeld = HELD_EVENTS_MAX,
   ) {}
 
   deliver = (roomId: string, event: RoomEventName, data: RoomEvent): void => {
     // `local`: every node receives every event from Redis and delivers to its own sockets only.
     this.nsp().local.to(roomChannel(roomId)).emit(event, data as never);
     const waiting = this.pending.get(roomId);
-    if (waiting) for (const p of waiting) p.buffer.push({ event, data });
+    if (!waiting) return;
+    for (const p of waiting) {
+      if (p.overflowed) continue;
+      if (p.buffer.length < this.maxHeld) p.buffer.push({ event, data });
+      else {
+        // A join held while a room streams fast must not grow without bound.
+        p.overflowed = true;
+        p.buffer.length = 0;
+      }
+    }
   };
 
   /** Rooms with a socket being held here. */
@@ -43,7 +58,7 @@ export class RoomDelivery {
   /** Starts holding events for a joining socket, and notes what this node has delivered so far. */
   hold(socket: Socket, roomId: string): Held {
     // One synchronous step: every event delivered after `at` lands in the buffer.
-    const p: Held = { socket, roomId, at: this.positions.delivered(roomId), buffer: [] };
+    const p: Held = { socket, roomId, at: this.positions.delivered(roomId), buffer: [], overflowed: false };
     let set = this.pending.get(roomId);
     if (!set) this.pending.set(roomId, (set = new Set()));
     set.add(p);

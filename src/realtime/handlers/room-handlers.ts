@@ -45,11 +45,19 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
     roomId: string,
     lastSeq: number | undefined,
     epoch: string | undefined,
+    retried = false,
   ): Promise<HandlerResult<'room:join'>> => {
     await ctx.services.access.requireMember(roomId, socket.data.userId);
     socket.leave(roomChannel(roomId));
     const held = ctx.delivery.hold(socket, roomId);
     try {
+      // Past the cap of held events the join starts over once, as a snapshot (with `replayGap` when
+      // the client asked for a replay); a room too busy for that is refused for a moment.
+      const overflowed = () => {
+        ctx.delivery.drop(held);
+        if (retried) throw new AppError('RATE_LIMITED', 'The room is too busy to join right now; retry', { retryAfterSeconds: 1 });
+        return join(socket, roomId, undefined, undefined, true).then((r) => (lastSeq !== undefined ? { ...r, replayGap: true } : r));
+      };
       const at = await ctx.delivery.joinPoint(held);
       // A lastSeq means something only within its epoch: from another one (the stream restarted),
       // or without one, the client gets a snapshot rather than events it would take for others.
@@ -58,6 +66,7 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
         if (!replay.gap) {
           // Missed events go out as ordinary events, in order, before the ack and before live ones:
           // from the log up to the join point, the rest from the held buffer.
+          if (held.overflowed) return await overflowed();
           const missed = replay.events.filter((e) => e.data.seq <= at.seq);
           for (const { event, data } of missed) socket.emit(event, data as never);
           const upTo = { epoch, seq: Math.max(lastSeq, at.seq) };
@@ -67,6 +76,7 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
         }
       }
       const { snapshot, after } = await snapshotAt(ctx, roomId, at);
+      if (held.overflowed) return await overflowed();
       // The ack goes before the events that follow it: ack, then release, in one synchronous step.
       return {
         mode: 'snapshot' as const,
