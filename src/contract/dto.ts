@@ -2,6 +2,7 @@
 // their inferred types: a client can validate what it receives with the same schemas the server's
 // tests check its answers against. No server imports here.
 import { z } from 'zod';
+import { roomSettingsSchema } from './room-settings';
 import { AUTHOR_TYPES, MEMBER_ROLES, MESSAGE_STATUSES, ROOM_MODES, TURN_STATUSES, USER_KINDS } from './enums';
 
 export {
@@ -40,7 +41,7 @@ export const roomDtoSchema = z.object({
   id: z.string(),
   name: z.string(),
   mode: z.enum(ROOM_MODES),
-  settings: z.record(z.string(), z.unknown()),
+  settings: roomSettingsSchema,
   role: z.enum(MEMBER_ROLES).optional(),
   createdAt: z.string(),
 });

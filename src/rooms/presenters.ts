@@ -1,13 +1,26 @@
 import type { AgentDto, MemberDto, MessageDto, RoomDto, SessionDto, TurnStateDto, UserDto } from '../contract/dto';
+import { roomSettingsSchema, type RoomSettings } from '../contract/room-settings';
 import type { Agent, Message, Room, RoomMember, Session, Turn, User } from '../db/entities';
 
 export const presentUser = (u: User): UserDto => ({ id: u.id, sub: u.sub, displayName: u.displayName, kind: u.kind });
+
+/** Stored settings as the contract shows them: keys written before settings had a schema are left out. */
+function knownSettings(stored: unknown): RoomSettings {
+  if (!stored || typeof stored !== 'object') return {};
+  const whole = roomSettingsSchema.safeParse(stored);
+  if (whole.success) return whole.data;
+  const kept: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(stored)) {
+    if (roomSettingsSchema.safeParse({ [key]: value }).success) kept[key] = value;
+  }
+  return kept as RoomSettings;
+}
 
 export const presentRoom = (r: Room, role?: RoomMember['role']): RoomDto => ({
   id: r.id,
   name: r.name,
   mode: r.mode,
-  settings: r.settings ?? {},
+  settings: knownSettings(r.settings),
   ...(role ? { role } : {}),
   createdAt: r.createdAt.toISOString(),
 });

@@ -10,6 +10,7 @@ import { requireBelowCap } from './caps';
 import { presentAgent, presentMember, presentMessage, presentRoom, presentSession, presentTurnState } from './presenters';
 import type { AgentDto, MessageDto, SessionDto, TurnStateDto } from '../contract/dto';
 import type { AddMemberBody, CreateRoomBody, UpdateRoomBody } from './schemas';
+import { mergeRoomSettings, type RoomSettings } from '../contract/room-settings';
 
 /** Rooms and their members. The creator of a room is its first owner; owners manage members. */
 export class RoomService {
@@ -17,7 +18,20 @@ export class RoomService {
     private readonly orm: Orm,
     private readonly events: DomainEvents,
     private readonly limits: { roomsPerUser: number },
+    private readonly modelAliases: () => string[] = () => [],
   ) {}
+
+  /** Settings name model aliases of the configured alias table only. */
+  private checkSettings(settings: RoomSettings): RoomSettings {
+    const alias = settings.managerModelAlias;
+    if (alias !== undefined && !this.modelAliases().includes(alias)) {
+      const message = `Unknown model alias "${alias}"; known: ${this.modelAliases().join(', ')}`;
+      throw new AppError('UNKNOWN_MODEL_ALIAS', `settings.managerModelAlias: ${message}`, [
+        { path: ['settings', 'managerModelAlias'], message },
+      ]);
+    }
+    return settings;
+  }
 
   async create(userId: string, body: CreateRoomBody): Promise<RoomDto> {
     const room = await this.orm.em.fork().transactional(async (em) => {
@@ -27,7 +41,7 @@ export class RoomService {
       const created = em.create(Room, {
         name: body.name,
         mode: body.mode,
-        settings: body.settings ?? {},
+        settings: this.checkSettings(body.settings ?? {}),
         createdBy: em.getReference(User, userId),
       });
       em.create(RoomMember, { room: created, user: em.getReference(User, userId), role: 'owner' });
@@ -61,7 +75,7 @@ export class RoomService {
     const { room } = await requireOwner(em, roomId, userId);
     if (body.name !== undefined) room.name = body.name;
     if (body.mode !== undefined) room.mode = body.mode;
-    if (body.settings !== undefined) room.settings = body.settings;
+    if (body.settings !== undefined) room.settings = this.checkSettings(mergeRoomSettings(room.settings ?? {}, body.settings));
     await em.flush();
     this.events.emit('room:updated', { roomId });
     return presentRoom(room, 'owner');

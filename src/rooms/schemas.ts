@@ -1,18 +1,15 @@
 import { z } from 'zod';
 import { isKnownTool, KNOWN_TOOL_NAMES } from '../domain/tool-names';
 import { ROOM_MODES } from '../db/entities';
+import { roomSettingsPatchSchema, roomSettingsSchema } from '../contract/room-settings';
 
 const name = z.string().trim().min(1).max(200);
 
-const settingsSchema = z
-  .record(z.string().max(64), z.union([z.string().max(2000), z.number(), z.boolean(), z.null()]))
-  .refine((s) => Object.keys(s).length <= 32, 'at most 32 settings')
-  .refine((s) => !['__proto__', 'constructor', 'prototype'].some((k) => Object.hasOwn(s, k)), 'reserved key');
 
 export const createRoomBody = z.strictObject({
   name,
   mode: z.enum(ROOM_MODES).default('manual'),
-  settings: settingsSchema.optional(),
+  settings: roomSettingsSchema.optional(),
 });
 export type CreateRoomBody = z.infer<typeof createRoomBody>;
 
@@ -20,7 +17,8 @@ export const updateRoomBody = z
   .strictObject({
     name: name.optional(),
     mode: z.enum(ROOM_MODES).optional(),
-    settings: settingsSchema.optional(),
+    /** Merged into the stored settings: absent keys stay, null removes a key. */
+    settings: roomSettingsPatchSchema.optional(),
   })
   .refine((b) => Object.keys(b).length > 0, 'nothing to update');
 export type UpdateRoomBody = z.infer<typeof updateRoomBody>;

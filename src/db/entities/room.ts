@@ -1,17 +1,12 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import { MEMBER_ROLES, ROOM_MODES } from '../../contract/enums';
+import type { RoomSettings } from '../../contract/room-settings';
 import { newId, now } from './common';
 import { User } from './user';
 
+export type { RoomSettings } from '../../contract/room-settings';
 export { MEMBER_ROLES, ROOM_MODES, type MemberRole, type RoomMode } from '../../contract/enums';
 
-export interface RoomSettings {
-  /** Alias used by the orchestrator's manager model; defaults to the server's default alias. */
-  managerModelAlias?: string;
-  /** Context budget in tokens before the session summary runs. */
-  contextBudgetTokens?: number;
-  [key: string]: unknown;
-}
 
 export const RoomSchema = defineEntity({
   name: 'Room',

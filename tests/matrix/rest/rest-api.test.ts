@@ -154,6 +154,38 @@ describe(`REST API on ${testDb()}`, () => {
     expect(byMember.status).toBe(403);
   });
 
+  it('checks room settings against their schema and merges a PATCH', async () => {
+    const created = await app.api(alice, 'POST', '/rooms', { name: 'settings', settings: { busyPolicy: 'reject', budget: { dailyTokens: 5000 } } });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const patch = (settings: unknown) => app.api(alice, 'PATCH', `/rooms/${id}`, { settings });
+
+    const unknownKey = await patch({ colour: 'red' });
+    expect(unknownKey.status).toBe(400);
+    expect(unknownKey.body.error.code).toBe('VALIDATION_FAILED');
+    expect(unknownKey.body.error.message).toContain('colour');
+    expect(unknownKey.body.error.details[0].path).toEqual(['settings']);
+    const wrongType = await patch({ contextBudgetTokens: 'lots' });
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.body.error.details[0].path).toEqual(['settings', 'contextBudgetTokens']);
+    const nestedType = await patch({ budget: { dailyCostUsd: -1 } });
+    expect(nestedType.status).toBe(400);
+    expect(nestedType.body.error.details[0].path).toEqual(['settings', 'budget', 'dailyCostUsd']);
+    const alias = await patch({ managerModelAlias: 'no-such-alias' });
+    expect(alias.status).toBe(400);
+    expect(alias.body.error.code).toBe('UNKNOWN_MODEL_ALIAS');
+    expect(alias.body.error.details[0].path).toEqual(['settings', 'managerModelAlias']);
+    // Nothing refused was written.
+    expect((await app.api(alice, 'GET', `/rooms/${id}`)).body.settings).toEqual({ busyPolicy: 'reject', budget: { dailyTokens: 5000 } });
+
+    // One key changes, the others stay; budget merges its own keys; null removes.
+    const merged = await patch({ contextBudgetTokens: 4000, budget: { dailyCostUsd: 2.5 } });
+    expect(merged.status).toBe(200);
+    expect(merged.body.settings).toEqual({ busyPolicy: 'reject', contextBudgetTokens: 4000, budget: { dailyTokens: 5000, dailyCostUsd: 2.5 } });
+    const removed = await patch({ busyPolicy: null, budget: { dailyTokens: null } });
+    expect(removed.body.settings).toEqual({ contextBudgetTokens: 4000, budget: { dailyCostUsd: 2.5 } });
+  });
+
   it('creates sessions and pages an empty history', async () => {
     const s = await app.api(bob, 'POST', `/rooms/${roomId}/sessions`, { title: 'Chapter one' });
     expect(s.status).toBe(201);
