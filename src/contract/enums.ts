@@ -2,7 +2,7 @@
 // (src/db/entities import them), so a value added here is a column value there, and vice versa.
 
 export const ROOM_MODES = ['manual', 'roundtable', 'orchestrator'] as const;
-export const MEMBER_ROLES = ['owner', 'member'] as const;
+export const MEMBER_ROLES = ['owner', 'admin', 'member', 'viewer'] as const;
 export const USER_KINDS = ['human', 'bot'] as const;
 export const TURN_STATUSES = ['queued', 'running', 'completed', 'partial', 'failed', 'cancelled', 'interrupted'] as const;
 export const MESSAGE_STATUSES = ['complete', 'partial', 'failed', 'cancelled'] as const;

@@ -11,9 +11,9 @@ export interface Membership {
 }
 
 /** Roles from least to most able; a check for a role admits every role above it. */
-const RANK: Record<MemberRole, number> = { member: 1, owner: 2 };
+const RANK: Record<MemberRole, number> = { viewer: 0, member: 1, admin: 2, owner: 3 };
 
-const roleNames: Record<MemberRole, string> = { member: 'a member', owner: 'a room owner' };
+const roleNames: Record<MemberRole, string> = { viewer: 'a viewer', member: 'a member', admin: 'a room admin', owner: 'a room owner' };
 
 /**
  * The caller's membership of a room. Non-members get the same ROOM_NOT_FOUND as for a room that
