@@ -21,7 +21,8 @@ import { SessionService } from './rooms/session-service';
 import { UserService } from './rooms/user-service';
 import type { HealthChecks, Services } from './services';
 import { DomainEvents } from './shared/domain-events';
-import { createLogger, type Logger } from './shared/logger';
+import { createLogger, type LogDestination, type Logger } from './shared/logger';
+import { createPromMetrics, type PromMetrics } from './infra/metrics';
 import { createRedactor, type Redactor } from './shared/redactor';
 import { createTavilySearch } from './tools/search-provider';
 import { createTurnEngine } from './turns/turn-engine';
@@ -39,6 +40,8 @@ export interface App {
   /** The room event pipeline (sequenced publishing and the replay log). */
   roomEvents: RoomEvents;
   realtime: Realtime;
+  /** This instance's Prometheus registry (served at /metrics). */
+  metrics: PromMetrics;
   close(): Promise<void>;
 }
 
@@ -50,6 +53,8 @@ export interface App {
  */
 export interface AppOptions {
   logger?: Logger;
+  /** Where the app's own (redacting) logger writes; stdout by default. */
+  logDestination?: LogDestination;
   /** Tests only: act at exact points of the turn scheduler's loop. */
   turnProbes?: SchedulerProbes;
 }
@@ -58,7 +63,8 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
   // Secrets never leave: every log line, and every error text members, the database or a model
   // may see, goes through one Redactor. The embedded JWT secret joins it once it is known.
   let redactor: Redactor = createRedactor(config.secrets);
-  const logger = opts.logger ?? createLogger(config.logLevel, {}, (line) => redactor.redact(line));
+  const logger = opts.logger ?? createLogger(config.logLevel, {}, (line) => redactor.redact(line), opts.logDestination);
+  const metrics = createPromMetrics();
   const closers: (() => Promise<unknown>)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) {
@@ -122,6 +128,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
       models,
       toolDeps: (roomId) => ({ roomId, search, files: fileReader, redactor }),
       logger,
+      metrics,
       probes: opts.turnProbes,
     });
     // On close, services stop first (running turns finish within the grace period and still reach
@@ -153,7 +160,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
     };
 
     // Transports last.
-    const httpApp = buildHttpApp({ config, services, verifier, health, logger, rateLimiter });
+    const httpApp = buildHttpApp({ config, services, verifier, health, logger, rateLimiter, metrics });
     const httpServer = createServer(httpApp);
     httpServer.keepAliveTimeout = 65_000;
     closers.push(
@@ -173,6 +180,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
       roomEvents,
       rateLimiter,
       logger,
+      metrics,
       ...(redis ? { adapterRedis: { pub: redis.pub, sub: redis.adapterSub } } : {}),
     });
     closers.push(() => realtime.close());
@@ -188,13 +196,32 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
     const port = (httpServer.address() as AddressInfo).port;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${host}:${port}`;
-    logger.info('listening', { url, mode: config.databaseUrl ? 'postgresql' : 'embedded', redis: Boolean(config.redisUrl) });
+    logger.info('listening', startupBanner(config, url));
 
-    return { url, port, config, orm, services, logger, httpServer, roomEvents, realtime, close };
+    return { url, port, config, orm, services, logger, httpServer, roomEvents, realtime, metrics, close };
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+/**
+ * The start-up line an operator reads first: where it listens, in which mode, where its data
+ * is, which model aliases it has and which is the default, and how to get a token.
+ */
+function startupBanner(config: AppConfig, url: string): Record<string, unknown> {
+  return {
+    url,
+    mode: config.databaseUrl ? 'postgresql' : 'embedded',
+    redis: Boolean(config.redisUrl),
+    dataDir: config.dataDir,
+    models: Object.keys(config.models),
+    defaultModel: config.defaultModelAlias,
+    metrics: config.metricsToken ? `${url}/metrics (bearer METRICS_TOKEN)` : `${url}/metrics`,
+    token: config.jwt.publicKey
+      ? 'tokens come from your identity provider (JWT_PUBLIC_KEY)'
+      : 'npm run token -- --sub <user> [--name <display name>] (same JWT_SECRET or DATA_DIR as this server)',
+  };
 }
 
 /** `fn` runs on the first call; later calls return the same promise. */

@@ -47,6 +47,8 @@ const envSchema = z.object({
   TAVILY_API_KEY: optionalString,
   TAVILY_BASE_URL: optionalString.pipe(z.string().url().optional()),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** When set, GET /metrics asks for `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
 
   // limits
   MAX_JSON_BODY_BYTES: intFrom(64 * 1024, 1024, 16 * 1024 * 1024),
@@ -133,6 +135,8 @@ export interface AppConfig {
    */
   secrets: string[];
   logLevel: Env['LOG_LEVEL'];
+  /** Bearer token GET /metrics asks for; open when unset. */
+  metricsToken?: string;
   limits: {
     jsonBodyBytes: number;
     socketPayloadBytes: number;
@@ -270,10 +274,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       e.OPENAI_API_KEY,
       e.TAVILY_API_KEY,
       e.JWT_SECRET,
+      e.METRICS_TOKEN,
       ...passwordOf(e.DATABASE_URL),
       ...passwordOf(e.REDIS_URL),
     ].filter((s): s is string => Boolean(s)),
     logLevel: e.LOG_LEVEL,
+    metricsToken: e.METRICS_TOKEN,
     limits: {
       jsonBodyBytes: e.MAX_JSON_BODY_BYTES,
       socketPayloadBytes: e.MAX_SOCKET_PAYLOAD_BYTES,

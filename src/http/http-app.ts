@@ -15,6 +15,9 @@ import { rateLimit } from './middleware/rate-limit';
 import type { RateLimiter } from '../infra/rate-limiter';
 import { fileRoutes } from './routes/files';
 import { turnRoutes } from './routes/turns';
+import { metricsRoutes } from './routes/metrics';
+import type { PromMetrics } from '../infra/metrics';
+import { noMetrics } from '../shared/metrics';
 
 export interface HttpDeps {
   config: AppConfig;
@@ -23,6 +26,8 @@ export interface HttpDeps {
   health: HealthChecks;
   logger: Logger;
   rateLimiter: RateLimiter;
+  /** Served at /metrics; requests are counted into it. */
+  metrics?: PromMetrics;
 }
 
 /** The REST transport: authenticate, validate, call one service, present. */
@@ -30,7 +35,7 @@ export function buildHttpApp(d: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  app.use(accessLog(d.logger));
+  app.use(accessLog(d.logger, d.metrics ?? noMetrics));
   // Every answer is JSON and means only that: browsers must not guess another type.
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -45,6 +50,8 @@ export function buildHttpApp(d: HttpDeps): Express {
       maxAge: 600,
     }),
   );
+
+  if (d.metrics) app.use(metricsRoutes(d.metrics, d.config.metricsToken));
 
   const api = Router();
   api.use(healthRoutes(d.health, d.logger));

@@ -32,11 +32,16 @@ export class RoomDelivery {
     private readonly nsp: () => Namespace,
     private readonly positions: Pick<RoomEvents, 'delivered' | 'follow'>,
     private readonly maxHeld = HELD_EVENTS_MAX,
+    /** Counts the frames emitted: one per socket in the room's channel here. */
+    private readonly countFrames: (frames: number) => void = () => {},
   ) {}
 
   deliver = (roomId: string, event: RoomEventName, data: RoomEvent): void => {
     // `local`: every node receives every event from Redis and delivers to its own sockets only.
-    this.nsp().local.to(roomChannel(roomId)).emit(event, data as never);
+    const nsp = this.nsp();
+    const channel = roomChannel(roomId);
+    nsp.local.to(channel).emit(event, data as never);
+    this.countFrames(nsp.adapter?.rooms.get(channel)?.size ?? 0);
     const waiting = this.pending.get(roomId);
     if (!waiting) return;
     for (const p of waiting) {

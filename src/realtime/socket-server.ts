@@ -9,6 +9,7 @@ import type { Services } from '../services';
 import type { DomainEvents } from '../shared/domain-events';
 import { toErrorBody } from '../shared/errors';
 import type { Logger } from '../shared/logger';
+import { noMetrics, type Metrics } from '../shared/metrics';
 import type { RoomEvents } from '../events/room-events';
 import type { RateLimiter } from '../infra/rate-limiter';
 import { roomChannel, userChannel } from './channels';
@@ -30,6 +31,8 @@ export interface RealtimeDeps {
   roomEvents: RoomEvents;
   rateLimiter: RateLimiter;
   logger: Logger;
+  /** Sockets, rooms and frames sent, for operators. */
+  metrics?: Metrics;
   /** Scaled mode: connections for the Socket.IO Redis adapter (user channels, presence lookups). */
   adapterRedis?: { pub: Redis; sub: Redis };
 }
@@ -56,8 +59,9 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
     maxHttpBufferSize: Math.max(2 * 1024 * 1024, config.limits.socketPayloadBytes * 4),
     cors: { origin: config.corsOrigins === '*' ? '*' : config.corsOrigins, methods: ['GET', 'POST'] },
   });
+  const metrics = d.metrics ?? noMetrics;
   const nsp = () => io.of('/');
-  const delivery = new RoomDelivery(nsp, d.roomEvents);
+  const delivery = new RoomDelivery(nsp, d.roomEvents, undefined, (n) => metrics.framesSent(n));
   if (d.adapterRedis) {
     io.adapter(createAdapter(d.adapterRedis.pub, d.adapterRedis.sub, { key: `${config.redisKeyPrefix}socket.io` }));
   }
@@ -134,8 +138,12 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
       });
   });
 
+  metrics.gauge('rooms', () => new Set([...localRooms(nsp()), ...delivery.heldRooms()]).size);
   io.on('connection', (socket) => {
     socket.join(userChannel(socket.data.userId));
+    metrics.sockets(1);
+    const connectedAt = performance.now();
+    logger.info('socket connected', { socketId: socket.id, userId: socket.data.userId, transport: socket.conn.transport.name });
     // Drop the socket when its token expires; the client reconnects with a fresh token.
     const msLeft = socket.data.tokenExp * 1000 - Date.now();
     const expiry = setTimeout(
@@ -145,8 +153,10 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
       },
       Math.max(0, Math.min(msLeft, MAX_TIMER_MS)),
     );
-    socket.on('disconnect', () => {
+    socket.on('disconnect', (reason) => {
       clearTimeout(expiry);
+      metrics.sockets(-1);
+      logger.info('socket disconnected', { socketId: socket.id, userId: socket.data.userId, reason, durationMs: Math.round(performance.now() - connectedAt) });
       guard.disconnect(socket.data.sub);
       rooms.onDisconnect(socket);
     });

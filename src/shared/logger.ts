@@ -1,9 +1,12 @@
+import { hostname } from 'node:os';
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+
 /**
- * A small structured logger (JSON lines on stderr). Never pass secrets or tokens to it; `redact`
- * (the server's Redactor) still runs over every line, for secrets quoted in others' error texts.
+ * Structured logs: one JSON object a line on stdout (pino), `level` as a word, `time` in ISO
+ * form. Never pass secrets or tokens to it; `redact` (the server's Redactor) still runs over
+ * every written line, for secrets quoted in others' error texts.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -13,24 +16,56 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-function serialize(v: unknown): unknown {
-  if (v instanceof Error) return { name: v.name, message: v.message, stack: v.stack };
-  return v;
+/** Where lines go: stdout by default; tests pass a stream of their own. */
+export type LogDestination = DestinationStream;
+
+/**
+ * An Error under `err` goes through pino's serializer (type, message, stack, its own fields such
+ * as `code`); an Error under any other key is written as its name, message and stack (not `{}`).
+ */
+function serializeFields(fields: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(fields)) {
+    if (k !== 'err' && v instanceof Error) {
+      out ??= { ...fields };
+      out[k] = { name: v.name, message: v.message, stack: v.stack };
+    }
+  }
+  return out ?? fields;
 }
 
-export function createLogger(level: LogLevel, base: Record<string, unknown> = {}, redact: (line: string) => string = (l) => l): Logger {
-  const min = ORDER[level];
-  const write = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[lvl] < min) return;
-    const rec: Record<string, unknown> = { t: new Date().toISOString(), level: lvl, msg, ...base };
-    if (fields) for (const [k, v] of Object.entries(fields)) rec[k] = serialize(v);
-    process.stderr.write(redact(JSON.stringify(rec)) + '\n');
+function wrap(p: PinoLogger): Logger {
+  const write = (level: 'debug' | 'info' | 'warn' | 'error') => (msg: string, fields?: Record<string, unknown>) => {
+    if (!p.isLevelEnabled(level)) return;
+    if (fields) p[level](serializeFields(fields), msg);
+    else p[level](msg);
   };
   return {
-    debug: (m, f) => write('debug', m, f),
-    info: (m, f) => write('info', m, f),
-    warn: (m, f) => write('warn', m, f),
-    error: (m, f) => write('error', m, f),
-    child: (fields) => createLogger(level, { ...base, ...fields }, redact),
+    debug: write('debug'),
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+    child: (fields) => wrap(p.child(serializeFields(fields))),
   };
+}
+
+export function createLogger(
+  level: LogLevel,
+  base: Record<string, unknown> = {},
+  redact: (line: string) => string = (l) => l,
+  destination: LogDestination = process.stdout,
+): Logger {
+  const p = pino(
+    {
+      level,
+      // The node that wrote the line: replicas write to one log.
+      base: { pid: process.pid, hostname: hostname(), ...base },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      // Secrets quoted in a provider's or driver's text are blanked on the finished line.
+      hooks: { streamWrite: (line) => redact(line) },
+    },
+    destination,
+  );
+  return wrap(p);
 }

@@ -6,6 +6,7 @@ import type { ModelProvider } from '../llm/model-provider';
 import type { Broadcaster } from '../events/broadcaster';
 import type { NodeBus } from '../events/node-bus';
 import type { Logger } from '../shared/logger';
+import { noMetrics, type Metrics } from '../shared/metrics';
 import type { ToolDeps } from '../tools/registry';
 import { ActiveTurns } from './active-turns';
 import { CrossNodeTurns } from './cross-node-turns';
@@ -42,14 +43,18 @@ export async function createTurnEngine(d: {
   models: ModelProvider;
   toolDeps: (roomId: string) => ToolDeps;
   logger: Logger;
+  /** Turn, model and tool counts for operators; the queue depth is read from the database. */
+  metrics?: Metrics;
   /** Tests only: act at exact points of the scheduler's loop. */
   probes?: SchedulerProbes;
 }): Promise<TurnEngine> {
   const { config, models, logger } = d;
+  const metrics = d.metrics ?? noMetrics;
   const limits = config.limits;
   // This process, as the turns it is responsible for name it (`runner_id`).
   const nodeId = randomUUID();
   const repo = new TurnRepository(d.orm, nodeId);
+  metrics.gauge('queueDepth', () => repo.countAllQueued());
   const outbox = new OutboxRepository(d.orm, nodeId);
   const active = new ActiveTurns();
   const inHand = new TurnsInHand();
@@ -70,6 +75,7 @@ export async function createTurnEngine(d: {
     models,
     toolDeps: d.toolDeps,
     logger: d.logger,
+    metrics,
     planner: new PlanStep({
       models,
       defaultModelAlias: config.defaultModelAlias,

@@ -10,6 +10,7 @@ import { sumUsage } from '../llm/cost';
 import type { ModelProvider } from '../llm/model-provider';
 import type { ModelCallUsage } from '../llm/usage';
 import type { Logger } from '../shared/logger';
+import type { Metrics } from '../shared/metrics';
 import { retry } from '../shared/retry';
 import type { ToolDeps } from '../tools/registry';
 import type { ActiveTurn, ActiveTurns } from './active-turns';
@@ -55,6 +56,7 @@ export interface TurnExecutorDeps {
   /** True when the session's context (summary + messages) exceeds the budget. */
   overBudget: (summary: string | null, messages: ConversationMessage[], budget: number) => boolean;
   logger: Logger;
+  metrics: Metrics;
 }
 
 /** Files of the room listed in the prompt of an agent that may read them. */
@@ -121,6 +123,7 @@ export class TurnExecutor {
     const { config, logger } = this.d;
     const { turn, room, session } = ctx;
 
+    const startedAt = performance.now();
     const stream = new TurnStream(this.d.broadcaster, room.id, turn.id, config.limits.deltaFlushMs, logger);
     const active = this.d.active.start(turn.id, { roomId: room.id, sessionId: session.id, stream });
     const { signal } = active.abort;
@@ -131,12 +134,15 @@ export class TurnExecutor {
     let summary: SummaryResult | undefined;
     let systemNotice: string | undefined;
 
+    this.d.metrics.turnStarted();
+    logger.info('turn started', { turnId: turn.id, roomId: room.id, sessionId: session.id, mode: turn.mode });
     try {
       stream.emit('turn:started', { turnId: turn.id, sessionId: session.id, mode: turn.mode });
       const team = ctx.agents.map((a) => ({ key: a.key, name: a.name, rolePrompt: a.rolePrompt, position: a.position }));
       const planned = await this.d.planner.plan({ mode: turn.mode, settings: room.settings, team, text: ctx.text, recent: ctx.recent, signal });
       plan = planned.plan;
       for (const u of planned.usage) staged.usage.push({ ...u, agentKey: null });
+      this.countModelCalls(planned.usage);
       stream.emit('turn:plan', { turnId: turn.id, agentKeys: plan.agentKeys, fallback: plan.fallback, ...(plan.reason ? { reason: plan.reason } : {}) });
 
       if (plan.agentKeys.length === 0) systemNotice = noAgentNotice(team);
@@ -158,6 +164,7 @@ export class TurnExecutor {
           stream.emit('summary:started', { turnId: turn.id, sessionId: session.id });
           summary = await this.d.summarize({ previous: session.summary ?? null, messages: context, modelAlias: config.defaultModelAlias, signal });
           for (const u of summary.usage) staged.usage.push({ ...u, agentKey: null });
+          this.countModelCalls(summary.usage);
           stream.emit('summary:updated', { turnId: turn.id, sessionId: session.id, summary: summary.summary, usedFallback: summary.data.usedFallback });
         }
       }
@@ -176,7 +183,28 @@ export class TurnExecutor {
     await stream.drain();
     // Off the registry before turn:end, so a snapshot taken after it no longer shows the turn.
     this.d.active.end(turn.id);
-    await this.conclude(claimed, settled, { code: 'COMMIT_FAILED', message: 'The turn could not be saved' }, toUsage(staged.usage));
+    const usage = toUsage(staged.usage);
+    const seconds = (performance.now() - startedAt) / 1000;
+    this.d.metrics.turnEnded(status, seconds);
+    logger.info('turn ended', {
+      turnId: turn.id,
+      roomId: room.id,
+      sessionId: session.id,
+      status,
+      agents: plan.agentKeys,
+      durationMs: Math.round(seconds * 1000),
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      costUsd: usage.costUsd,
+      ...(turnError ? { code: turnError.code } : {}),
+      ...(settled === 'stored' ? {} : { settled }),
+    });
+    await this.conclude(claimed, settled, { code: 'COMMIT_FAILED', message: 'The turn could not be saved' }, usage);
+  }
+
+  /** Model latency by alias and purpose; the last call of a failed agent is the one that failed. */
+  private countModelCalls(calls: readonly ModelCallUsage[], failed = false): void {
+    calls.forEach((c, i) => this.d.metrics.modelCall(c.modelAlias, c.purpose, failed && i === calls.length - 1 ? 'error' : 'ok', c.latencyMs / 1000));
   }
 
   /** One agent of the turn: its live stream, and its answer, usage and tool calls staged for the commit. */
@@ -225,6 +253,8 @@ export class TurnExecutor {
         onToolProgress: (e) => stream.emit('tool:progress', { turnId: turn.id, agentKey: key, ...e }),
         onToolEnd: (e) => {
           staged.tools.push({ ...e, agentKey: key });
+          this.d.metrics.toolCall(e.toolName, e.status, e.latencyMs / 1000);
+          if (e.status === 'failed') this.d.logger.warn('tool failed', { turnId: turn.id, agentKey: key, tool: e.toolName, toolCallId: e.toolCallId, latencyMs: e.latencyMs, error: e.error });
           stream.emit('tool:end', {
             turnId: turn.id,
             agentKey: key,
@@ -239,7 +269,12 @@ export class TurnExecutor {
     });
     stream.flush(key);
     // The provider's own words (`detail`) go to the log only, which redacts secrets; members get our reason.
-    if (result.error) this.d.logger.warn('agent failed', { turnId: turn.id, agentKey: key, ...result.error });
+    // One line per failed agent: its code, alias and how long its model calls took.
+    if (result.error) {
+      const latencyMs = result.usage.reduce((sum, u) => sum + u.latencyMs, 0);
+      this.d.logger.warn('agent failed', { turnId: turn.id, roomId: room.id, agentKey: key, modelAlias: agent.modelAlias, latencyMs, ...result.error });
+    }
+    this.countModelCalls(result.usage, Boolean(result.error) && !result.cancelled);
     for (const u of result.usage) staged.usage.push({ ...u, agentKey: key });
     const status: MessageStatus = result.cancelled ? 'cancelled' : result.error ? 'failed' : 'complete';
     staged.messages.push({

@@ -84,6 +84,11 @@ export class TurnRepository {
   }
 
   /** Turns of the session still waiting to run. */
+  /** Turns waiting to run in the whole deployment (the queue depth operators watch). */
+  countAllQueued(): Promise<number> {
+    return this.orm.em.fork().count(Turn, { status: 'queued' });
+  }
+
   countQueuedTurns(sessionId: string): Promise<number> {
     return this.orm.em.fork().count(Turn, { session: sessionId, status: 'queued' });
   }

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
-import { cleanEnv, spawnNpm, type Spawned } from '../helpers/process';
+import { cleanEnv, spawnNpm, type Spawned, LISTENING } from '../helpers/process';
 import { createTestDatabase, TEST_REDIS_URL, uniqueRedisPrefix } from '../helpers/services';
 import { remoteApp, startTestApp, TEST_JWT_SECRET, type TestApp } from '../helpers/test-app';
 import { answerAs, fakeModelsEnv, send, setupRoom, streamedText } from '../helpers/turn-kit';
@@ -14,7 +14,6 @@ import { answerAs, fakeModelsEnv, send, setupRoom, streamedText } from '../helpe
 // and the turn's history keeps the text the room had seen, as far as the killed node's heartbeat
 // had checkpointed it.
 
-const LISTENING = /"msg":"listening","url":"(http:\/\/[^"]+)"/;
 
 describe('a server killed mid-turn', () => {
   let fake: FakeOpenAI;

@@ -6,12 +6,11 @@ import { PantheonClient } from '../../src/client';
 import { signToken } from '../../src/auth/jwt';
 import { within } from '../helpers/deadline';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
-import { cleanEnv, spawnProcess, type Spawned } from '../helpers/process';
+import { cleanEnv, spawnProcess, type Spawned, LISTENING } from '../helpers/process';
 import { RoomView } from '../helpers/room-view';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from '../helpers/test-app';
 import { answerAs, fakeModelsEnv } from '../helpers/turn-kit';
 
-const LISTENING = /"msg":"listening","url":"(http:\/\/[^"]+)"/;
 
 // An embedded server dies (SIGKILL) in the middle of a turn; a new one starts on the same DATA_DIR
 // and port. Its room streams begin again at seq 1, on new epochs: a client coming back with its old

@@ -33,7 +33,7 @@ describe('secrets never leave', () => {
   let dropDb: () => Promise<void>;
   const prefix = uniqueRedisPrefix();
   const logs: string[] = [];
-  const writeStderr = process.stderr.write;
+  const writeStdout = process.stdout.write;
 
   beforeAll(async () => {
     fake = await startFakeOpenAI();
@@ -46,10 +46,10 @@ describe('secrets never leave', () => {
     const redisUrl = new URL(TEST_REDIS_URL);
     redisUrl.password = CANARY.REDIS_PASSWORD;
 
-    process.stderr.write = ((chunk: string | Uint8Array) => {
+    process.stdout.write = ((chunk: string | Uint8Array) => {
       logs.push(String(chunk));
       return true;
-    }) as typeof process.stderr.write;
+    }) as typeof process.stdout.write;
     app = await startTestApp({
       redis: true,
       redisKeyPrefix: prefix,
@@ -75,7 +75,7 @@ describe('secrets never leave', () => {
   });
   afterAll(async () => {
     await app?.close();
-    process.stderr.write = writeStderr;
+    process.stdout.write = writeStdout;
     await Promise.all([fake?.close(), tavily?.close(), dropDb?.(), deleteRedisKeys(prefix)]);
   });
 

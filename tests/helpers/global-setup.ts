@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
+import type { TestProject } from 'vitest/node';
+import { REPO_ROOT } from './process';
 import { ADMIN_DATABASE_URL, TEST_REDIS_URL } from './services';
 
 function reachable(urlText: string, defaultPort: number): Promise<boolean> {
@@ -22,7 +25,7 @@ function reachable(urlText: string, defaultPort: number): Promise<boolean> {
  * The integration suites talk to real PostgreSQL and Redis. Missing services fail the run at once
  * with a message saying which, instead of a timeout in every test.
  */
-export default async function setup() {
+export default async function setup(project?: TestProject) {
   const [pgOk, redisOk] = await Promise.all([reachable(ADMIN_DATABASE_URL, 5432), reachable(TEST_REDIS_URL, 6379)]);
   const missing = [!pgOk && `PostgreSQL at ${ADMIN_DATABASE_URL}`, !redisOk && `Redis at ${TEST_REDIS_URL}`].filter(Boolean);
   if (missing.length) {
@@ -30,4 +33,8 @@ export default async function setup() {
       `The test suite needs ${missing.join(' and ')}. Start them (see README, "Tests") or point DATABASE_URL / REDIS_URL at them.`,
     );
   }
+  // The system suite starts the compiled server (`npm start`, the image's `node dist/src/main.js`):
+  // build it once here, so that parallel test files never compile into dist/ at the same time
+  // (their own `npm start` then finds nothing to emit).
+  if (project?.name === 'scaled') execFileSync('npm', ['run', '-s', 'build:server'], { cwd: REPO_ROOT, stdio: 'inherit' });
 }

@@ -86,3 +86,6 @@ export function runNpm(args: string[], env: Record<string, string>): Promise<{ c
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** The server's "listening" log line (pino writes `msg` last); group 1 is its URL. */
+export const LISTENING = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"listening"/;

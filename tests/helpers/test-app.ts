@@ -27,6 +27,8 @@ export interface TestAppOptions {
   redisKeyPrefix?: string;
   env?: Record<string, string>;
   turnProbes?: AppOptions['turnProbes'];
+  /** Where the app's logger writes (with LOG_LEVEL from `env`, else TEST_LOG_LEVEL or silent). */
+  logDestination?: AppOptions['logDestination'];
 }
 
 /**
@@ -57,7 +59,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     ...opts.env,
   };
   const config = loadConfig(env);
-  const app = await createApp(config, { turnProbes: opts.turnProbes });
+  const app = await createApp(config, { turnProbes: opts.turnProbes, logDestination: opts.logDestination });
   const baseClose = app.close;
   return {
     ...app,

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanEnv, REPO_ROOT, spawnProcess } from '../helpers/process';
+import { cleanEnv, LISTENING, REPO_ROOT, spawnProcess } from '../helpers/process';
 
 // In a container the entry point is PID 1 and `docker stop` signals only it: it must be the server
 // process itself (not npm, which does not pass SIGTERM on), or the shutdown grace never runs.
@@ -28,12 +28,12 @@ describe('the container entry point', () => {
     // The test runs the same command with this Node (the image's is the same major version).
     const proc = spawnProcess(process.execPath, args, cleanEnv({ PORT: '0', DATA_DIR: dataDir }));
     try {
-      await proc.waitFor(/"msg":"listening"/, 90_000);
+      await proc.waitFor(LISTENING, 90_000);
       // Only the entry process, as `docker stop` does: no process-group signal.
       process.kill(proc.child.pid!, 'SIGTERM');
       const code = await new Promise<number | null>((resolve) => proc.child.once('exit', (c) => resolve(c)));
       expect(code).toBe(0);
-      expect(proc.output()).toContain('"msg":"shutting down","signal":"SIGTERM"');
+      expect(proc.output()).toMatch(/"signal":"SIGTERM"[^\n]*"msg":"shutting down"/);
     } finally {
       await proc.stop('SIGKILL');
     }

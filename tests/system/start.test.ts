@@ -3,10 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../helpers/services';
-import { cleanEnv, runNpm, spawnNpm } from '../helpers/process';
+import { cleanEnv, runNpm, spawnNpm, LISTENING } from '../helpers/process';
 
 // `npm start` and `npm run token` as a user runs them: a clean environment, then a restart.
-const LISTENING = /"msg":"listening","url":"(http:\/\/[^"]+)"/;
 
 async function startServer(env: Record<string, string>) {
   const proc = spawnNpm(['start'], cleanEnv({ PORT: '0', ...env }));

@@ -3,7 +3,8 @@ import { DEFAULT_PARSE_LIMITS, type ParseLimits, type ParseRequest, type ParseSo
 import { WorkerPool } from './worker-pool';
 import type { WorkerLimits, WorkerRunOptions } from './worker-task';
 
-const PARSE_TASK_URL = new URL('./parse-task.ts', import.meta.url).href;
+// The thread's module beside this one: parse-task.ts from the sources, parse-task.js from dist/.
+const PARSE_TASK_URL = new URL(`./parse-task${import.meta.url.endsWith('.js') ? '.js' : '.ts'}`, import.meta.url).href;
 
 export interface ParseRunOptions extends WorkerLimits, WorkerRunOptions {
   limits?: Partial<ParseLimits>;

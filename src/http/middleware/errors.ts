@@ -36,7 +36,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const e: unknown = err instanceof AppError ? err : (clientErrorOf(err) ?? err);
     const { status, body } = toErrorBody(e);
-    if (status >= 500) logger.error('request failed', { method: req.method, path: req.path, err });
+    if (status >= 500) logger.error('request failed', { requestId: req.id, method: req.method, path: req.path, err });
     if (res.headersSent) return;
     res.status(status).json({ error: body });
   };
