@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanEnv, LISTENING, REPO_ROOT, spawnProcess } from '../helpers/process';
+import { parseYamlSubset } from '../helpers/yaml-subset';
 
 // In a container the entry point is PID 1 and `docker stop` signals only it: it must be the server
 // process itself (not npm, which does not pass SIGTERM on), or the shutdown grace never runs.
@@ -40,10 +41,11 @@ describe('the container entry point', () => {
   }, 120_000);
 
   it('starts the services of docker-compose.yml without npm in between', () => {
-    const compose = readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
-    const commands = [...compose.matchAll(/^\s+command: (\[.*\])$/gm)].map((m) => JSON.parse(m[1]!) as string[]);
-    const app = commands.filter((c) => c[0] !== 'redis-server');
-    expect(app.length).toBe(2);
+    const compose = parseYamlSubset(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { command?: string[] }> };
+    const app = Object.values(compose.services)
+      .map((s) => s.command)
+      .filter((c): c is string[] => Array.isArray(c) && c[0] !== 'redis-server');
+    expect(app.length).toBe(3);
     for (const c of app) expect(c[0]).toBe('node');
   });
 });
