@@ -15,6 +15,8 @@ import { rateLimit } from './middleware/rate-limit';
 import type { RateLimiter } from '../infra/rate-limiter';
 import { fileRoutes } from './routes/files';
 import { turnRoutes } from './routes/turns';
+import { devLoginRoutes, type DevLoginSigner } from './routes/dev-login';
+import { webRoom } from './web-room';
 
 export interface HttpDeps {
   config: AppConfig;
@@ -23,6 +25,8 @@ export interface HttpDeps {
   health: HealthChecks;
   logger: Logger;
   rateLimiter: RateLimiter;
+  /** Present only when dev login is enabled (src/config): mounts POST /auth/dev-login. */
+  devLogin?: DevLoginSigner;
 }
 
 /** The REST transport: authenticate, validate, call one service, present. */
@@ -53,6 +57,7 @@ export function buildHttpApp(d: HttpDeps): Express {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
+  if (d.devLogin) api.use(devLoginRoutes(d.devLogin, d.rateLimiter, d.config.limits.jsonBodyBytes));
   // Authenticate before reading a body: unauthenticated callers cost no parsing.
   api.use(authenticate(d.verifier, d.services.users));
   api.use(rateLimit(d.rateLimiter, d.config.limits.requestsPerMinute));
@@ -66,6 +71,10 @@ export function buildHttpApp(d: HttpDeps): Express {
   api.use(fileRoutes(d.services, d.config.limits));
 
   app.use('/api/v1', api);
+  // Anything else under /api is an unknown endpoint, never the web page.
+  app.use('/api', notFound);
+  const web = webRoom(d.config.webDir);
+  if (web) app.use(web);
   app.use(notFound);
   app.use(errorHandler(d.logger));
   return app;

@@ -158,7 +158,13 @@ export class TurnExecutor {
           stream.emit('summary:started', { turnId: turn.id, sessionId: session.id });
           summary = await this.d.summarize({ previous: session.summary ?? null, messages: context, modelAlias: config.defaultModelAlias, signal });
           for (const u of summary.usage) staged.usage.push({ ...u, agentKey: null });
-          stream.emit('summary:updated', { turnId: turn.id, sessionId: session.id, summary: summary.summary, usedFallback: summary.data.usedFallback });
+          stream.emit('summary:updated', {
+            turnId: turn.id,
+            sessionId: session.id,
+            summary: summary.summary,
+            usedFallback: summary.data.usedFallback,
+            fields: { topics: summary.data.topics, decisions: summary.data.decisions, openQuestions: summary.data.openQuestions },
+          });
         }
       }
     } catch (err) {
