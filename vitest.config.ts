@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: pure unit tests; the database matrix (every file under tests/matrix runs once on
-// PostgreSQL and once on embedded PGlite); and the scaled suite (PostgreSQL + Redis, several nodes).
+// Projects: pure unit tests; the database matrix (every file under tests/matrix runs once on
+// PostgreSQL and once on embedded PGlite); the scaled suite (PostgreSQL + Redis, several nodes); and
+// the web room in a browser.
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -21,6 +22,18 @@ export default defineConfig({
       {
         extends: true,
         test: { name: 'scaled', include: ['tests/scaled/**/*.test.ts', 'tests/system/**/*.test.ts', 'tests/faults/**/*.test.ts'], env: { TEST_DB: 'postgres' } },
+      },
+      {
+        // The web room in headless Chromium (playwright-core, /usr/bin/chromium), against an
+        // embedded server; the web build is made first when missing or stale.
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['tests/browser/**/*.test.ts'],
+          env: { TEST_DB: 'pglite' },
+          globalSetup: ['tests/helpers/global-setup.ts', 'tests/browser/web-build.ts'],
+          testTimeout: 90_000,
+        },
       },
     ],
   },

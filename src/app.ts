@@ -1,7 +1,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
-import { TokenVerifier, resolveJwtSecret } from './auth/jwt';
+import { TokenVerifier, resolveJwtSecret, signToken } from './auth/jwt';
 import type { AppConfig } from './config/config';
 import { migrateUp, openOrm, type Orm } from './db/orm';
 import { createRoomEvents, type RoomEvents } from './events/room-events';
@@ -160,7 +160,17 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
     };
 
     // Transports last.
-    const httpApp = buildHttpApp({ config, services, verifier, health, logger, rateLimiter, metrics });
+    // Dev login: a token for a name, only with the embedded secret and outside production.
+    if (config.devLogin.refused) logger.warn('DEV_LOGIN is ignored', { reason: config.devLogin.refused });
+    const devLogin =
+      config.devLogin.enabled && secret
+        ? (claims: { sub: string; name: string }) => {
+            const expiresInSeconds = 12 * 3600;
+            return { token: signToken(secret, claims, { issuer: config.jwt.issuer, audience: config.jwt.audience, expiresInSeconds }), expiresInSeconds };
+          }
+        : undefined;
+    if (devLogin) logger.warn('dev login is enabled: anyone who reaches this server can sign in by name', {});
+    const httpApp = buildHttpApp({ config, services, verifier, health, logger, rateLimiter, metrics, devLogin });
     const httpServer = createServer(httpApp);
     httpServer.keepAliveTimeout = 65_000;
     closers.push(

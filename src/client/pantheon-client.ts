@@ -1,15 +1,49 @@
 import { io, type Socket } from 'socket.io-client';
 import type { Ack, ClientEventName, ClientPayload, ClientResult, ClientToServerEvents, JoinAck, RoomEvent, RoomEventName, RoomSnapshot, ServerToClientEvents } from '../contract/events';
+import { PantheonError, PantheonRest, type UploadOptions, type UploadSource } from './rest';
+import { RoomModel, type RoomEventSource } from './room-model';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 export interface PantheonClientOptions {
   /** A token, or a function that returns a fresh one at every (re)connection. */
   token: string | (() => string | Promise<string>);
+  /**
+   * Asked for a new token when the server says the one in use expired (`auth:expired`, a refused
+   * handshake, a REST 401 TOKEN_EXPIRED); the client then reconnects with it. Without it, a token
+   * function is asked again.
+   */
+  refreshToken?: () => string | Promise<string>;
   /** Socket.IO client options to pass through (transports, reconnection delays...). */
   socket?: Parameters<typeof io>[1];
   /** Ack timeout in milliseconds. */
   timeoutMs?: number;
+  /** Attempts of a `message:send` whose ack did not arrive (the same clientMsgId each time; the server answers a repeat with its first message). */
+  sendAttempts?: number;
+}
+
+/** `connecting` until the first connection, `reconnecting` while a lost one is being restored. */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+/** Codes of a handshake the server refused for its token: a fresh token may be accepted. */
+const TOKEN_CODES = new Set(['TOKEN_EXPIRED', 'TOKEN_INVALID', 'UNAUTHENTICATED']);
+/** Codes of a send that will not succeed by sending again. */
+const RETRYABLE_SEND = new Set(['RATE_LIMITED', 'INTERNAL']);
+
+/** A message id for `clientMsgId`: random, URL-safe, works where `crypto.randomUUID` is missing (plain-HTTP pages). */
+export function newClientMsgId(): string {
+  const c = (globalThis as { crypto?: { randomUUID?: () => string; getRandomValues?: (a: Uint8Array) => Uint8Array } }).crypto;
+  if (c?.randomUUID) {
+    try {
+      return c.randomUUID();
+    } catch {
+      /* not a secure context */
+    }
+  }
+  const bytes = new Uint8Array(16);
+  if (c?.getRandomValues) c.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 type RoomHandler<E extends RoomEventName> = (data: RoomEvent<E>) => void;
@@ -38,29 +72,122 @@ export class PantheonClient {
   private readonly rejoining = new Set<string>();
   private readonly handlers = new Map<string, Set<(data: never) => void>>();
   private readonly snapshotHandlers = new Set<(s: RoomSnapshot) => void>();
+  private readonly stateHandlers = new Set<(s: ConnectionState) => void>();
   private readonly timeoutMs: number;
+  private readonly sendAttempts: number;
   private closed = false;
+  private everConnected = false;
+  private currentToken: string | undefined;
+  private refreshing: Promise<string> | undefined;
+  private tokenRetries = 0;
+  /** REST calls and uploads with the same token. */
+  readonly rest: PantheonRest;
+  state: ConnectionState = 'connecting';
 
-  constructor(url: string, opts: PantheonClientOptions) {
+  constructor(
+    readonly url: string,
+    private readonly opts: PantheonClientOptions,
+  ) {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.sendAttempts = opts.sendAttempts ?? 4;
+    this.rest = new PantheonRest({ baseUrl: url.replace(/\/+$/, ''), token: () => this.token(), refresh: () => this.refreshToken() });
     this.socket = io(url, {
       transports: ['websocket'],
       ...opts.socket,
       auth: (cb) => {
-        void Promise.resolve(typeof opts.token === 'function' ? opts.token() : opts.token).then((token) => cb({ token }));
+        void this.token().then(
+          (token) => cb({ token }),
+          () => cb({ token: '' }),
+        );
       },
     });
     this.socket.onAny((event: string, data: unknown) => this.dispatch(event, data));
-    // Rejoin after every reconnection (not the first connect), continuing from the position held.
-    this.socket.io.on('reconnect', () => this.rejoinAll());
+    this.socket.on('connect', () => {
+      this.tokenRetries = 0;
+      this.setState('connected');
+      // Rejoin after every reconnection (not the first connect), continuing from the position held.
+      if (this.everConnected) this.rejoinAll();
+      this.everConnected = true;
+    });
+    this.socket.io.on('reconnect_attempt', () => this.setState(this.everConnected ? 'reconnecting' : 'connecting'));
     // Socket.IO does not reconnect by itself when the server ended the session (a disconnect
     // packet: a node shutting down, an expired token): reconnect unless this client closed it.
-    // The token function, if given, is asked again for the new connection.
     this.socket.on('disconnect', (reason) => {
-      if (reason !== 'io server disconnect' || this.closed) return;
-      this.socket.once('connect', () => this.rejoinAll());
+      if (this.closed) return;
+      this.setState('reconnecting');
+      if (reason !== 'io server disconnect') return;
       this.socket.connect();
     });
+    // The token expired while connected: the server drops the socket right after; take a new one.
+    this.socket.on('auth:expired', () => void this.refreshToken().catch(() => undefined));
+    // A handshake refused for its token does not retry by itself: refresh and connect again, a few
+    // times in a row at most (a refresher that keeps handing out bad tokens must not spin).
+    this.socket.on('connect_error', (err: Error & { data?: { code?: string } }) => {
+      const code = err.data?.code;
+      if (this.closed || !code) return;
+      if (!TOKEN_CODES.has(code) || this.tokenRetries >= 3) {
+        if (!this.socket.active) this.setState('closed');
+        return;
+      }
+      this.tokenRetries++;
+      void this.refreshToken()
+        .catch(() => undefined)
+        .then(() => setTimeout(() => !this.closed && !this.socket.connected && this.socket.connect(), 250 * this.tokenRetries));
+    });
+  }
+
+  /** The token in use (asked of the token function once, then kept until a refresh). */
+  async token(): Promise<string> {
+    if (this.refreshing) return this.refreshing;
+    if (this.currentToken === undefined || typeof this.opts.token === 'function') {
+      this.currentToken = typeof this.opts.token === 'function' ? await this.opts.token() : this.opts.token;
+    }
+    return this.currentToken;
+  }
+
+  /** A new token from `refreshToken` (or the token function); calls at once share one refresh. */
+  refreshToken(): Promise<string> {
+    this.refreshing ??= (async () => {
+      try {
+        const fn = this.opts.refreshToken ?? (typeof this.opts.token === 'function' ? this.opts.token : undefined);
+        if (!fn) throw new PantheonError('TOKEN_EXPIRED', 'The token expired and no refresher was given');
+        this.currentToken = await fn();
+        return this.currentToken;
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  /** Called with every change of the connection's state; returns the unsubscribe function. */
+  onState(handler: (s: ConnectionState) => void): () => void {
+    this.stateHandlers.add(handler);
+    return () => this.stateHandlers.delete(handler);
+  }
+
+  private setState(s: ConnectionState) {
+    if (this.state === s || this.state === 'closed') return;
+    this.state = s;
+    for (const h of this.stateHandlers) h(s);
+  }
+
+  /** Resolves once connected (at once if connected). */
+  connected(): Promise<void> {
+    if (this.socket.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const off = this.onState((s) => {
+        if (s === 'connected') resolve();
+        else if (s === 'closed') reject(new PantheonError('CLOSED', 'The client is closed'));
+        else return;
+        off();
+      });
+    });
+  }
+
+  /** A live model of one room (messages, replies as they stream, turns, presence...), fed by this client. */
+  model(roomId: string): RoomModel {
+    return new RoomModel(this as unknown as RoomEventSource, roomId);
   }
 
   private dispatch(event: string, data: unknown) {
@@ -143,7 +270,10 @@ export class PantheonClient {
       if (!a.ok) return;
       // The events that follow the ack continue from its position (and from the snapshot, drawn first).
       this.rooms.add(roomId);
-      this.positions.set(roomId, { epoch: a.epoch, seq: a.seq });
+      // A replay never moves the position back within its epoch (a newer event may have come first).
+      const held = this.positions.get(roomId);
+      const keep = a.mode === 'replay' && held?.epoch === a.epoch && held.seq > a.seq;
+      if (!keep) this.positions.set(roomId, { epoch: a.epoch, seq: a.seq });
       if (a.mode === 'snapshot') for (const h of this.snapshotHandlers) h(a.snapshot);
     });
     if (!ack.ok) throw Object.assign(new Error(ack.error.message), { code: ack.error.code });
@@ -156,11 +286,37 @@ export class PantheonClient {
     if (!ack.ok) throw Object.assign(new Error(ack.error.message), { code: ack.error.code });
   }
 
+  /**
+   * Sends a message. It gets one `clientMsgId` (given, or made here) for all its attempts: when an
+   * ack does not arrive (the connection dropped, a timeout) or the server is briefly busy, the same
+   * message is sent again once connected, and the server answers a repeat with the first message
+   * and turn (`duplicate: true`) instead of starting another turn.
+   */
   async send(p: { roomId: string; sessionId: string; content: string; clientMsgId?: string; fileIds?: string[] }) {
-    const clientMsgId = p.clientMsgId ?? globalThis.crypto.randomUUID();
-    const ack = await this.request('message:send', { ...p, clientMsgId });
-    if (!ack.ok) throw Object.assign(new Error(ack.error.message), { code: ack.error.code });
-    return { messageId: ack.messageId, turnId: ack.turnId, duplicate: ack.duplicate, clientMsgId };
+    const clientMsgId = p.clientMsgId ?? newClientMsgId();
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.sendAttempts; attempt++) {
+      if (this.closed) throw new PantheonError('CLOSED', 'The client is closed');
+      await this.connected();
+      let ack: Ack<ClientResult<'message:send'>>;
+      try {
+        ack = await this.request('message:send', { ...p, clientMsgId });
+      } catch (err) {
+        lastError = err; // no answer: it may or may not have arrived; the same id makes sending again safe
+        continue;
+      }
+      if (ack.ok) return { messageId: ack.messageId, turnId: ack.turnId, duplicate: ack.duplicate, clientMsgId };
+      lastError = new PantheonError(ack.error.code, ack.error.message, undefined, ack.error.details);
+      if (!RETRYABLE_SEND.has(ack.error.code)) break;
+      const after = (ack.error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ?? 1;
+      await new Promise((r) => setTimeout(r, Math.min(after, 10) * 1000));
+    }
+    throw lastError instanceof Error ? lastError : new PantheonError('SEND_FAILED', 'The message could not be sent');
+  }
+
+  /** Uploads a file to a room with progress; parsing then shows as room events (`file:progress`...). */
+  upload(roomId: string, file: UploadSource, opts?: UploadOptions) {
+    return this.rest.upload(roomId, file, opts);
   }
 
   async cancel(roomId: string, turnId: string): Promise<ClientResult<'turn:cancel'>> {
@@ -179,6 +335,7 @@ export class PantheonClient {
 
   close(): void {
     this.closed = true;
+    this.setState('closed');
     this.socket.disconnect();
   }
 }

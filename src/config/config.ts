@@ -49,6 +49,11 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** When set, GET /metrics asks for `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  NODE_ENV: optionalString,
+  /** Sign-in by name alone (`POST /api/v1/auth/dev-login`), for trying the web room locally. */
+  DEV_LOGIN: z.enum(['true', 'false', '1', '0', '']).optional(),
+  /** The built web room (`npm run build:web`), served at `/`; nothing is served when the folder is missing. */
+  WEB_DIR: z.string().min(1).default('./dist/web'),
 
   // limits
   MAX_JSON_BODY_BYTES: intFrom(64 * 1024, 1024, 16 * 1024 * 1024),
@@ -137,6 +142,13 @@ export interface AppConfig {
   logLevel: Env['LOG_LEVEL'];
   /** Bearer token GET /metrics asks for; open when unset. */
   metricsToken?: string;
+  /** The built web room's folder. */
+  webDir: string;
+  /**
+   * Sign-in by name: asked for with DEV_LOGIN=true, granted only with the embedded secret (no
+   * JWT_SECRET or JWT_PUBLIC_KEY) outside NODE_ENV=production. `refused` says why it was not.
+   */
+  devLogin: { enabled: boolean; refused?: string };
   limits: {
     jsonBodyBytes: number;
     socketPayloadBytes: number;
@@ -200,6 +212,13 @@ function passwordOf(url: string | undefined): string[] {
   } catch {
     return [];
   }
+}
+
+function devLoginOf(asked: boolean, o: { realKey: boolean; production: boolean }): AppConfig['devLogin'] {
+  if (!asked) return { enabled: false };
+  if (o.production) return { enabled: false, refused: 'NODE_ENV is production' };
+  if (o.realKey) return { enabled: false, refused: 'a JWT_SECRET or JWT_PUBLIC_KEY is configured' };
+  return { enabled: true };
 }
 
 /** Parses the environment into the app's config, or throws a ConfigError naming each bad variable. */
@@ -280,6 +299,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ].filter((s): s is string => Boolean(s)),
     logLevel: e.LOG_LEVEL,
     metricsToken: e.METRICS_TOKEN,
+    webDir: path.resolve(e.WEB_DIR),
+    devLogin: devLoginOf(e.DEV_LOGIN === 'true' || e.DEV_LOGIN === '1', { realKey: Boolean(e.JWT_SECRET || publicKey), production: e.NODE_ENV === 'production' }),
     limits: {
       jsonBodyBytes: e.MAX_JSON_BODY_BYTES,
       socketPayloadBytes: e.MAX_SOCKET_PAYLOAD_BYTES,

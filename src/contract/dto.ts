@@ -65,11 +65,21 @@ export const agentDtoSchema = z.object({
 });
 export type AgentDto = z.infer<typeof agentDtoSchema>;
 
+/** The session summary's structured fields, extracted from its text (or by the deterministic fallback). */
+export const summaryFieldsDtoSchema = z.object({
+  topics: z.array(z.string()),
+  decisions: z.array(z.string()),
+  openQuestions: z.array(z.string()),
+});
+export type SummaryFieldsDto = z.infer<typeof summaryFieldsDtoSchema>;
+
 export const sessionDtoSchema = z.object({
   id: z.string(),
   roomId: z.string(),
   title: z.string(),
   summary: z.string().nullable(),
+  /** The summary's structured fields; absent or null until a summary ran. */
+  summaryData: summaryFieldsDtoSchema.nullable().optional(),
   createdAt: z.string(),
 });
 export type SessionDto = z.infer<typeof sessionDtoSchema>;

@@ -1,6 +1,6 @@
 // The server-to-client half of the Socket.IO contract: every room event and its payload, shared by
 // the server and the client SDK. The client-to-server half is in client-events.ts. No server imports here.
-import type { AgentDto, ErrorBody, FileStatus, MessageDto, RoomMode, TurnStatus } from './dto';
+import type { AgentDto, ErrorBody, FileStatus, MessageDto, RoomMode, SummaryFieldsDto, TurnStatus } from './dto';
 
 export type {
   Ack,
@@ -62,7 +62,7 @@ export interface RoomEventPayloads {
     error?: ErrorBody;
   };
   'summary:started': { turnId: string; sessionId: string };
-  'summary:updated': { turnId: string; sessionId: string; summary: string; usedFallback: boolean };
+  'summary:updated': { turnId: string; sessionId: string; summary: string; usedFallback: boolean; fields?: SummaryFieldsDto };
   'turn:end': { turnId: string; sessionId: string; status: Exclude<TurnStatus, 'queued' | 'running'>; error?: ErrorBody; usage: Usage };
   'file:progress': { fileId: string; stage: 'queued' | 'reading' | 'parsing' | 'storing'; percent: number };
   'file:ready': { fileId: string; filename: string; kind: string; status: FileStatus };

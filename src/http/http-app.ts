@@ -18,6 +18,8 @@ import { turnRoutes } from './routes/turns';
 import { metricsRoutes } from './routes/metrics';
 import type { PromMetrics } from '../infra/metrics';
 import { noMetrics } from '../shared/metrics';
+import { devLoginRoutes, type DevLoginSigner } from './routes/dev-login';
+import { webRoom } from './web-room';
 
 export interface HttpDeps {
   config: AppConfig;
@@ -28,6 +30,8 @@ export interface HttpDeps {
   rateLimiter: RateLimiter;
   /** Served at /metrics; requests are counted into it. */
   metrics?: PromMetrics;
+  /** Present only when dev login is enabled (src/config): mounts POST /auth/dev-login. */
+  devLogin?: DevLoginSigner;
 }
 
 /** The REST transport: authenticate, validate, call one service, present. */
@@ -60,6 +64,7 @@ export function buildHttpApp(d: HttpDeps): Express {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
+  if (d.devLogin) api.use(devLoginRoutes(d.devLogin, d.rateLimiter, d.config.limits.jsonBodyBytes));
   // Authenticate before reading a body: unauthenticated callers cost no parsing.
   api.use(authenticate(d.verifier, d.services.users));
   api.use(rateLimit(d.rateLimiter, d.config.limits.requestsPerMinute));
@@ -73,6 +78,10 @@ export function buildHttpApp(d: HttpDeps): Express {
   api.use(fileRoutes(d.services, d.config.limits));
 
   app.use('/api/v1', api);
+  // Anything else under /api is an unknown endpoint, never the web page.
+  app.use('/api', notFound);
+  const web = webRoom(d.config.webDir);
+  if (web) app.use(web);
   app.use(notFound);
   app.use(errorHandler(d.logger));
   return app;

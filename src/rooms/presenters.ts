@@ -46,6 +46,7 @@ export const presentSession = (s: Session): SessionDto => ({
   roomId: s.room.id,
   title: s.title,
   summary: s.summary ?? null,
+  summaryData: s.summaryData ? { topics: s.summaryData.topics, decisions: s.summaryData.decisions, openQuestions: s.summaryData.openQuestions } : null,
   createdAt: s.createdAt.toISOString(),
 });
 

@@ -165,7 +165,13 @@ export class TurnExecutor {
           summary = await this.d.summarize({ previous: session.summary ?? null, messages: context, modelAlias: config.defaultModelAlias, signal });
           for (const u of summary.usage) staged.usage.push({ ...u, agentKey: null });
           this.countModelCalls(summary.usage);
-          stream.emit('summary:updated', { turnId: turn.id, sessionId: session.id, summary: summary.summary, usedFallback: summary.data.usedFallback });
+          stream.emit('summary:updated', {
+            turnId: turn.id,
+            sessionId: session.id,
+            summary: summary.summary,
+            usedFallback: summary.data.usedFallback,
+            fields: { topics: summary.data.topics, decisions: summary.data.decisions, openQuestions: summary.data.openQuestions },
+          });
         }
       }
     } catch (err) {

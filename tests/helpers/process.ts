@@ -25,8 +25,8 @@ export function spawnNpm(args: string[], env: Record<string, string>): Spawned {
 }
 
 /** Spawns a command in the repository, in its own process group so that stop() ends the whole tree. */
-export function spawnProcess(command: string, args: string[], env: Record<string, string>): Spawned {
-  const child = spawn(command, args, { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnProcess(command: string, args: string[], env: Record<string, string>, opts: { cwd?: string } = {}): Spawned {
+  const child = spawn(command, args, { cwd: opts.cwd ?? REPO_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
   const onData = (d: Buffer) => {

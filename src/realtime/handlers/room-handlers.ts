@@ -70,9 +70,16 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
           const missed = replay.events.filter((e) => e.data.seq <= at.seq);
           for (const { event, data } of missed) socket.emit(event, data as never);
           const upTo = { epoch, seq: Math.max(lastSeq, at.seq) };
-          ctx.delivery.release(held, upTo);
-          entered(socket, roomId);
-          return { mode: 'replay' as const, replayed: missed.length, ...upTo };
+          // The held events are newer than the ack's seq: they follow the ack, as after a snapshot.
+          return {
+            mode: 'replay' as const,
+            replayed: missed.length,
+            ...upTo,
+            [AFTER_ACK]: () => {
+              ctx.delivery.release(held, upTo);
+              entered(socket, roomId);
+            },
+          };
         }
       }
       const { snapshot, after } = await snapshotAt(ctx, roomId, at);
