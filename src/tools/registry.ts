@@ -2,6 +2,7 @@ import type { StructuredToolInterface } from '@langchain/core/tools';
 import { isKnownTool, type ToolName } from '../domain/tool-names';
 import type { Redactor } from '../shared/redactor';
 import { readFileTool, type FileContentReader } from './read-file';
+import type { ToolGuard } from './tool-events';
 import type { SearchProvider } from './search-provider';
 import { webSearchTool } from './web-search';
 
@@ -19,11 +20,13 @@ export interface ToolDeps {
   files?: FileContentReader;
   /** Keeps configured secrets out of tool errors (members, audit, database and the model read them). */
   redactor: Redactor;
+  /** The agent's approval policies applied to each call (absent: every call runs). */
+  guard?: ToolGuard;
 }
 
 const builders: Record<ToolName, (deps: ToolDeps) => StructuredToolInterface | undefined> = {
-  web_search: (deps) => (deps.search ? webSearchTool(deps.search, deps.redactor) : undefined),
-  read_file: (deps) => (deps.files ? readFileTool(deps.roomId, deps.files, deps.redactor) : undefined),
+  web_search: (deps) => (deps.search ? webSearchTool(deps.search, deps.redactor, deps.guard) : undefined),
+  read_file: (deps) => (deps.files ? readFileTool(deps.roomId, deps.files, deps.redactor, deps.guard) : undefined),
 };
 
 /**
