@@ -43,8 +43,10 @@ export interface ToolOutcome {
 }
 
 export interface ToolDefinition<S extends z.ZodObject | Record<string, unknown>> {
-  /** A built-in name, or `mcp.<server>.<tool>`. */
+  /** A built-in name, or `mcp.<server>.<tool>`: what permissions, policies and events name. */
   name: string;
+  /** The name the model calls it by, when `name` is not one a model API accepts (dots). */
+  modelName?: string;
   description: string;
   /** A zod object, or a JSON Schema (MCP tools bring their own). */
   schema: S;
@@ -121,6 +123,6 @@ export function instrumentTool<S extends z.ZodObject | Record<string, unknown>>(
         throw new Error(error);
       }
     },
-    { name: def.name, description: def.description, schema: def.schema as z.ZodObject },
+    { name: def.modelName ?? def.name, description: def.description, schema: def.schema as z.ZodObject },
   ) as unknown as StructuredToolInterface;
 }
