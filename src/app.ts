@@ -24,6 +24,8 @@ import { DomainEvents } from './shared/domain-events';
 import { createLogger, type LogDestination, type Logger } from './shared/logger';
 import { createPromMetrics, type PromMetrics } from './infra/metrics';
 import { createRedactor, type Redactor } from './shared/redactor';
+import { ToolCatalog } from './tools/catalog';
+import { McpTools } from './tools/mcp/mcp-tools';
 import { createTavilySearch } from './tools/search-provider';
 import { createTurnEngine } from './turns/turn-engine';
 import type { SchedulerProbes } from './turns/turn-scheduler';
@@ -120,13 +122,30 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
     const search = config.tavily.apiKey
       ? createTavilySearch({ apiKey: config.tavily.apiKey, baseUrl: config.tavily.baseUrl })
       : undefined;
+    // MCP servers: connected in the background (a server that is down never fails the start; it is
+    // tried again), their tools offered while they are up.
+    const mcp = config.tools.mcpServers.length
+      ? new McpTools({
+          servers: config.tools.mcpServers,
+          callTimeoutMs: config.tools.mcpToolTimeoutMs,
+          maxOutputChars: config.tools.mcpMaxOutputChars,
+          reconnectMs: config.tools.mcpReconnectMs,
+          logger,
+          redactor,
+        })
+      : undefined;
+    if (mcp) {
+      closers.push(() => mcp.close());
+      await mcp.start();
+    }
+    const toolCatalog = new ToolCatalog({ searchConfigured: Boolean(search), mcp });
     const turnEngine = await createTurnEngine({
       orm,
       config,
       broadcaster: roomEvents.broadcaster,
       bus: roomEvents.bus,
       models,
-      toolDeps: (roomId) => ({ roomId, search, files: fileReader, redactor }),
+      toolDeps: (roomId) => ({ roomId, search, files: fileReader, redactor, mcp }),
       logger,
       metrics,
       probes: opts.turnProbes,
@@ -152,10 +171,12 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
     const services: Services = {
       users: new UserService(orm),
       rooms: new RoomService(orm, events, config.limits, () => Object.keys(config.models)),
-      agents: new AgentService(orm, events, () => Object.keys(config.models), config.defaultModelAlias, config.limits),
+      agents: new AgentService(orm, events, () => Object.keys(config.models), config.defaultModelAlias, config.limits, (name) => toolCatalog.has(name)),
       sessions: new SessionService(orm, config.limits),
       access,
       turns: turnEngine.turns,
+      approvals: turnEngine.approvals,
+      tools: toolCatalog,
       files: new FileService(orm, access, filePipeline),
     };
 

@@ -4,6 +4,8 @@ import type { AgentService } from './rooms/agent-service';
 import type { RoomService } from './rooms/room-service';
 import type { SessionService } from './rooms/session-service';
 import type { UserService } from './rooms/user-service';
+import type { ToolCatalog } from './tools/catalog';
+import type { ToolApprovals } from './turns/tool-approvals';
 import type { TurnService } from './turns/turn-service';
 
 /** The application services the transports call; built, complete, by the composition root before any transport. */
@@ -15,6 +17,10 @@ export interface Services {
   /** Membership and role checks for transports. */
   access: RoomAccess;
   turns: TurnService;
+  /** Tool calls waiting for a member's approval: answers, and the pending list. */
+  approvals: ToolApprovals;
+  /** The tools agents may be granted (built in and MCP), for `GET /tools`. */
+  tools: ToolCatalog;
   files: FileService;
 }
 

@@ -1,7 +1,10 @@
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseMcpServers, type McpServerConfig } from './mcp-servers';
 import { DEMO_ALIAS, parseModelTable, type ModelAlias } from './models';
+
+export type { McpServerConfig } from './mcp-servers';
 
 /**
  * Every setting the server reads from its environment, parsed once at start.
@@ -108,6 +111,18 @@ const envSchema = z.object({
   MAX_ROLE_PROMPT_CHARS: intFrom(4000, 1, 100_000),
   /** The whole system message one agent gets: persona, role, team and rules. */
   MAX_SYSTEM_PROMPT_CHARS: intFrom(8000, 2000, 1_000_000),
+
+  // tools
+  /** A tool call under `ask` that nobody answers within this counts as denied. */
+  TOOL_APPROVAL_TIMEOUT_MS: intFrom(300_000, 100, 7 * 24 * 3_600_000),
+  /** MCP servers (JSON list; see McpServerConfig). */
+  MCP_SERVERS: optionalString,
+  /** One MCP tool call, at most. */
+  MCP_TOOL_TIMEOUT_MS: intFrom(30_000, 100, 3_600_000),
+  /** Characters of an MCP tool's output handed to the model; the rest is cut. */
+  MCP_MAX_OUTPUT_CHARS: intFrom(20_000, 100, 1_000_000),
+  /** How long to wait before connecting again to an MCP server that is down (doubles up to 30 s). */
+  MCP_RECONNECT_MS: intFrom(1_000, 10, 600_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -185,6 +200,14 @@ export interface AppConfig {
     queuedTurnsPerSession: number;
     rolePromptChars: number;
     systemPromptChars: number;
+  };
+  /** Tool approvals and MCP servers. */
+  tools: {
+    approvalTimeoutMs: number;
+    mcpServers: McpServerConfig[];
+    mcpToolTimeoutMs: number;
+    mcpMaxOutputChars: number;
+    mcpReconnectMs: number;
   };
   /** Turn scheduling across nodes: heartbeats, when a node counts as dead, the sweep. */
   turns: {
@@ -273,6 +296,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push({ variable: 'TURN_STALE_AFTER_MS', message: 'must be at least twice TURN_HEARTBEAT_MS' });
   }
 
+  let mcpServers: McpServerConfig[] = [];
+  try {
+    mcpServers = parseMcpServers(e.MCP_SERVERS, env);
+  } catch (err) {
+    problems.push({ variable: 'MCP_SERVERS', message: (err as Error).message });
+  }
+
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -296,6 +326,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       e.METRICS_TOKEN,
       ...passwordOf(e.DATABASE_URL),
       ...passwordOf(e.REDIS_URL),
+      // MCP header values and stdio environment values come from named variables: all secrets.
+      ...mcpServers.flatMap((m) => Object.values((m.transport === 'http' ? m.headers : m.env) ?? {})),
     ].filter((s): s is string => Boolean(s)),
     logLevel: e.LOG_LEVEL,
     metricsToken: e.METRICS_TOKEN,
@@ -337,6 +369,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       queuedTurnsPerSession: e.MAX_QUEUED_TURNS_PER_SESSION,
       rolePromptChars: e.MAX_ROLE_PROMPT_CHARS,
       systemPromptChars: e.MAX_SYSTEM_PROMPT_CHARS,
+    },
+    tools: {
+      approvalTimeoutMs: e.TOOL_APPROVAL_TIMEOUT_MS,
+      mcpServers,
+      mcpToolTimeoutMs: e.MCP_TOOL_TIMEOUT_MS,
+      mcpMaxOutputChars: e.MCP_MAX_OUTPUT_CHARS,
+      mcpReconnectMs: e.MCP_RECONNECT_MS,
     },
     turns: {
       heartbeatMs: e.TURN_HEARTBEAT_MS,

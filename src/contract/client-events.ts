@@ -3,8 +3,8 @@
 // validates with them, and its handler table is typed by them, so a field renamed here fails the
 // type check wherever it is read or answered. No server imports here.
 import { z } from 'zod';
-import { agentDtoSchema, errorBodySchema, memberDtoSchema, messageDtoSchema, sessionDtoSchema, turnStateDtoSchema } from './dto';
-import { ROOM_MODES, TURN_STATUSES } from './enums';
+import { agentDtoSchema, errorBodySchema, memberDtoSchema, messageDtoSchema, pendingApprovalDtoSchema, sessionDtoSchema, turnStateDtoSchema } from './dto';
+import { APPROVAL_DECISIONS, IN_FLIGHT_STATES, ROOM_MODES, TURN_STATUSES } from './enums';
 
 const uuid = z.uuid();
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -29,6 +29,14 @@ export const messageSendPayload = z.strictObject({
   content: z.string().trim().min(1),
   fileIds: z.array(uuid).max(10).optional(),
 });
+/** An approver's answer to a tool call waiting under `ask` (also `POST /rooms/:roomId/turns/:turnId/approvals/:toolCallId`). */
+export const toolApprovePayload = z.strictObject({
+  roomId: uuid,
+  turnId: uuid,
+  toolCallId: z.string().min(1).max(128),
+  decision: z.enum(APPROVAL_DECISIONS),
+  note: z.string().trim().max(500).optional(),
+});
 
 /**
  * A turn running when a snapshot was taken: the text of its `agent:delta` frames sent so far, per
@@ -39,7 +47,8 @@ export const messageSendPayload = z.strictObject({
 export const inFlightTurnSchema = z.object({
   turnId: z.string(),
   sessionId: z.string(),
-  status: z.enum(TURN_STATUSES),
+  /** `awaiting_approval` while one of its tool calls waits for a member (the stored status stays `running`). */
+  status: z.enum([...TURN_STATUSES, ...IN_FLIGHT_STATES.filter((s) => s !== 'running')]),
   agentKey: z.string().nullable(),
   partialText: z.record(z.string(), z.string()),
   epoch: z.string(),
@@ -60,6 +69,8 @@ export const roomSnapshotSchema = z.object({
   /** The turns of the recent messages and where they stand (a turn that ended while the client was away). */
   recentTurns: z.array(turnStateDtoSchema),
   turnsInFlight: z.array(inFlightTurnSchema),
+  /** Tool calls waiting for a member's approval, on any node (stored, so they survive a restart). */
+  pendingApprovals: z.array(pendingApprovalDtoSchema),
 });
 
 // What each ack carries besides `ok: true`.
@@ -78,6 +89,8 @@ export const roomJoinResult = z.discriminatedUnion('mode', [
 export const emptyResult = z.object({});
 export const messageSendResult = z.object({ messageId: z.string(), turnId: z.string(), duplicate: z.boolean() });
 export const turnCancelResult = z.object({ status: z.enum(TURN_STATUSES), cancelRequested: z.boolean() });
+/** The stored decision; `by` is the caller. */
+export const toolApproveResult = z.object({ decision: z.enum(APPROVAL_DECISIONS), decidedAt: z.string() });
 /** `throttled`: a burst of typing events from one socket makes one event for the room. */
 export const typingResult = z.object({ throttled: z.boolean() });
 
@@ -88,6 +101,7 @@ export const clientEvents = {
   'message:send': { payload: messageSendPayload, result: messageSendResult },
   'turn:cancel': { payload: turnCancelPayload, result: turnCancelResult },
   typing: { payload: typingPayload, result: typingResult },
+  'tool:approve': { payload: toolApprovePayload, result: toolApproveResult },
 } as const;
 
 export type ClientEventName = keyof typeof clientEvents;

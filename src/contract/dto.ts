@@ -3,7 +3,7 @@
 // tests check its answers against. No server imports here.
 import { z } from 'zod';
 import { roomSettingsSchema } from './room-settings';
-import { AUTHOR_TYPES, MEMBER_ROLES, MESSAGE_STATUSES, ROOM_MODES, TURN_STATUSES, USER_KINDS } from './enums';
+import { AUTHOR_TYPES, MEMBER_ROLES, MESSAGE_STATUSES, ROOM_MODES, TOOL_APPROVAL_POLICIES, TURN_STATUSES, USER_KINDS } from './enums';
 
 export {
   AUTHOR_TYPES,
@@ -13,6 +13,14 @@ export {
   ROOM_MODES,
   TURN_STATUSES,
   USER_KINDS,
+  TOOL_APPROVAL_POLICIES,
+  APPROVAL_DECISIONS,
+  APPROVAL_REASONS,
+  IN_FLIGHT_STATES,
+  type ToolApprovalPolicy,
+  type ApprovalDecision,
+  type ApprovalReason,
+  type InFlightState,
   type AuthorType,
   type FileStatus,
   type MemberRole,
@@ -61,6 +69,8 @@ export const agentDtoSchema = z.object({
   rolePrompt: z.string(),
   modelAlias: z.string(),
   toolPermissions: z.array(z.string()),
+  /** Per tool: `auto` (absent means auto), `ask` (a member with the approving role must approve), `deny`. */
+  toolApprovals: z.record(z.string(), z.enum(TOOL_APPROVAL_POLICIES)),
   position: z.number(),
 });
 export type AgentDto = z.infer<typeof agentDtoSchema>;
@@ -106,3 +116,32 @@ export const turnStateDtoSchema = z.object({
   status: z.enum(TURN_STATUSES),
 });
 export type TurnStateDto = z.infer<typeof turnStateDtoSchema>;
+
+/** A tool call waiting for a member's approval (snapshots, REST). */
+export const pendingApprovalDtoSchema = z.object({
+  turnId: z.string(),
+  sessionId: z.string(),
+  toolCallId: z.string(),
+  agentKey: z.string(),
+  tool: z.string(),
+  input: z.record(z.string(), z.unknown()),
+  requestedAt: z.string(),
+  /** When it counts as denied if nobody answered. */
+  expiresAt: z.string(),
+});
+export type PendingApprovalDto = z.infer<typeof pendingApprovalDtoSchema>;
+
+/** A tool the server offers agents: built in, or from an MCP server (`mcp.<server>.<tool>`). */
+export const toolDtoSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  source: z.enum(['builtin', 'mcp']),
+  /** The MCP server it comes from. */
+  server: z.string().optional(),
+  /** JSON Schema of its input. */
+  inputSchema: z.record(z.string(), z.unknown()),
+  available: z.boolean(),
+  /** Why it cannot be used right now (its backend is not configured, its server is down). */
+  reason: z.string().optional(),
+});
+export type ToolDto = z.infer<typeof toolDtoSchema>;

@@ -1,6 +1,6 @@
 // The server-to-client half of the Socket.IO contract: every room event and its payload, shared by
 // the server and the client SDK. The client-to-server half is in client-events.ts. No server imports here.
-import type { AgentDto, ErrorBody, FileStatus, MessageDto, RoomMode, SummaryFieldsDto, TurnStatus } from './dto';
+import type { AgentDto, ApprovalDecision, ApprovalReason, ErrorBody, FileStatus, MessageDto, RoomMode, SummaryFieldsDto, TurnStatus } from './dto';
 
 export type {
   Ack,
@@ -32,6 +32,15 @@ export interface Usage {
   costUsd: number;
 }
 
+/** The approval a tool call went through: who decided, how, when. */
+export interface ToolCallApproval {
+  decision: ApprovalDecision;
+  reason: ApprovalReason;
+  by: string | null;
+  decidedAt: string;
+  note?: string;
+}
+
 /** Payloads of sequenced room events (without the envelope). */
 export interface RoomEventPayloads {
   presence: { userId: string; displayName: string; kind: 'human' | 'bot'; state: 'joined' | 'left' };
@@ -51,6 +60,30 @@ export interface RoomEventPayloads {
     status: 'succeeded' | 'failed';
     latencyMs: number;
     error?: string;
+    /** Present when the call went through an approval (or was denied by policy). */
+    approval?: ToolCallApproval;
+  };
+  /** A tool call under `ask` waits for a member with the approving role; the turn is `awaiting_approval` until it is resolved. */
+  'tool:approval_requested': {
+    turnId: string;
+    toolCallId: string;
+    agentKey: string;
+    tool: string;
+    input: Record<string, unknown>;
+    /** ISO time at which it counts as denied (TOOL_APPROVAL_TIMEOUT_MS). */
+    expiresAt: string;
+  };
+  /** `by` is the member who answered; null when it timed out or the turn was cancelled. */
+  'tool:approval_resolved': {
+    turnId: string;
+    toolCallId: string;
+    agentKey: string;
+    tool: string;
+    by: string | null;
+    decision: ApprovalDecision;
+    reason: ApprovalReason;
+    note?: string;
+    decidedAt: string;
   };
   'agent:end': {
     turnId: string;

@@ -34,6 +34,7 @@ export function payloadSchemas(limits: AppConfig['limits']): PayloadSchemas {
     'room:leave': clientEvents['room:leave'].payload,
     typing: clientEvents.typing.payload,
     'turn:cancel': clientEvents['turn:cancel'].payload,
+    'tool:approve': clientEvents['tool:approve'].payload,
     'message:send': messageSendPayload.extend({ content: z.string().trim().min(1).max(limits.messageChars) }),
   };
 }

@@ -2,6 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { AgentDto } from '../contract/dto';
 import type { Orm } from '../db/orm';
 import { Agent, Room } from '../db/entities';
+import { isMcpToolName } from '../domain/tool-names';
 import { AppError } from '../shared/errors';
 import type { DomainEvents } from '../shared/domain-events';
 import { requireMember, requireOwner } from './access';
@@ -17,7 +18,22 @@ export class AgentService {
     private readonly modelAliases: () => string[],
     private readonly defaultModelAlias: string,
     private readonly limits: { agentsPerRoom: number; rolePromptChars: number },
+    /** The live tool registry: MCP tools exist only while their server is configured and has listed them. */
+    private readonly toolExists: (name: string) => boolean = () => false,
   ) {}
+
+  /** MCP tools named by permissions or policies must be in the registry (built-ins were checked by the schema). */
+  private checkTools(body: { toolPermissions?: string[]; toolApprovals?: Record<string, string> }) {
+    const named = [
+      ...(body.toolPermissions ?? []).map((t, i) => ({ t, path: ['toolPermissions', i] })),
+      ...Object.keys(body.toolApprovals ?? {}).map((t) => ({ t, path: ['toolApprovals', t] })),
+    ];
+    for (const { t, path } of named) {
+      if (isMcpToolName(t) && !this.toolExists(t)) {
+        throw new AppError('UNKNOWN_TOOL', `Unknown tool "${t}"; GET /api/v1/tools lists the tools`, [{ path, message: `unknown tool "${t}"` }]);
+      }
+    }
+  }
 
   /** Every role prompt is pasted into each of the agent's model calls: its size is capped. */
   private checkRolePrompt(rolePrompt: string | undefined) {
@@ -49,6 +65,7 @@ export class AgentService {
 
   async create(userId: string, roomId: string, body: CreateAgentBody): Promise<AgentDto> {
     this.checkRolePrompt(body.rolePrompt);
+    this.checkTools(body);
     let agent: Agent;
     try {
       agent = await this.orm.em.fork().transactional(async (em) => {
@@ -70,6 +87,7 @@ export class AgentService {
           rolePrompt: body.rolePrompt,
           modelAlias,
           toolPermissions: body.toolPermissions,
+          toolApprovals: body.toolApprovals,
           position,
         });
       });
@@ -85,6 +103,7 @@ export class AgentService {
 
   async update(userId: string, roomId: string, key: string, body: UpdateAgentBody): Promise<AgentDto> {
     this.checkRolePrompt(body.rolePrompt);
+    this.checkTools(body);
     const em = this.orm.em.fork();
     await requireOwner(em, roomId, userId);
     const agent = await this.find(em, roomId, key);
@@ -95,6 +114,7 @@ export class AgentService {
     if (body.name !== undefined) agent.name = body.name;
     if (body.rolePrompt !== undefined) agent.rolePrompt = body.rolePrompt;
     if (body.toolPermissions !== undefined) agent.toolPermissions = body.toolPermissions;
+    if (body.toolApprovals !== undefined) agent.toolApprovals = body.toolApprovals;
     if (body.position !== undefined) agent.position = body.position;
     await em.flush();
     this.events.emit('agents:changed', { roomId });

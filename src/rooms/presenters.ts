@@ -38,6 +38,7 @@ export const presentAgent = (a: Agent): AgentDto => ({
   rolePrompt: a.rolePrompt,
   modelAlias: a.modelAlias,
   toolPermissions: [...a.toolPermissions],
+  toolApprovals: { ...(a.toolApprovals ?? {}) },
   position: a.position,
 });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { isKnownTool, KNOWN_TOOL_NAMES } from '../domain/tool-names';
+import { isKnownTool, isMcpToolName, KNOWN_TOOL_NAMES } from '../domain/tool-names';
+import { TOOL_APPROVAL_POLICIES } from '../contract/enums';
 import { ROOM_MODES } from '../db/entities';
 import { roomSettingsPatchSchema, roomSettingsSchema } from '../contract/room-settings';
 
@@ -39,22 +40,39 @@ export const agentKey = z
   .toLowerCase()
   .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'a key starts with a letter and holds letters, digits, _ or - (max 64)');
 
+/**
+ * Built-in tools are checked here; MCP tools (`mcp.<server>.<tool>`) only by their shape, since
+ * which exist depends on the servers: AgentService checks them against the live tool registry.
+ */
+const checkToolName = (t: string, ctx: z.RefinementCtx, path: (string | number)[]) => {
+  if (!isKnownTool(t) && !isMcpToolName(t)) {
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `unknown tool "${t}"; known tools: ${KNOWN_TOOL_NAMES.join(', ')}, or mcp.<server>.<tool> (GET /api/v1/tools)`,
+      params: { code: 'UNKNOWN_TOOL' },
+    });
+  }
+};
+
+/** Most tools one agent may be granted (and policies it may hold). */
+const MAX_AGENT_TOOLS = 64;
+
 const toolPermissions = z
-  .array(z.string().max(64))
-  .max(KNOWN_TOOL_NAMES.length * 2)
+  .array(z.string().max(200))
+  .max(MAX_AGENT_TOOLS)
   .superRefine((tools, ctx) => {
-    for (const [i, t] of tools.entries()) {
-      if (!isKnownTool(t)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [i],
-          message: `unknown tool "${t}"; known tools: ${KNOWN_TOOL_NAMES.join(', ')}`,
-          params: { code: 'UNKNOWN_TOOL' },
-        });
-      }
-    }
+    for (const [i, t] of tools.entries()) checkToolName(t, ctx, [i]);
   })
   .transform((tools) => [...new Set(tools)]);
+
+/** Per tool: `auto` (the default), `ask` (a member must approve each call) or `deny`. */
+const toolApprovals = z
+  .record(z.string().max(200), z.enum(TOOL_APPROVAL_POLICIES))
+  .refine((m) => Object.keys(m).length <= MAX_AGENT_TOOLS, `at most ${MAX_AGENT_TOOLS} tools`)
+  .superRefine((m, ctx) => {
+    for (const t of Object.keys(m)) checkToolName(t, ctx, [t]);
+  });
 
 /** A ceiling only: the configured MAX_ROLE_PROMPT_CHARS is checked by AgentService. */
 const ROLE_PROMPT_CEILING = 100_000;
@@ -65,6 +83,7 @@ export const createAgentBody = z.strictObject({
   rolePrompt: z.string().max(ROLE_PROMPT_CEILING).default(''),
   modelAlias: z.string().min(1).max(64).optional(),
   toolPermissions: toolPermissions.default([]),
+  toolApprovals: toolApprovals.default({}),
   position: z.number().int().min(0).max(10_000).optional(),
 });
 export type CreateAgentBody = z.infer<typeof createAgentBody>;
@@ -75,6 +94,8 @@ export const updateAgentBody = z
     rolePrompt: z.string().max(ROLE_PROMPT_CEILING).optional(),
     modelAlias: z.string().min(1).max(64).optional(),
     toolPermissions: toolPermissions.optional(),
+    /** Replaces the agent's policies; tools left out are `auto`. */
+    toolApprovals: toolApprovals.optional(),
     position: z.number().int().min(0).max(10_000).optional(),
   })
   .refine((b) => Object.keys(b).length > 0, 'nothing to update');

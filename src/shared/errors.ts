@@ -31,6 +31,10 @@ export const ErrorCodes = {
   AGENT_NOT_FOUND: 404,
   TURN_NOT_FOUND: 404,
   FILE_NOT_FOUND: 404,
+  /** No tool call of the turn waits for approval under this id. */
+  APPROVAL_NOT_FOUND: 404,
+  /** The tool call was already answered, timed out or cancelled; details `{ status, reason }`. */
+  APPROVAL_NOT_PENDING: 409,
   USER_NOT_FOUND: 404,
   AGENT_KEY_TAKEN: 409,
   ALREADY_MEMBER: 409,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Redactor } from '../shared/redactor';
-import { instrumentTool } from './tool-events';
+import { instrumentTool, type ToolGuard } from './tool-events';
 
 /**
  * `read_file`: reads the parsed content of a file uploaded to the same room. Parsing and storage
@@ -38,7 +38,7 @@ export const readFileSchema = z.object({
 /** Most characters handed to the model per read; the excerpt says how to read on. */
 export const READ_FILE_MAX_CHARS = 12_000;
 
-export function readFileTool(roomId: string, reader: FileContentReader, redactor: Redactor) {
+export function readFileTool(roomId: string, reader: FileContentReader, redactor: Redactor, guard?: ToolGuard) {
   return instrumentTool({
     name: 'read_file',
     description:
@@ -64,5 +64,5 @@ export function readFileTool(roomId: string, reader: FileContentReader, redactor
         summary: { fileId: excerpt.fileId, filename: excerpt.filename, chars: excerpt.text.length, truncated, ...(excerpt.next ? { next: excerpt.next } : {}) },
       };
     },
-  }, redactor);
+  }, redactor, guard);
 }

@@ -1,7 +1,9 @@
 import type { StructuredToolInterface } from '@langchain/core/tools';
-import { isKnownTool, type ToolName } from '../domain/tool-names';
+import { isKnownTool, isMcpToolName, type ToolName } from '../domain/tool-names';
+import type { McpTools } from './mcp/mcp-tools';
 import type { Redactor } from '../shared/redactor';
 import { readFileTool, type FileContentReader } from './read-file';
+import type { ToolGuard } from './tool-events';
 import type { SearchProvider } from './search-provider';
 import { webSearchTool } from './web-search';
 
@@ -19,11 +21,15 @@ export interface ToolDeps {
   files?: FileContentReader;
   /** Keeps configured secrets out of tool errors (members, audit, database and the model read them). */
   redactor: Redactor;
+  /** The agent's approval policies applied to each call (absent: every call runs). */
+  guard?: ToolGuard;
+  /** The tools of the configured MCP servers. */
+  mcp?: McpTools;
 }
 
 const builders: Record<ToolName, (deps: ToolDeps) => StructuredToolInterface | undefined> = {
-  web_search: (deps) => (deps.search ? webSearchTool(deps.search, deps.redactor) : undefined),
-  read_file: (deps) => (deps.files ? readFileTool(deps.roomId, deps.files, deps.redactor) : undefined),
+  web_search: (deps) => (deps.search ? webSearchTool(deps.search, deps.redactor, deps.guard) : undefined),
+  read_file: (deps) => (deps.files ? readFileTool(deps.roomId, deps.files, deps.redactor, deps.guard) : undefined),
 };
 
 /**
@@ -32,8 +38,8 @@ const builders: Record<ToolName, (deps: ToolDeps) => StructuredToolInterface | u
  */
 export function buildTools(permissions: readonly string[], deps: ToolDeps): StructuredToolInterface[] {
   const allowed = new Set(permissions.filter(isKnownTool));
-  return (Object.keys(builders) as ToolName[])
-    .filter((name) => allowed.has(name))
-    .map((name) => builders[name](deps))
-    .filter((t): t is StructuredToolInterface => t !== undefined);
+  const builtIn = (Object.keys(builders) as ToolName[]).filter((name) => allowed.has(name)).map((name) => builders[name](deps));
+  // MCP tools: granted by name, offered only while their server is up.
+  const mcp = [...new Set(permissions.filter(isMcpToolName))].sort().map((name) => deps.mcp?.build(name, deps.redactor, deps.guard));
+  return [...builtIn, ...mcp].filter((t): t is StructuredToolInterface => t !== undefined);
 }

@@ -1,8 +1,7 @@
 import { tool, type StructuredToolInterface } from '@langchain/core/tools';
 import type { ToolRunnableConfig } from '@langchain/core/tools';
 import type { z } from 'zod';
-import type { RoomEventPayloads } from '../contract/events';
-import type { ToolName } from '../domain/tool-names';
+import type { RoomEventPayloads, ToolCallApproval } from '../contract/events';
 import type { Redactor } from '../shared/redactor';
 
 /**
@@ -43,11 +42,41 @@ export interface ToolOutcome {
   summary: Record<string, unknown>;
 }
 
-export interface ToolDefinition<S extends z.ZodObject> {
-  name: ToolName;
+export interface ToolDefinition<S extends z.ZodObject | Record<string, unknown>> {
+  /** A built-in name, or `mcp.<server>.<tool>`: what permissions, policies and events name. */
+  name: string;
+  /** The name the model calls it by, when `name` is not one a model API accepts (dots). */
+  modelName?: string;
   description: string;
+  /** A zod object, or a JSON Schema (MCP tools bring their own). */
   schema: S;
-  run(input: z.infer<S>, ctx: ToolRunContext): Promise<ToolOutcome>;
+  run(input: S extends z.ZodObject ? z.infer<S> : Record<string, unknown>, ctx: ToolRunContext): Promise<ToolOutcome>;
+}
+
+/** A call the model made, before it runs. */
+export interface ToolCallRequest {
+  toolCallId: string;
+  toolName: string;
+  input: Record<string, unknown>;
+}
+
+/**
+ * Decides whether a call may run: null runs it (`auto`); a verdict approves or denies it, after a
+ * member's answer (`ask`) or by policy (`deny`). Rejects when the turn is cancelled while it waits.
+ */
+export type ToolGuard = (call: ToolCallRequest, signal?: AbortSignal) => Promise<ToolCallApproval | null>;
+
+/** What the model reads instead of a denied tool's output. */
+export function denialText(toolName: string, v: ToolCallApproval): string {
+  const why =
+    v.reason === 'timeout'
+      ? 'nobody approved it in time'
+      : v.reason === 'policy'
+        ? 'this agent is not allowed to run it'
+        : v.reason === 'cancelled'
+          ? 'the turn was cancelled'
+          : 'a member of the room denied it';
+  return `The call to ${toolName} was denied (${why})${v.note ? `: ${v.note}` : ''}. It did not run. Answer without its result.`;
 }
 
 type WriterConfig = ToolRunnableConfig & { writer?: ((chunk: unknown) => void) | null; toolCallId?: string };
@@ -61,31 +90,39 @@ const TOOL_ERROR_CHARS = 500;
  * error's text may come from a provider quoting our request (its key included): it is redacted
  * here, before the event (members, audit, database) and before the model reads it.
  */
-export function instrumentTool<S extends z.ZodObject>(def: ToolDefinition<S>, redactor: Redactor): StructuredToolInterface {
+export function instrumentTool<S extends z.ZodObject | Record<string, unknown>>(def: ToolDefinition<S>, redactor: Redactor, guard?: ToolGuard): StructuredToolInterface {
   return tool(
-    async (input: z.infer<S>, config: WriterConfig) => {
+    async (input: Parameters<ToolDefinition<S>['run']>[0], config: WriterConfig) => {
       const toolCallId = config.toolCall?.id ?? config.toolCallId ?? 'unknown';
       const write = (event: ToolStreamEvent) => config.writer?.(event);
       const base = { source: TOOL_EVENT_SOURCE, toolCallId, toolName: def.name } as const;
+      // Under `ask` this waits for a member; a denial is the tool's result, which the model reads.
+      const approval = guard ? await guard({ toolCallId, toolName: def.name, input: input as Record<string, unknown> }, config.signal ?? undefined) : null;
       write({ ...base, type: 'start', input: input as Record<string, unknown> });
       const started = performance.now();
       const latency = () => Math.round(performance.now() - started);
+      const approved = approval ? { approval } : {};
+      if (approval?.decision === 'deny') {
+        const text = denialText(def.name, approval);
+        write({ ...base, type: 'end', status: 'failed', latencyMs: 0, error: text, ...approved });
+        return text;
+      }
       try {
         const outcome = await def.run(input, {
           signal: config.signal,
           progress: (message, percent) => write({ ...base, type: 'progress', message, ...(percent === undefined ? {} : { percent }) }),
         });
-        write({ ...base, type: 'end', status: 'succeeded', latencyMs: latency(), output: outcome.summary });
+        write({ ...base, type: 'end', status: 'succeeded', latencyMs: latency(), output: outcome.summary, ...approved });
         return outcome.content;
       } catch (err) {
         // An abort shows as "cancelled", the same word the runner uses for calls it closes itself.
         const error = config.signal?.aborted
           ? 'cancelled'
           : redactor.redact(err instanceof Error ? err.message : String(err)).slice(0, TOOL_ERROR_CHARS);
-        write({ ...base, type: 'end', status: 'failed', latencyMs: latency(), error });
+        write({ ...base, type: 'end', status: 'failed', latencyMs: latency(), error, ...approved });
         throw new Error(error);
       }
     },
-    { name: def.name, description: def.description, schema: def.schema },
+    { name: def.modelName ?? def.name, description: def.description, schema: def.schema as z.ZodObject },
   ) as unknown as StructuredToolInterface;
 }

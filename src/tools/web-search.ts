@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Redactor } from '../shared/redactor';
-import { instrumentTool } from './tool-events';
+import { instrumentTool, type ToolGuard } from './tool-events';
 import type { SearchProvider, SearchResult } from './search-provider';
 
 /** `web_search`: the model calls it when it needs fresh facts; results come back as a short digest. */
@@ -23,7 +23,7 @@ export function formatResults(query: string, results: readonly SearchResult[]): 
   return `Web results for "${query}":\n${lines.join('\n')}`;
 }
 
-export function webSearchTool(search: SearchProvider, redactor: Redactor) {
+export function webSearchTool(search: SearchProvider, redactor: Redactor, guard?: ToolGuard) {
   return instrumentTool({
     name: 'web_search',
     description: 'Search the web for current information. Returns titles, URLs and snippets of the top results.',
@@ -37,5 +37,5 @@ export function webSearchTool(search: SearchProvider, redactor: Redactor) {
         summary: { query: input.query, resultCount: results.length, urls: results.map((r) => r.url) },
       };
     },
-  }, redactor);
+  }, redactor, guard);
 }

@@ -14,6 +14,11 @@ export interface ActiveTurn {
   /** The agents that have started speaking, in order, with the message each will be stored as. */
   readonly speakers: Omit<PartialAgentText, 'text'>[];
   readonly stream: Pick<TurnStream, 'streamed'>;
+  /**
+   * Set when the node shut down while the turn waited for a tool approval: the turn is put back in
+   * the queue (not committed) and runs again elsewhere, where the stored approval is answered.
+   */
+  shelved: boolean;
 }
 
 /** The turns running on this node: what cancels them and what a joining client's snapshot shows. */
@@ -22,7 +27,7 @@ export class ActiveTurns implements LocalTurns {
 
   /** Registers a turn starting here, with a fresh abort controller. */
   start(turnId: string, t: { roomId: string; sessionId: string; stream: ActiveTurn['stream'] }): ActiveTurn {
-    const active: ActiveTurn = { roomId: t.roomId, sessionId: t.sessionId, abort: new AbortController(), agentKey: null, speakers: [], stream: t.stream };
+    const active: ActiveTurn = { roomId: t.roomId, sessionId: t.sessionId, abort: new AbortController(), agentKey: null, speakers: [], stream: t.stream, shelved: false };
     this.turns.set(turnId, active);
     return active;
   }

@@ -244,6 +244,7 @@ class RunState {
         latencyMs: e.latencyMs,
         ...(e.error === undefined ? {} : { error: e.error }),
         ...(e.output === undefined ? {} : { output: e.output }),
+        ...(e.approval === undefined ? {} : { approval: e.approval }),
       };
       this.toolCalls.push(record);
       this.cb.onToolEnd?.(record);

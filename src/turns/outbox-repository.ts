@@ -77,6 +77,25 @@ export class OutboxRepository {
   }
 
   /**
+   * Puts back in the queue the running turns nobody works on that wait for a tool approval (or hold
+   * an answer not used yet): the approval is stored, so the turn runs again from its start, and
+   * the call made again finds its answer instead of asking again. The text it streamed is dropped:
+   * the run again streams it anew. Its `queued_at` keeps it first in its session's line.
+   */
+  async requeueAwaitingApproval(all: boolean, staleAfterMs: number): Promise<FoundTurn[]> {
+    const rows = await this.conn().execute<Row[]>(
+      `update "turns" set "status" = 'queued', "runner_id" = null, "heartbeat_at" = null, "started_at" = null, "partial" = null
+        where "id" in (select t."id" from "turns" t
+                        where t."status" = 'running' and ${ABANDONED}
+                          and exists (select 1 from "tool_approvals" a where a."turn_id" = t."id" and a."consumed_at" is null)
+                        for update skip locked)
+        returning "id", "session_id", "room_id", "status"`,
+      [all, staleAfterMs],
+    );
+    return rows.map(found);
+  }
+
+  /**
    * Marks `interrupted` the running turns nobody works on, and takes them over: this node then
    * announces them. The text their agents had streamed, as last checkpointed, is committed with
    * them as the agents' messages (status `partial`): a crash keeps what the room saw.

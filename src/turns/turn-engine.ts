@@ -20,12 +20,14 @@ import { TurnRepository } from './turn-repository';
 import { TurnScheduler, type SchedulerProbes } from './turn-scheduler';
 import { TurnService } from './turn-service';
 import { TurnSettlement } from './turn-settlement';
+import { ToolApprovals } from './tool-approvals';
 import { TurnSweep } from './turn-sweep';
 import { TurnsInHand } from './turns-in-hand';
 
 export interface TurnEngine {
   intake: TurnIntake;
   turns: TurnService;
+  approvals: ToolApprovals;
   executor: TurnExecutor;
   scheduler: TurnScheduler;
   close(): Promise<void>;
@@ -63,8 +65,10 @@ export async function createTurnEngine(d: {
   const stopping = new AbortController();
   const announcer = new TurnAnnouncer({ outbox, broadcaster: d.broadcaster, inHand, stopping: stopping.signal, staleAfterMs: config.turns.staleAfterMs, logger });
 
+  const approvals = new ToolApprovals({ orm: d.orm, bus: d.bus, broadcaster: d.broadcaster, timeoutMs: config.tools.approvalTimeoutMs, logger });
   const executor = new TurnExecutor({
     repo,
+    approvals,
     active,
     inHand,
     settlement: new TurnSettlement({ repo, stopping: stopping.signal, logger }),
@@ -116,9 +120,13 @@ export async function createTurnEngine(d: {
   return {
     intake,
     turns,
+    approvals,
     executor,
     scheduler,
     async close() {
+      // Calls waiting for a tool approval stop waiting: their turns go back to the queue, to run
+      // again on a node that is up, with the approval still pending.
+      approvals.shelve();
       // Turns running here may finish within the grace period; then they are cancelled (and
       // still commit and end).
       await scheduler.close(limits.shutdownGraceMs, () => {

@@ -13,6 +13,7 @@ import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import { retry } from '../shared/retry';
 import type { ToolDeps } from '../tools/registry';
+import type { ToolGuard } from '../tools/tool-events';
 import type { ActiveTurn, ActiveTurns } from './active-turns';
 import { runAgent } from './agent-runner';
 import type { ManagerAgent } from './manager';
@@ -26,6 +27,7 @@ import type { TurnRef, TurnRepository } from './turn-repository';
 import type { Settled, TurnSettlement } from './turn-settlement';
 import { TurnStream } from './turn-stream';
 import type { TurnsInHand } from './turns-in-hand';
+import { ApprovalShelved, type ToolApprovals } from './tool-approvals';
 
 export interface SummaryRequest {
   previous: string | null;
@@ -36,6 +38,8 @@ export interface SummaryRequest {
 
 export interface TurnExecutorDeps {
   repo: TurnRepository;
+  /** Tool calls under `ask` wait here for a member's answer. */
+  approvals: ToolApprovals;
   /** The turns running on this node. */
   active: ActiveTurns;
   /** The turns this node works on; the heartbeat keeps them from being taken over. */
@@ -181,6 +185,19 @@ export class TurnExecutor {
       stream.flushAll();
     }
 
+    if (active.shelved) {
+      // The node shuts down while a tool call waits for approval: no commit, no turn:end; the turn
+      // goes back to the queue and runs again on a node that is up (or here after a restart).
+      await stream.drain();
+      this.d.active.end(turn.id);
+      const requeued = await this.d.repo.requeue(turn.id).catch((err) => {
+        logger.warn('putting a turn waiting for approval back in the queue failed; the sweep will', { turnId: turn.id, err });
+        return false;
+      });
+      logger.info('turn waiting for a tool approval left for another run', { turnId: turn.id, requeued });
+      return;
+    }
+
     const status = finalStatus(signal.aborted, turnError, staged.messages, plan);
     if (!turnError && status === 'failed') {
       turnError = { code: 'ALL_AGENTS_FAILED', message: 'Every agent of the turn failed' };
@@ -229,6 +246,27 @@ export class TurnExecutor {
     stream.emit('agent:start', { turnId: turn.id, agentKey: key, modelAlias: agent.modelAlias });
     const messageId = newId();
     active.speakers.push({ messageId, agentKey: key, modelAlias: agent.modelAlias });
+    // The agent's approval policies: `auto` runs, `deny` refuses at once, `ask` waits for a member.
+    const policies = agent.toolApprovals ?? {};
+    const guard: ToolGuard = async (call, signal) => {
+      const policy = policies[call.toolName] ?? 'auto';
+      if (policy === 'auto') return null;
+      if (policy === 'deny') return { decision: 'deny', reason: 'policy', by: null, decidedAt: new Date().toISOString() };
+      stream.flush(key);
+      try {
+        return await this.d.approvals.decide(
+          { roomId: room.id, sessionId: session.id, turnId: turn.id, agentKey: key, ...call },
+          (event, payload) => stream.emit(event, payload),
+          signal,
+        );
+      } catch (err) {
+        if (err instanceof ApprovalShelved) {
+          active.shelved = true;
+          active.abort.abort();
+        }
+        throw err;
+      }
+    };
     const result = await runAgent({
       agent: { key, modelAlias: agent.modelAlias, toolPermissions: agent.toolPermissions },
       messages: buildAgentMessages({
@@ -243,7 +281,7 @@ export class TurnExecutor {
         maxSystemChars: config.limits.systemPromptChars,
       }),
       models: this.d.models,
-      toolDeps: this.d.toolDeps(room.id),
+      toolDeps: { ...this.d.toolDeps(room.id), guard },
       limits: {
         maxOutputTokens: config.limits.maxOutputTokens,
         modelTimeoutMs: config.limits.modelTimeoutMs,
@@ -269,11 +307,14 @@ export class TurnExecutor {
             status: e.status,
             latencyMs: e.latencyMs,
             ...(e.error ? { error: e.error } : {}),
+            ...(e.approval ? { approval: e.approval } : {}),
           });
         },
       },
     });
     stream.flush(key);
+    // Shelved: the turn runs again later; this run announces nothing more.
+    if (active.shelved) return { agentKey: key, agentName: agent.name, content: result.text, status: 'cancelled' };
     // The provider's own words (`detail`) go to the log only, which redacts secrets; members get our reason.
     // One line per failed agent: its code, alias and how long its model calls took.
     if (result.error) {

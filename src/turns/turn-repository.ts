@@ -283,6 +283,7 @@ export class TurnRepository {
           output: tc.output ?? null,
           error: tc.error ?? null,
           latencyMs: Math.round(tc.latencyMs),
+          approval: tc.approval ?? null,
         });
       }
       if (c.summary) {
@@ -299,6 +300,23 @@ export class TurnRepository {
       // The heartbeat's checkpoint of the streamed text has served its purpose.
       turn.partial = null;
     });
+  }
+
+  /**
+   * Puts a turn this node runs back in the queue, uncommitted (its node shuts down while the turn
+   * waits for a tool approval). It keeps its `queued_at`, so it stays first in its session's line;
+   * any node's sweep starts it again.
+   */
+  async requeue(turnId: string): Promise<boolean> {
+    const rows = await this.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ id: string }[]>(
+        `update "turns" set "status" = 'queued', "runner_id" = null, "heartbeat_at" = null, "started_at" = null, "partial" = null
+          where "id" = ? and "status" = 'running' and "runner_id" = ? returning "id"`,
+        [turnId, this.nodeId],
+      );
+    return rows.length > 0;
   }
 
   /** The one-statement fallback when a turn cannot start or its own commit is refused. */

@@ -146,6 +146,8 @@ export class TurnService {
         status: t.status,
         latencyMs: t.latencyMs ?? null,
         error: t.error ?? null,
+        /** Decision, reason, who (user id) and when, for a call that went through an approval. */
+        approval: t.approval ?? null,
       })),
       totals: usageOf(usage),
     };

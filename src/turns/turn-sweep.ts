@@ -32,6 +32,13 @@ export class TurnSweep {
 
   private async run(all: boolean): Promise<void> {
     const { outbox, announcer, inHand, logger } = this.d;
+    // Before interrupting: a turn waiting for a tool approval is run again, not lost.
+    await this.step('requeueing turns waiting for an approval', async () => {
+      for (const t of await outbox.requeueAwaitingApproval(all, this.d.staleAfterMs)) {
+        logger.info('turn waiting for a tool approval runs again', { turnId: t.turnId });
+        this.d.kick(t.sessionId);
+      }
+    });
     await this.step('interrupting abandoned turns', async () => {
       const interrupted = await outbox.interruptAbandoned(all, this.d.staleAfterMs);
       // Taken over with a fresh heartbeat: held from now on, until announced.

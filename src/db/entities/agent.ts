@@ -1,4 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import type { ToolApprovalPolicy } from '../../contract/enums';
 import { newId, now } from './common';
 import { Room } from './room';
 
@@ -16,6 +17,8 @@ export const AgentSchema = defineEntity({
     modelAlias: p.string().length(64),
     /** Validated against the known tool names before it is stored. */
     toolPermissions: p.json<string[]>(),
+    /** Per tool: `auto` (the default when absent), `ask` or `deny`; keys are tools it may use. */
+    toolApprovals: p.json<Record<string, ToolApprovalPolicy>>().onCreate(() => ({})).defaultRaw(`'{}'`),
     position: p.integer().default(0),
     createdAt: p.datetime().onCreate(now).defaultRaw('now()'),
     updatedAt: p.datetime().onCreate(now).onUpdate(now).defaultRaw('now()'),

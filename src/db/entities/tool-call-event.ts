@@ -1,4 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import type { ToolCallApproval } from '../../contract/events';
 import { newId, now } from './common';
 import { Room } from './room';
 import { Session } from './session';
@@ -21,12 +22,14 @@ export const ToolCallEventSchema = defineEntity({
     user: () => p.manyToOne(User).deleteRule('set null').nullable(),
     agentKey: p.string().length(64),
     toolCallId: p.string().length(128),
-    toolName: p.string().length(64),
+    toolName: p.string().length(200),
     status: p.enum(TOOL_CALL_STATUSES).default('started'),
     input: p.json<Record<string, unknown>>().nullable(),
     output: p.json<Record<string, unknown>>().nullable(),
     error: p.text().nullable(),
     latencyMs: p.integer().nullable(),
+    /** The approval the call went through (decision, reason, who, when, note); null for `auto`. */
+    approval: p.json<ToolCallApproval>().nullable(),
     createdAt: p.datetime().onCreate(now).defaultRaw('now()'),
   },
 });

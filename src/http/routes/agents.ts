@@ -14,6 +14,11 @@ const keyParam = (v: unknown): string => {
 
 export function agentRoutes(s: Services): Router {
   const r = Router();
+  // Every tool agents may be granted, built in and from MCP servers, with input schemas and availability.
+  r.get('/tools', async (req, res) => {
+    currentUser(req);
+    res.json(s.tools.list());
+  });
   r.get('/rooms/:roomId/agents', async (req, res) => {
     res.json(await s.agents.list(currentUser(req).id, idParam(req.params.roomId, 'ROOM_NOT_FOUND')));
   });

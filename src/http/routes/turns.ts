@@ -1,7 +1,15 @@
 import { Router } from 'express';
+import { z } from 'zod';
+import { toolApprovePayload } from '../../contract/client-events';
 import type { Services } from '../../services';
+import { AppError } from '../../shared/errors';
 import { currentUser } from '../middleware/auth';
+import { body } from '../middleware/validate';
 import { idParam } from './ids';
+
+/** The body of a REST approval: the socket payload without what the path names. */
+const approveBody = toolApprovePayload.omit({ roomId: true, turnId: true, toolCallId: true });
+const toolCallIdParam = z.string().min(1).max(128);
 
 export function turnRoutes(s: Services): Router {
   const r = Router();
@@ -11,6 +19,17 @@ export function turnRoutes(s: Services): Router {
   });
   r.get('/rooms/:roomId/usage', async (req, res) => {
     res.json(await s.turns.roomUsage(currentUser(req).id, idParam(req.params.roomId, 'ROOM_NOT_FOUND')));
+  });
+  // Tool calls waiting for a member's approval (same rules as the socket event `tool:approve`).
+  r.get('/rooms/:roomId/approvals', async (req, res) => {
+    res.json(await s.approvals.pendingFor(currentUser(req).id, idParam(req.params.roomId, 'ROOM_NOT_FOUND')));
+  });
+  r.post('/rooms/:roomId/turns/:turnId/approvals/:toolCallId', async (req, res) => {
+    const roomId = idParam(req.params.roomId, 'ROOM_NOT_FOUND');
+    const turnId = idParam(req.params.turnId, 'TURN_NOT_FOUND');
+    const toolCallId = toolCallIdParam.safeParse(req.params.toolCallId);
+    if (!toolCallId.success) throw new AppError('APPROVAL_NOT_FOUND', 'No tool call waits for approval under this id');
+    res.json(await s.approvals.answer(currentUser(req).id, { roomId, turnId, toolCallId: toolCallId.data, ...body(req, approveBody) }));
   });
   return r;
 }

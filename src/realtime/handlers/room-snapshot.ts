@@ -41,14 +41,18 @@ export async function snapshotAt(ctx: RealtimeContext, roomId: string, at: Strea
 }
 
 async function buildSnapshot(ctx: RealtimeContext, roomId: string, at: StreamPosition): Promise<RoomSnapshot> {
-  const [data, online, turnsInFlight] = await Promise.all([
+  const [data, online, inFlight, pendingApprovals] = await Promise.all([
     ctx.services.rooms.snapshotData(roomId, { sessions: SNAPSHOT_SESSIONS, messages: SNAPSHOT_MESSAGES }),
     membersOnline(ctx, roomId).then(async (members) => {
       const roles = await ctx.services.access.rolesOf(roomId, members.map((m) => m.userId));
       return members.map((m) => ({ ...m, role: roles.get(m.userId) ?? m.role }));
     }),
     ctx.services.turns.inFlight(roomId),
+    ctx.services.approvals.pending(roomId),
   ]);
+  // A turn with a tool call waiting for a member shows as `awaiting_approval`.
+  const awaiting = new Set(pendingApprovals.map((a) => a.turnId));
+  const turnsInFlight = inFlight.map((t) => (awaiting.has(t.turnId) ? { ...t, status: 'awaiting_approval' as const } : t));
   return {
     roomId,
     name: data.room.name,
@@ -61,6 +65,7 @@ async function buildSnapshot(ctx: RealtimeContext, roomId: string, at: StreamPos
     recentMessages: data.recentMessages,
     recentTurns: data.recentTurns,
     turnsInFlight,
+    pendingApprovals,
   };
 }
 

@@ -1,8 +1,8 @@
 import type { RealtimeContext } from '../context';
 import type { EventHandlers } from '../handler-kit';
 
-/** message:send (durable and idempotent before the ack) and turn:cancel. */
-export function turnHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'message:send' | 'turn:cancel'> {
+/** message:send (durable and idempotent before the ack), turn:cancel and tool:approve. */
+export function turnHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'message:send' | 'turn:cancel' | 'tool:approve'> {
   return {
     'message:send': async (socket, p) => {
       // Membership is checked by the turn service, which loads the room anyway.
@@ -10,5 +10,7 @@ export function turnHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'message
       return ctx.services.turns.send(socket.data.userId, p);
     },
     'turn:cancel': async (socket, { roomId, turnId }) => ctx.services.turns.cancel(socket.data.userId, roomId, turnId),
+    // Role checked by the approvals service (`tools.approve`): viewers get FORBIDDEN.
+    'tool:approve': async (socket, p) => ctx.services.approvals.answer(socket.data.userId, p),
   };
 }

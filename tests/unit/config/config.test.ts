@@ -75,4 +75,24 @@ describe('loadConfig', () => {
     expect(c.models.openai).toMatchObject({ kind: 'openai', baseUrl: 'http://127.0.0.1:1/v1', apiKey: 'sk-x' });
     expect(c.defaultModelAlias).toBe('openai');
   });
+
+  it('reads MCP_SERVERS: headers and child env values from named variables (kept as secrets), and refuses bad lists', () => {
+    const servers = JSON.stringify([
+      { name: 'files', url: 'http://127.0.0.1:9/mcp', headers: { Authorization: 'MCP_FILES_TOKEN' } },
+      { name: 'local', command: 'node', args: ['server.js'], env: { API_KEY: 'LOCAL_KEY' } },
+    ]);
+    const c = loadConfig({ MCP_SERVERS: servers, MCP_FILES_TOKEN: 'Bearer files-token-1234', LOCAL_KEY: 'local-key-5678', TOOL_APPROVAL_TIMEOUT_MS: '5000' });
+    expect(c.tools.mcpServers).toEqual([
+      { name: 'files', transport: 'http', url: 'http://127.0.0.1:9/mcp', headers: { Authorization: 'Bearer files-token-1234' } },
+      { name: 'local', transport: 'stdio', command: 'node', args: ['server.js'], env: { API_KEY: 'local-key-5678' } },
+    ]);
+    expect(c.secrets).toEqual(expect.arrayContaining(['Bearer files-token-1234', 'local-key-5678']));
+    expect(c.tools.approvalTimeoutMs).toBe(5000);
+    expect(loadConfig({}).tools).toMatchObject({ approvalTimeoutMs: 300_000, mcpServers: [] });
+    expect(problemsOf({ MCP_SERVERS: servers })).toEqual(['MCP_SERVERS']);
+    expect(problemsOf({ MCP_SERVERS: '{"name":"x"}' })).toEqual(['MCP_SERVERS']);
+    expect(problemsOf({ MCP_SERVERS: '[{"name":"Bad Name","command":"x"}]' })).toEqual(['MCP_SERVERS']);
+    expect(problemsOf({ MCP_SERVERS: '[{"name":"a","url":"ftp://x"}]' })).toEqual(['MCP_SERVERS']);
+    expect(problemsOf({ MCP_SERVERS: '[{"name":"a","command":"x"},{"name":"a","command":"y"}]' })).toEqual(['MCP_SERVERS']);
+  });
 });

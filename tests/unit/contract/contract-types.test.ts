@@ -20,7 +20,7 @@ describe('the socket contract', () => {
     // A position in a room's stream is a seq within an epoch, both ways.
     expectTypeOf<ClientPayload<'room:join'>>().toEqualTypeOf<{ roomId: string; lastSeq?: number | undefined; epoch?: string | undefined }>();
     expectTypeOf<Pick<Extract<ClientResult<'room:join'>, { mode: 'replay' }>, 'epoch' | 'seq'>>().toEqualTypeOf<{ epoch: string; seq: number }>();
-    expect(Object.keys(clientEvents).sort()).toEqual(['message:send', 'room:join', 'room:leave', 'turn:cancel', 'typing']);
+    expect(Object.keys(clientEvents).sort()).toEqual(['message:send', 'room:join', 'room:leave', 'tool:approve', 'turn:cancel', 'typing']);
   });
 
   it('refuses unknown keys, __proto__ included, in every client payload', () => {
@@ -31,6 +31,7 @@ describe('the socket contract', () => {
       'message:send': { roomId: id, sessionId: id, clientMsgId: 'c-1', content: 'hi' },
       'turn:cancel': { roomId: id, turnId: id },
       typing: { roomId: id, sessionId: id, on: true },
+      'tool:approve': { roomId: id, turnId: id, toolCallId: 'call_1', decision: 'approve' },
     };
     for (const [name, { payload }] of Object.entries(clientEvents)) {
       const sample = valid[name as keyof typeof valid];
