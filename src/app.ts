@@ -149,6 +149,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
       sessions: new SessionService(orm, config.limits),
       access,
       turns: turnEngine.turns,
+      messages: turnEngine.messages,
       files: new FileService(orm, access, filePipeline),
     };
 

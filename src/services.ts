@@ -4,6 +4,7 @@ import type { AgentService } from './rooms/agent-service';
 import type { RoomService } from './rooms/room-service';
 import type { SessionService } from './rooms/session-service';
 import type { UserService } from './rooms/user-service';
+import type { MessageActions } from './turns/message-actions';
 import type { TurnService } from './turns/turn-service';
 
 /** The application services the transports call; built, complete, by the composition root before any transport. */
@@ -15,6 +16,8 @@ export interface Services {
   /** Membership and role checks for transports. */
   access: RoomAccess;
   turns: TurnService;
+  /** Regenerating answers, editing and deleting messages. */
+  messages: MessageActions;
   files: FileService;
 }
 

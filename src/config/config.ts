@@ -101,6 +101,10 @@ const envSchema = z.object({
   MAX_ROLE_PROMPT_CHARS: intFrom(4000, 1, 100_000),
   /** The whole system message one agent gets: persona, role, team and rules. */
   MAX_SYSTEM_PROMPT_CHARS: intFrom(8000, 2000, 1_000_000),
+  /** Characters of attached files' text put in the prompt of the turn's agents (all files together); the rest is read with read_file. */
+  ATTACHMENT_CONTEXT_CHARS: intFrom(20_000, 0, 1_000_000),
+  /** Messages one export of a session holds at most (the oldest first). */
+  EXPORT_MAX_MESSAGES: intFrom(5000, 1, 1_000_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -169,6 +173,8 @@ export interface AppConfig {
     queuedTurnsPerSession: number;
     rolePromptChars: number;
     systemPromptChars: number;
+    attachmentContextChars: number;
+    exportMaxMessages: number;
   };
   /** Turn scheduling across nodes: heartbeats, when a node counts as dead, the sweep. */
   turns: {
@@ -310,6 +316,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       queuedTurnsPerSession: e.MAX_QUEUED_TURNS_PER_SESSION,
       rolePromptChars: e.MAX_ROLE_PROMPT_CHARS,
       systemPromptChars: e.MAX_SYSTEM_PROMPT_CHARS,
+      attachmentContextChars: e.ATTACHMENT_CONTEXT_CHARS,
+      exportMaxMessages: e.EXPORT_MAX_MESSAGES,
     },
     turns: {
       heartbeatMs: e.TURN_HEARTBEAT_MS,

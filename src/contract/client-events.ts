@@ -30,6 +30,22 @@ export const messageSendPayload = z.strictObject({
   fileIds: z.array(uuid).max(10).optional(),
 });
 
+/** Regenerates one agent's answer of a finished turn; the new version streams as a turn of its own. */
+export const turnRegeneratePayload = z.strictObject({
+  roomId: uuid,
+  turnId: uuid,
+  agentKey: z.string().trim().toLowerCase().min(1).max(64),
+});
+/** The author edits their message; `rerun` starts a new turn that answers the edited text. `content` is capped by MAX_MESSAGE_CHARS. */
+export const messageEditPayload = z.strictObject({
+  roomId: uuid,
+  messageId: uuid,
+  content: z.string().trim().min(1),
+  rerun: z.boolean().optional(),
+});
+/** The author deletes their message: it stays as a tombstone without its text. */
+export const messageDeletePayload = z.strictObject({ roomId: uuid, messageId: uuid });
+
 /**
  * A turn running when a snapshot was taken: the text of its `agent:delta` frames sent so far, per
  * agent, up to `seq` of `epoch` (in a snapshot, the snapshot's epoch, and never below its seq). A
@@ -78,6 +94,11 @@ export const roomJoinResult = z.discriminatedUnion('mode', [
 export const emptyResult = z.object({});
 export const messageSendResult = z.object({ messageId: z.string(), turnId: z.string(), duplicate: z.boolean() });
 export const turnCancelResult = z.object({ status: z.enum(TURN_STATUSES), cancelRequested: z.boolean() });
+/** `turnId`: the new turn that streams the new version; `messageId`: the answer it makes a new version of. */
+export const turnRegenerateResult = z.object({ turnId: z.string(), messageId: z.string() });
+/** The edited message; `turnId` of the new turn when `rerun` was asked. */
+export const messageEditResult = z.object({ message: messageDtoSchema, turnId: z.string().optional() });
+export const messageDeleteResult = z.object({ messageId: z.string(), deletedAt: z.string() });
 /** `throttled`: a burst of typing events from one socket makes one event for the room. */
 export const typingResult = z.object({ throttled: z.boolean() });
 
@@ -87,6 +108,9 @@ export const clientEvents = {
   'room:leave': { payload: roomLeavePayload, result: emptyResult },
   'message:send': { payload: messageSendPayload, result: messageSendResult },
   'turn:cancel': { payload: turnCancelPayload, result: turnCancelResult },
+  'turn:regenerate': { payload: turnRegeneratePayload, result: turnRegenerateResult },
+  'message:edit': { payload: messageEditPayload, result: messageEditResult },
+  'message:delete': { payload: messageDeletePayload, result: messageDeleteResult },
   typing: { payload: typingPayload, result: typingResult },
 } as const;
 

@@ -74,6 +74,15 @@ export const sessionDtoSchema = z.object({
 });
 export type SessionDto = z.infer<typeof sessionDtoSchema>;
 
+/** A file attached to a message, as it was when the message was sent. */
+export const attachmentDtoSchema = z.object({
+  id: z.string(),
+  filename: z.string(),
+  kind: z.string(),
+  sizeBytes: z.number(),
+});
+export type AttachmentDto = z.infer<typeof attachmentDtoSchema>;
+
 export const messageDtoSchema = z.object({
   id: z.string(),
   sessionId: z.string(),
@@ -86,6 +95,16 @@ export const messageDtoSchema = z.object({
   modelAlias: z.string().nullable(),
   clientMsgId: z.string().nullable(),
   createdAt: z.string(),
+  /** Files the sender attached (empty for most messages). */
+  attachments: z.array(attachmentDtoSchema),
+  /** 1 for a first answer; a regenerated agent answer is a new message with the next version. */
+  version: z.number().int().min(1),
+  /** The first version of the answer this message is a later version of; null for a first version. */
+  versionOf: z.string().nullable(),
+  /** When the author last edited the text; the earlier texts are in the turn's audit. */
+  editedAt: z.string().nullable(),
+  /** Set on a deleted message, a tombstone whose `content` is empty. */
+  deletedAt: z.string().nullable(),
 });
 export type MessageDto = z.infer<typeof messageDtoSchema>;
 

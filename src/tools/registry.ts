@@ -17,6 +17,11 @@ export interface ToolDeps {
   search?: SearchProvider;
   /** Absent when file reading is not wired. */
   files?: FileContentReader;
+  /**
+   * Files attached to the message being answered whose text did not fit the prompt: read_file is
+   * offered for these alone to an agent without the read_file permission.
+   */
+  attachedFileIds?: readonly string[];
   /** Keeps configured secrets out of tool errors (members, audit, database and the model read them). */
   redactor: Redactor;
 }
@@ -32,8 +37,19 @@ const builders: Record<ToolName, (deps: ToolDeps) => StructuredToolInterface | u
  */
 export function buildTools(permissions: readonly string[], deps: ToolDeps): StructuredToolInterface[] {
   const allowed = new Set(permissions.filter(isKnownTool));
-  return (Object.keys(builders) as ToolName[])
+  const attached = deps.attachedFileIds ?? [];
+  const tools = (Object.keys(builders) as ToolName[])
     .filter((name) => allowed.has(name))
     .map((name) => builders[name](deps))
     .filter((t): t is StructuredToolInterface => t !== undefined);
+  if (!allowed.has('read_file') && attached.length && deps.files) {
+    tools.push(readFileTool(deps.roomId, onlyFiles(deps.files, attached), deps.redactor));
+  }
+  return tools;
+}
+
+/** A reader that knows only these files: any other id reads as a missing file. */
+function onlyFiles(reader: FileContentReader, ids: readonly string[]): FileContentReader {
+  const allowed = new Set(ids);
+  return { read: (roomId, fileId, opts) => (allowed.has(fileId) ? reader.read(roomId, fileId, opts) : Promise.resolve(null)) };
 }

@@ -9,6 +9,8 @@ import type { Logger } from '../shared/logger';
 import type { ToolDeps } from '../tools/registry';
 import { ActiveTurns } from './active-turns';
 import { CrossNodeTurns } from './cross-node-turns';
+import { MessageActions } from './message-actions';
+import { MessageRepository } from './message-repository';
 import { OutboxRepository } from './outbox-repository';
 import { PlanStep } from './plan-step';
 import { runSummaryPipeline } from './summary';
@@ -25,6 +27,8 @@ import { TurnsInHand } from './turns-in-hand';
 export interface TurnEngine {
   intake: TurnIntake;
   turns: TurnService;
+  /** Regenerate, edit, delete. */
+  messages: MessageActions;
   executor: TurnExecutor;
   scheduler: TurnScheduler;
   close(): Promise<void>;
@@ -105,11 +109,13 @@ export async function createTurnEngine(d: {
   const intake = new TurnIntake(repo, { queuedTurnsPerSession: limits.queuedTurnsPerSession });
   const cluster = new CrossNodeTurns(d.bus, active, logger);
   const turns = new TurnService({ repo, intake, announcer, inHand, cluster, kick, logger });
+  const messages = new MessageActions({ repo, messages: new MessageRepository(d.orm), intake, announcer, inHand, broadcaster: d.broadcaster, kick, logger });
 
   await scheduler.start();
   return {
     intake,
     turns,
+    messages,
     executor,
     scheduler,
     async close() {
