@@ -24,6 +24,8 @@ export interface MessageActionsDeps {
   broadcaster: Broadcaster;
   kick: (sessionId: string) => void;
   logger: Logger;
+  /** MAX_MESSAGE_CHARS: an edited text is capped like a sent one. */
+  messageChars: number;
 }
 
 /**
@@ -66,6 +68,9 @@ export class MessageActions {
 
   /** The author's new text; the earlier one stays in the turn's audit. `rerun` answers the new text with a new turn. */
   async edit(userId: string, input: { roomId: string; messageId: string; content: string; rerun?: boolean }): Promise<ClientResult<'message:edit'>> {
+    if (input.content.length > this.d.messageChars) {
+      throw new AppError('VALIDATION_FAILED', `content: at most ${this.d.messageChars} characters`, [{ path: ['content'], message: `at most ${this.d.messageChars} characters` }]);
+    }
     const { room, role } = await this.d.repo.requireMember(input.roomId, userId);
     const found = await this.ownMessage(input.roomId, input.messageId, userId);
     if (input.rerun) {
@@ -96,6 +101,30 @@ export class MessageActions {
     const deletedAt = deleted.deletedAt!.toISOString();
     await this.publish(roomId, () => this.d.broadcaster.publish(roomId, 'message:deleted', { messageId, sessionId: deleted.session.id, deletedAt }));
     return { messageId, deletedAt };
+  }
+
+  /** `regenerate` by session (REST): a turn of another session is TURN_NOT_FOUND. */
+  async regenerateInSession(userId: string, sessionId: string, turnId: string, agentKey: string): Promise<ClientResult<'turn:regenerate'>> {
+    const { room } = await this.d.repo.requireSessionMember(sessionId, userId);
+    const turn = await this.d.repo.turnOfRoom(room.id, turnId);
+    if (!turn || turn.session.id !== sessionId) throw new AppError('TURN_NOT_FOUND', 'Turn not found');
+    return this.regenerate(userId, room.id, turnId, agentKey);
+  }
+
+  /** `edit` by message id (REST); a message of a room the caller is not in is MESSAGE_NOT_FOUND. */
+  async editById(userId: string, messageId: string, body: { content: string; rerun?: boolean }): Promise<ClientResult<'message:edit'>> {
+    return this.edit(userId, { roomId: await this.visibleRoomOf(messageId, userId), messageId, ...body });
+  }
+
+  /** `delete` by message id (REST). */
+  async deleteById(userId: string, messageId: string): Promise<ClientResult<'message:delete'>> {
+    return this.delete(userId, await this.visibleRoomOf(messageId, userId), messageId);
+  }
+
+  private async visibleRoomOf(messageId: string, userId: string): Promise<string> {
+    const roomId = await this.d.messages.roomOf(messageId);
+    if (!roomId || !(await this.d.repo.isMember(roomId, userId))) throw new AppError('MESSAGE_NOT_FOUND', 'Message not found');
+    return roomId;
   }
 
   private async ownMessage(roomId: string, messageId: string, userId: string): Promise<Message> {

@@ -17,6 +17,12 @@ export class MessageRepository {
     return this.orm.em.fork().findOne(Message, { id: messageId, room: roomId });
   }
 
+  /** The room of a message, or null when there is no such message. */
+  async roomOf(messageId: string): Promise<string | null> {
+    const m = await this.orm.em.fork().findOne(Message, { id: messageId }, { fields: ['room'] });
+    return m?.room.id ?? null;
+  }
+
   agentExists(roomId: string, agentKey: string): Promise<boolean> {
     return this.orm.em
       .fork()

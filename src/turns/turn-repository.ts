@@ -1,6 +1,6 @@
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { ErrorBody } from '../contract/dto';
-import { Agent, LlmUsageEvent, Message, Room, Session, StoredFile, ToolCallEvent, Turn, User, type MessageAttachment, type TurnStatus } from '../db/entities';
+import { Agent, LlmUsageEvent, Message, Room, RoomMember, Session, StoredFile, ToolCallEvent, Turn, User, type MessageAttachment, type TurnStatus } from '../db/entities';
 import type { Em, Orm } from '../db/orm';
 import type { Plan } from '../domain/plan';
 import { requireMember, requireSessionMember, type Membership } from '../rooms/access';
@@ -86,9 +86,13 @@ export class TurnRepository {
     return requireMember(this.orm.em.fork(), roomId, userId);
   }
 
-  /** A session the caller may see; SESSION_NOT_FOUND otherwise. */
-  async requireSessionMember(sessionId: string, userId: string): Promise<void> {
-    await requireSessionMember(this.orm.em.fork(), sessionId, userId);
+  /** A session the caller may see, with the caller's membership of its room; SESSION_NOT_FOUND otherwise. */
+  requireSessionMember(sessionId: string, userId: string): Promise<{ session: Session } & Membership> {
+    return requireSessionMember(this.orm.em.fork(), sessionId, userId);
+  }
+
+  async isMember(roomId: string, userId: string): Promise<boolean> {
+    return (await this.orm.em.fork().count(RoomMember, { room: roomId, user: userId })) > 0;
   }
 
   // Intake
@@ -451,16 +455,17 @@ export class TurnRepository {
   async auditRecords(
     sessionId: string,
     turnId: string,
-  ): Promise<{ turn: Turn; messages: Message[]; usage: LlmUsageEvent[]; tools: ToolCallEvent[] } | null> {
+  ): Promise<{ turn: Turn; messages: Message[]; trigger: Message | null; usage: LlmUsageEvent[]; tools: ToolCallEvent[] } | null> {
     const em = this.orm.em.fork();
     const turn = await em.findOne(Turn, { id: turnId, session: sessionId });
     if (!turn) return null;
-    const [messages, usage, tools] = await Promise.all([
+    const [messages, usage, tools, answered] = await Promise.all([
       em.find(Message, { turn: turnId }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
       em.find(LlmUsageEvent, { turn: turnId }, { orderBy: { createdAt: 'asc' } }),
       em.find(ToolCallEvent, { turn: turnId }, { orderBy: { createdAt: 'asc' } }),
+      turn.triggerMessageId ? em.findOne(Message, { id: turn.triggerMessageId }) : Promise.resolve(null),
     ]);
-    return { turn, messages, usage, tools };
+    return { turn, messages, trigger: answered ?? messages.find((m) => m.authorType === 'user') ?? null, usage, tools };
   }
 
   /** A room's model usage summed by purpose and alias. */
