@@ -17,6 +17,7 @@ import { createRealtime, type Realtime } from './realtime/socket-server';
 import { RoomAccess } from './rooms/access';
 import { AgentService } from './rooms/agent-service';
 import { RoomService } from './rooms/room-service';
+import { SearchService } from './rooms/search-service';
 import { SessionService } from './rooms/session-service';
 import { UserService } from './rooms/user-service';
 import type { HealthChecks, Services } from './services';
@@ -147,6 +148,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
       rooms: new RoomService(orm, events, config.limits, () => Object.keys(config.models)),
       agents: new AgentService(orm, events, () => Object.keys(config.models), config.defaultModelAlias, config.limits),
       sessions: new SessionService(orm, config.limits),
+      search: new SearchService(orm),
       access,
       turns: turnEngine.turns,
       messages: turnEngine.messages,

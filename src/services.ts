@@ -2,6 +2,7 @@ import type { FileService } from './files/service/file-service';
 import type { RoomAccess } from './rooms/access';
 import type { AgentService } from './rooms/agent-service';
 import type { RoomService } from './rooms/room-service';
+import type { SearchService } from './rooms/search-service';
 import type { SessionService } from './rooms/session-service';
 import type { UserService } from './rooms/user-service';
 import type { MessageActions } from './turns/message-actions';
@@ -13,6 +14,8 @@ export interface Services {
   rooms: RoomService;
   agents: AgentService;
   sessions: SessionService;
+  /** Full-text search over a room's messages and files. */
+  search: SearchService;
   /** Membership and role checks for transports. */
   access: RoomAccess;
   turns: TurnService;

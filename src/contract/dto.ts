@@ -115,3 +115,23 @@ export const turnStateDtoSchema = z.object({
   status: z.enum(TURN_STATUSES),
 });
 export type TurnStateDto = z.infer<typeof turnStateDtoSchema>;
+
+/**
+ * A hit of `GET /rooms/:roomId/search`: a message or a parsed file, with a snippet of plain text
+ * around the words found (each found word between `**`).
+ */
+export const searchHitDtoSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('message'),
+    id: z.string(),
+    messageId: z.string(),
+    sessionId: z.string(),
+    turnId: z.string().nullable(),
+    authorType: z.enum(AUTHOR_TYPES),
+    agentKey: z.string().nullable(),
+    snippet: z.string(),
+    createdAt: z.string(),
+  }),
+  z.object({ kind: z.literal('file'), id: z.string(), fileId: z.string(), filename: z.string(), snippet: z.string(), createdAt: z.string() }),
+]);
+export type SearchHitDto = z.infer<typeof searchHitDtoSchema>;
