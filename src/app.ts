@@ -17,6 +17,7 @@ import { createRealtime, type Realtime } from './realtime/socket-server';
 import { RoomAccess } from './rooms/access';
 import { AgentService } from './rooms/agent-service';
 import { RoomService } from './rooms/room-service';
+import { SearchService } from './rooms/search-service';
 import { SessionService } from './rooms/session-service';
 import { UserService } from './rooms/user-service';
 import type { HealthChecks, Services } from './services';
@@ -173,10 +174,12 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
       rooms: new RoomService(orm, events, config.limits, () => Object.keys(config.models)),
       agents: new AgentService(orm, events, () => Object.keys(config.models), config.defaultModelAlias, config.limits, (name) => toolCatalog.has(name)),
       sessions: new SessionService(orm, config.limits),
+      search: new SearchService(orm),
       access,
       turns: turnEngine.turns,
       approvals: turnEngine.approvals,
       tools: toolCatalog,
+      messages: turnEngine.messages,
       files: new FileService(orm, access, filePipeline),
     };
 

@@ -2,10 +2,12 @@ import type { FileService } from './files/service/file-service';
 import type { RoomAccess } from './rooms/access';
 import type { AgentService } from './rooms/agent-service';
 import type { RoomService } from './rooms/room-service';
+import type { SearchService } from './rooms/search-service';
 import type { SessionService } from './rooms/session-service';
 import type { UserService } from './rooms/user-service';
 import type { ToolCatalog } from './tools/catalog';
 import type { ToolApprovals } from './turns/tool-approvals';
+import type { MessageActions } from './turns/message-actions';
 import type { TurnService } from './turns/turn-service';
 
 /** The application services the transports call; built, complete, by the composition root before any transport. */
@@ -14,6 +16,8 @@ export interface Services {
   rooms: RoomService;
   agents: AgentService;
   sessions: SessionService;
+  /** Full-text search over a room's messages and files. */
+  search: SearchService;
   /** Membership and role checks for transports. */
   access: RoomAccess;
   turns: TurnService;
@@ -21,6 +25,8 @@ export interface Services {
   approvals: ToolApprovals;
   /** The tools agents may be granted (built in and MCP), for `GET /tools`. */
   tools: ToolCatalog;
+  /** Regenerating answers, editing and deleting messages. */
+  messages: MessageActions;
   files: FileService;
 }
 

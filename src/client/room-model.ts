@@ -341,7 +341,8 @@ export class RoomModel {
     }
     for (const m of [...s.recentMessages].sort((a, b) => a.createdAt.localeCompare(b.createdAt))) this.addMessage(m);
     for (const t of s.turnsInFlight) {
-      this.turn(t.turnId, t.sessionId, { status: t.status });
+      // A turn waiting for a tool approval is still running (the approval request is its own event).
+      this.turn(t.turnId, t.sessionId, { status: t.status === 'awaiting_approval' ? 'running' : t.status });
       this.from.set(t.turnId, { epoch: t.epoch, seq: t.seq });
       for (const [agentKey, text] of Object.entries(t.partialText)) {
         const r = this.reply(t.turnId, agentKey);

@@ -123,6 +123,10 @@ const envSchema = z.object({
   MCP_MAX_OUTPUT_CHARS: intFrom(20_000, 100, 1_000_000),
   /** How long to wait before connecting again to an MCP server that is down (doubles up to 30 s). */
   MCP_RECONNECT_MS: intFrom(1_000, 10, 600_000),
+  /** Characters of attached files' text put in the prompt of the turn's agents (all files together); the rest is read with read_file. */
+  ATTACHMENT_CONTEXT_CHARS: intFrom(20_000, 0, 1_000_000),
+  /** Messages one export of a session holds at most (the oldest first). */
+  EXPORT_MAX_MESSAGES: intFrom(5000, 1, 1_000_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -200,6 +204,8 @@ export interface AppConfig {
     queuedTurnsPerSession: number;
     rolePromptChars: number;
     systemPromptChars: number;
+    attachmentContextChars: number;
+    exportMaxMessages: number;
   };
   /** Tool approvals and MCP servers. */
   tools: {
@@ -369,6 +375,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       queuedTurnsPerSession: e.MAX_QUEUED_TURNS_PER_SESSION,
       rolePromptChars: e.MAX_ROLE_PROMPT_CHARS,
       systemPromptChars: e.MAX_SYSTEM_PROMPT_CHARS,
+      attachmentContextChars: e.ATTACHMENT_CONTEXT_CHARS,
+      exportMaxMessages: e.EXPORT_MAX_MESSAGES,
     },
     tools: {
       approvalTimeoutMs: e.TOOL_APPROVAL_TIMEOUT_MS,

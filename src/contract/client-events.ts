@@ -38,6 +38,22 @@ export const toolApprovePayload = z.strictObject({
   note: z.string().trim().max(500).optional(),
 });
 
+/** Regenerates one agent's answer of a finished turn; the new version streams as a turn of its own. */
+export const turnRegeneratePayload = z.strictObject({
+  roomId: uuid,
+  turnId: uuid,
+  agentKey: z.string().trim().toLowerCase().min(1).max(64),
+});
+/** The author edits their message; `rerun` starts a new turn that answers the edited text. `content` is capped by MAX_MESSAGE_CHARS. */
+export const messageEditPayload = z.strictObject({
+  roomId: uuid,
+  messageId: uuid,
+  content: z.string().trim().min(1),
+  rerun: z.boolean().optional(),
+});
+/** The author deletes their message: it stays as a tombstone without its text. */
+export const messageDeletePayload = z.strictObject({ roomId: uuid, messageId: uuid });
+
 /**
  * A turn running when a snapshot was taken: the text of its `agent:delta` frames sent so far, per
  * agent, up to `seq` of `epoch` (in a snapshot, the snapshot's epoch, and never below its seq). A
@@ -91,6 +107,11 @@ export const messageSendResult = z.object({ messageId: z.string(), turnId: z.str
 export const turnCancelResult = z.object({ status: z.enum(TURN_STATUSES), cancelRequested: z.boolean() });
 /** The stored decision; `by` is the caller. */
 export const toolApproveResult = z.object({ decision: z.enum(APPROVAL_DECISIONS), decidedAt: z.string() });
+/** `turnId`: the new turn that streams the new version; `messageId`: the answer it makes a new version of. */
+export const turnRegenerateResult = z.object({ turnId: z.string(), messageId: z.string() });
+/** The edited message; `turnId` of the new turn when `rerun` was asked. */
+export const messageEditResult = z.object({ message: messageDtoSchema, turnId: z.string().optional() });
+export const messageDeleteResult = z.object({ messageId: z.string(), deletedAt: z.string() });
 /** `throttled`: a burst of typing events from one socket makes one event for the room. */
 export const typingResult = z.object({ throttled: z.boolean() });
 
@@ -100,6 +121,9 @@ export const clientEvents = {
   'room:leave': { payload: roomLeavePayload, result: emptyResult },
   'message:send': { payload: messageSendPayload, result: messageSendResult },
   'turn:cancel': { payload: turnCancelPayload, result: turnCancelResult },
+  'turn:regenerate': { payload: turnRegeneratePayload, result: turnRegenerateResult },
+  'message:edit': { payload: messageEditPayload, result: messageEditResult },
+  'message:delete': { payload: messageDeletePayload, result: messageDeleteResult },
   typing: { payload: typingPayload, result: typingResult },
   'tool:approve': { payload: toolApprovePayload, result: toolApproveResult },
 } as const;

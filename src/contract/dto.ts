@@ -94,6 +94,15 @@ export const sessionDtoSchema = z.object({
 });
 export type SessionDto = z.infer<typeof sessionDtoSchema>;
 
+/** A file attached to a message, as it was when the message was sent. */
+export const attachmentDtoSchema = z.object({
+  id: z.string(),
+  filename: z.string(),
+  kind: z.string(),
+  sizeBytes: z.number(),
+});
+export type AttachmentDto = z.infer<typeof attachmentDtoSchema>;
+
 export const messageDtoSchema = z.object({
   id: z.string(),
   sessionId: z.string(),
@@ -106,6 +115,16 @@ export const messageDtoSchema = z.object({
   modelAlias: z.string().nullable(),
   clientMsgId: z.string().nullable(),
   createdAt: z.string(),
+  /** Files the sender attached (empty for most messages). */
+  attachments: z.array(attachmentDtoSchema),
+  /** 1 for a first answer; a regenerated agent answer is a new message with the next version. */
+  version: z.number().int().min(1),
+  /** The first version of the answer this message is a later version of; null for a first version. */
+  versionOf: z.string().nullable(),
+  /** When the author last edited the text; the earlier texts are in the turn's audit. */
+  editedAt: z.string().nullable(),
+  /** Set on a deleted message, a tombstone whose `content` is empty. */
+  deletedAt: z.string().nullable(),
 });
 export type MessageDto = z.infer<typeof messageDtoSchema>;
 
@@ -145,3 +164,22 @@ export const toolDtoSchema = z.object({
   reason: z.string().optional(),
 });
 export type ToolDto = z.infer<typeof toolDtoSchema>;
+/**
+ * A hit of `GET /rooms/:roomId/search`: a message or a parsed file, with a snippet of plain text
+ * around the words found (each found word between `**`).
+ */
+export const searchHitDtoSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('message'),
+    id: z.string(),
+    messageId: z.string(),
+    sessionId: z.string(),
+    turnId: z.string().nullable(),
+    authorType: z.enum(AUTHOR_TYPES),
+    agentKey: z.string().nullable(),
+    snippet: z.string(),
+    createdAt: z.string(),
+  }),
+  z.object({ kind: z.literal('file'), id: z.string(), fileId: z.string(), filename: z.string(), snippet: z.string(), createdAt: z.string() }),
+]);
+export type SearchHitDto = z.infer<typeof searchHitDtoSchema>;

@@ -45,6 +45,10 @@ export interface ToolCallApproval {
 export interface RoomEventPayloads {
   presence: { userId: string; displayName: string; kind: 'human' | 'bot'; state: 'joined' | 'left' };
   'message:created': { message: MessageDto };
+  /** The author edited a message: its new text (the earlier ones are in the turn's audit). */
+  'message:updated': { message: MessageDto };
+  /** The author deleted a message: it stays in history as a tombstone without its text. */
+  'message:deleted': { messageId: string; sessionId: string; deletedAt: string };
   'turn:queued': { turnId: string; sessionId: string; messageId: string; position: number };
   'turn:started': { turnId: string; sessionId: string; mode: RoomMode };
   'turn:plan': { turnId: string; agentKeys: string[]; fallback: boolean; reason?: string };

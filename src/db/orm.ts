@@ -32,6 +32,8 @@ export function ormOptions(config: Pick<AppConfig, 'databaseUrl' | 'dataDir' | '
     debug: false,
     allowGlobalContext: false,
     forceUtcTimezone: true,
+    // SQL functions (file_search_text, for full-text search) are written by hand in migrations/.
+    schemaGenerator: { ignoreRoutines: true },
   };
   if (config.databaseUrl) {
     return {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   clientEvents,
+  messageEditPayload,
   messageSendPayload,
   type ClientEventName,
   type ClientResult,
@@ -36,6 +37,9 @@ export function payloadSchemas(limits: AppConfig['limits']): PayloadSchemas {
     'turn:cancel': clientEvents['turn:cancel'].payload,
     'tool:approve': clientEvents['tool:approve'].payload,
     'message:send': messageSendPayload.extend({ content: z.string().trim().min(1).max(limits.messageChars) }),
+    'message:edit': messageEditPayload.extend({ content: z.string().trim().min(1).max(limits.messageChars) }),
+    'message:delete': clientEvents['message:delete'].payload,
+    'turn:regenerate': clientEvents['turn:regenerate'].payload,
   };
 }
 

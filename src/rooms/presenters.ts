@@ -58,11 +58,17 @@ export const presentMessage = (m: Message): MessageDto => ({
   authorType: m.authorType,
   authorUserId: m.authorUser?.id ?? null,
   agentKey: m.agentKey ?? null,
-  content: m.content,
+  // A deleted message is a tombstone: it keeps its place in history, not its text.
+  content: m.deletedAt ? '' : m.content,
   status: m.status,
   modelAlias: m.modelAlias ?? null,
   clientMsgId: m.clientMsgId ?? null,
   createdAt: m.createdAt.toISOString(),
+  attachments: m.deletedAt ? [] : (m.attachments ?? []).map((a) => ({ id: a.id, filename: a.filename, kind: a.kind, sizeBytes: a.sizeBytes })),
+  version: m.version ?? 1,
+  versionOf: m.versionOf?.id ?? null,
+  editedAt: m.editedAt?.toISOString() ?? null,
+  deletedAt: m.deletedAt?.toISOString() ?? null,
 });
 
 export const presentTurnState = (t: Turn): TurnStateDto => ({ turnId: t.id, sessionId: t.session.id, status: t.status });

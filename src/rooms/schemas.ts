@@ -107,3 +107,17 @@ export const listQuery = z.object({
   before: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
+
+/** `POST /sessions/:sessionId/turns/:turnId/regenerate`. */
+export const regenerateBody = z.strictObject({ agentKey: z.string().trim().toLowerCase().min(1).max(64) });
+/** `PATCH /messages/:messageId`; `content` is further capped by MAX_MESSAGE_CHARS. */
+export const editMessageBody = z.strictObject({ content: z.string().trim().min(1), rerun: z.boolean().optional() });
+
+/** `GET /rooms/:roomId/search`: words as a web search takes them (quotes, `or`, `-word`). */
+export const searchQuery = z.object({
+  q: z.string().trim().min(1).max(200),
+  before: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(50).default(20),
+});
+/** `GET /sessions/:sessionId/export`. */
+export const exportQuery = z.object({ format: z.enum(['md', 'json']).default('md') });

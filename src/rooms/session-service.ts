@@ -1,16 +1,17 @@
 import type { MessageDto, SessionDto } from '../contract/dto';
 import type { Orm } from '../db/orm';
-import { Message, Room, Session, User } from '../db/entities';
+import { Agent, Message, Room, Session, User } from '../db/entities';
 import { decodeCursor, olderThan, pageOf, type Page } from '../shared/pagination';
 import { requireMember, requireSessionMember } from './access';
 import { requireBelowCap } from './caps';
 import { presentMessage, presentSession } from './presenters';
+import { exportMarkdown, type SessionExport } from './session-export';
 
 /** Sessions of a room and their message history. */
 export class SessionService {
   constructor(
     private readonly orm: Orm,
-    private readonly limits: { sessionsPerRoom: number },
+    private readonly limits: { sessionsPerRoom: number; exportMaxMessages: number },
   ) {}
 
   async create(userId: string, roomId: string, title: string): Promise<SessionDto> {
@@ -56,5 +57,31 @@ export class SessionService {
       { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: q.limit + 1 },
     );
     return pageOf(rows, q.limit, presentMessage);
+  }
+
+  /** The whole session (up to EXPORT_MAX_MESSAGES, oldest first), as JSON or Markdown, for a member. */
+  async export(userId: string, sessionId: string, format: 'md' | 'json'): Promise<{ filename: string; contentType: string; body: string }> {
+    const em = this.orm.em.fork();
+    const { session, room } = await requireSessionMember(em, sessionId, userId);
+    const max = this.limits.exportMaxMessages;
+    const [rows, agents] = await Promise.all([
+      em.find(Message, { session: sessionId }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], limit: max + 1, populate: ['authorUser'] }),
+      em.find(Agent, { room: room.id }, { fields: ['key', 'name'] }),
+    ]);
+    const names = new Map(agents.map((a) => [a.key, a.name]));
+    const data: SessionExport = {
+      room: { id: room.id, name: room.name },
+      session: presentSession(session),
+      exportedAt: new Date().toISOString(),
+      messages: rows.slice(0, max).map((m) => ({
+        ...presentMessage(m),
+        authorName:
+          m.authorType === 'user' ? (m.authorUser?.displayName ?? 'someone') : m.authorType === 'agent' ? (names.get(m.agentKey ?? '') ?? m.agentKey ?? 'agent') : 'system',
+      })),
+      truncated: rows.length > max,
+    };
+    // The file name is the session's id: a title could carry anything into a header.
+    if (format === 'json') return { filename: `session-${sessionId}.json`, contentType: 'application/json; charset=utf-8', body: JSON.stringify(data, null, 2) };
+    return { filename: `session-${sessionId}.md`, contentType: 'text/markdown; charset=utf-8', body: exportMarkdown(data) };
   }
 }

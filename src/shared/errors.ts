@@ -36,11 +36,18 @@ export const ErrorCodes = {
   /** The tool call was already answered, timed out or cancelled; details `{ status, reason }`. */
   APPROVAL_NOT_PENDING: 409,
   USER_NOT_FOUND: 404,
+  MESSAGE_NOT_FOUND: 404,
   AGENT_KEY_TAKEN: 409,
   ALREADY_MEMBER: 409,
   LAST_OWNER: 409,
   ALREADY_JOINED: 409,
   JOIN_IN_PROGRESS: 409,
+  /** An attached file is still being parsed, or failed; details `{ fileId, status }`. */
+  FILE_NOT_READY: 409,
+  /** A turn that has not ended yet cannot be regenerated; details `{ status }`. */
+  TURN_NOT_FINISHED: 409,
+  /** The message was deleted; it can no longer be edited. */
+  MESSAGE_DELETED: 409,
   /** A count cap (rooms per user, agents or sessions per room); details `{ limit, max }`. */
   LIMIT_REACHED: 409,
   /** The session already has its cap of queued turns; details `{ limit, max }`. Retry once turns ran. */

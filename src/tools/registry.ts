@@ -19,6 +19,11 @@ export interface ToolDeps {
   search?: SearchProvider;
   /** Absent when file reading is not wired. */
   files?: FileContentReader;
+  /**
+   * Files attached to the message being answered whose text did not fit the prompt: read_file is
+   * offered for these alone to an agent without the read_file permission.
+   */
+  attachedFileIds?: readonly string[];
   /** Keeps configured secrets out of tool errors (members, audit, database and the model read them). */
   redactor: Redactor;
   /** The agent's approval policies applied to each call (absent: every call runs). */
@@ -41,5 +46,16 @@ export function buildTools(permissions: readonly string[], deps: ToolDeps): Stru
   const builtIn = (Object.keys(builders) as ToolName[]).filter((name) => allowed.has(name)).map((name) => builders[name](deps));
   // MCP tools: granted by name, offered only while their server is up.
   const mcp = [...new Set(permissions.filter(isMcpToolName))].sort().map((name) => deps.mcp?.build(name, deps.redactor, deps.guard));
-  return [...builtIn, ...mcp].filter((t): t is StructuredToolInterface => t !== undefined);
+  const tools = [...builtIn, ...mcp].filter((t): t is StructuredToolInterface => t !== undefined);
+  const attached = deps.attachedFileIds ?? [];
+  if (!allowed.has('read_file') && attached.length && deps.files) {
+    tools.push(readFileTool(deps.roomId, onlyFiles(deps.files, attached), deps.redactor, deps.guard));
+  }
+  return tools;
+}
+
+/** A reader that knows only these files: any other id reads as a missing file. */
+function onlyFiles(reader: FileContentReader, ids: readonly string[]): FileContentReader {
+  const allowed = new Set(ids);
+  return { read: (roomId, fileId, opts) => (allowed.has(fileId) ? reader.read(roomId, fileId, opts) : Promise.resolve(null)) };
 }

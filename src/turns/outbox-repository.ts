@@ -1,6 +1,6 @@
 import { Message, Room, Session, Turn, type PartialAgentText, type TurnStatus } from '../db/entities';
 import type { Orm } from '../db/orm';
-import type { TurnRef } from './turn-repository';
+import { nextVersion, type TurnRef } from './turn-repository';
 
 /** A turn the sweep found: which turn, and the status the database holds. */
 export interface FoundTurn extends TurnRef {
@@ -11,6 +11,11 @@ export interface FoundTurn extends TurnRef {
 export interface QueuedRecord extends FoundTurn {
   message: Message | null;
   announced: boolean;
+  /**
+   * A turn that answers an existing message (a regeneration, a re-run) brings no new message:
+   * only `turn:queued` goes out, naming this message (the answer regenerated, or the message re-run).
+   */
+  answers?: string;
 }
 
 /** What a turn's `turn:end` announces, read from the database. */
@@ -105,8 +110,8 @@ export class OutboxRepository {
       const conn = tx.getConnection();
       const trx = tx.getTransactionContext();
       // Skip locked: a turn another node is interrupting right now is that node's.
-      const rows = await conn.execute<(Row & { partial: unknown })[]>(
-        `select "id", "session_id", "room_id", "status", "partial" from "turns"
+      const rows = await conn.execute<(Row & { partial: unknown; regenerate_message_id: string | null })[]>(
+        `select "id", "session_id", "room_id", "status", "partial", "regenerate_message_id" from "turns"
           where "status" = 'running' and ${ABANDONED} for update skip locked`,
         [all, staleAfterMs],
         'all',
@@ -126,7 +131,11 @@ export class OutboxRepository {
       let t = Date.now();
       for (const r of rows) {
         for (const a of checkpointOf(r.partial)) {
+          // What a regeneration streamed is kept as the next version of its answer.
+          const versionOf = r.regenerate_message_id;
           tx.create(Message, {
+            version: versionOf ? await nextVersion(tx, versionOf) : 1,
+            versionOf: versionOf ? tx.getReference(Message, versionOf) : null,
             id: a.messageId,
             room: tx.getReference(Room, r.room_id),
             session: tx.getReference(Session, r.session_id),
@@ -191,7 +200,16 @@ export class OutboxRepository {
       em.findOne(Message, { turn: turnId, authorType: 'user' }),
     ]);
     if (!turn) return null;
-    return { turnId, sessionId: turn.session.id, roomId: turn.room.id, status: turn.status, message, announced: turn.queueAnnouncedAt != null };
+    const answers = turn.regenerateMessageId ?? turn.triggerMessageId ?? undefined;
+    return {
+      turnId,
+      sessionId: turn.session.id,
+      roomId: turn.room.id,
+      status: turn.status,
+      message,
+      announced: turn.queueAnnouncedAt != null,
+      ...(answers ? { answers } : {}),
+    };
   }
 
   /** How many turns of the session are ahead of this one (running or queued before it). */

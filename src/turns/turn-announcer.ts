@@ -40,10 +40,13 @@ export class TurnAnnouncer {
     const release = this.d.inHand.hold(turnId);
     try {
       const rec = await this.read(() => this.d.outbox.queuedRecord(turnId));
-      if (!rec || rec.announced || !rec.message) return;
-      await this.d.broadcaster.publish(rec.roomId, 'message:created', { message: presentMessage(rec.message) });
+      if (!rec || rec.announced) return;
+      // A turn that answers an existing message brings none of its own.
+      const messageId = rec.answers ?? rec.message?.id;
+      if (!messageId) return;
+      if (!rec.answers && rec.message) await this.d.broadcaster.publish(rec.roomId, 'message:created', { message: presentMessage(rec.message) });
       const position = await this.read(() => this.d.outbox.queuePosition(rec.sessionId, turnId));
-      await this.d.broadcaster.publish(rec.roomId, 'turn:queued', { turnId, sessionId: rec.sessionId, messageId: rec.message.id, position });
+      await this.d.broadcaster.publish(rec.roomId, 'turn:queued', { turnId, sessionId: rec.sessionId, messageId, position });
       await this.store(() => this.d.outbox.markQueueAnnounced(turnId));
     } finally {
       release();

@@ -10,6 +10,8 @@ import { noMetrics, type Metrics } from '../shared/metrics';
 import type { ToolDeps } from '../tools/registry';
 import { ActiveTurns } from './active-turns';
 import { CrossNodeTurns } from './cross-node-turns';
+import { MessageActions } from './message-actions';
+import { MessageRepository } from './message-repository';
 import { OutboxRepository } from './outbox-repository';
 import { PlanStep } from './plan-step';
 import { runSummaryPipeline } from './summary';
@@ -28,6 +30,8 @@ export interface TurnEngine {
   intake: TurnIntake;
   turns: TurnService;
   approvals: ToolApprovals;
+  /** Regenerate, edit, delete. */
+  messages: MessageActions;
   executor: TurnExecutor;
   scheduler: TurnScheduler;
   close(): Promise<void>;
@@ -115,12 +119,14 @@ export async function createTurnEngine(d: {
   const intake = new TurnIntake(repo, { queuedTurnsPerSession: limits.queuedTurnsPerSession });
   const cluster = new CrossNodeTurns(d.bus, active, logger);
   const turns = new TurnService({ repo, intake, announcer, inHand, cluster, kick, logger });
+  const messages = new MessageActions({ repo, messages: new MessageRepository(d.orm), intake, announcer, inHand, broadcaster: d.broadcaster, kick, logger, messageChars: limits.messageChars });
 
   await scheduler.start();
   return {
     intake,
     turns,
     approvals,
+    messages,
     executor,
     scheduler,
     async close() {

@@ -87,7 +87,11 @@ export class TurnExecutor {
     try {
       let ctx: TurnContext;
       try {
-        ctx = await retry(() => this.d.repo.loadContext(claimed, { recentMessages: this.d.config.limits.recentMessages, listedFiles: MAX_LISTED_FILES }), {
+        ctx = await retry(() => this.d.repo.loadContext(claimed, {
+            recentMessages: this.d.config.limits.recentMessages,
+            listedFiles: MAX_LISTED_FILES,
+            attachmentChars: this.d.config.limits.attachmentContextChars,
+          }), {
           retryable: isTransientDbError,
           signal: this.d.stopping,
         });
@@ -143,15 +147,21 @@ export class TurnExecutor {
     try {
       stream.emit('turn:started', { turnId: turn.id, sessionId: session.id, mode: turn.mode });
       const team = ctx.agents.map((a) => ({ key: a.key, name: a.name, rolePrompt: a.rolePrompt, position: a.position }));
-      const planned = await this.d.planner.plan({ mode: turn.mode, settings: room.settings, team, text: ctx.text, recent: ctx.recent, signal });
-      plan = planned.plan;
-      for (const u of planned.usage) staged.usage.push({ ...u, agentKey: null });
-      this.countModelCalls(planned.usage);
+      if (ctx.regenerate) {
+        // A regeneration answers with the one agent again; nothing to plan.
+        plan = { agentKeys: [ctx.regenerate.agentKey], fallback: false, reason: 'regenerate' };
+      } else {
+        const planned = await this.d.planner.plan({ mode: turn.mode, settings: room.settings, team, text: ctx.text, recent: ctx.recent, signal });
+        plan = planned.plan;
+        for (const u of planned.usage) staged.usage.push({ ...u, agentKey: null });
+        this.countModelCalls(planned.usage);
+      }
       stream.emit('turn:plan', { turnId: turn.id, agentKeys: plan.agentKeys, fallback: plan.fallback, ...(plan.reason ? { reason: plan.reason } : {}) });
 
       if (plan.agentKeys.length === 0) systemNotice = noAgentNotice(team);
 
-      const sameTurn: SameTurnAnswer[] = [];
+      // A regenerated answer sees the answers given before it in its turn, as their latest versions say them.
+      const sameTurn: SameTurnAnswer[] = [...(ctx.regenerate?.sameTurn ?? [])];
       for (const key of plan.agentKeys) {
         if (signal.aborted) break;
         const agent = ctx.agents.find((a) => a.key === key);
@@ -161,7 +171,7 @@ export class TurnExecutor {
       }
       active.agentKey = null;
 
-      if (!signal.aborted && plan.agentKeys.length > 0) {
+      if (!signal.aborted && plan.agentKeys.length > 0 && !ctx.regenerate) {
         const context = [...ctx.recent, ...sameTurn.map((a) => ({ authorType: 'agent' as const, authorName: a.agentName, agentKey: a.agentKey, content: a.content }))];
         const budget = Number(room.settings?.contextBudgetTokens) || config.limits.contextBudgetTokens;
         if (this.d.overBudget(session.summary ?? null, context, budget)) {
@@ -241,7 +251,9 @@ export class TurnExecutor {
     staged: StagedTurn,
   ): Promise<SameTurnAnswer> {
     const { config } = this.d;
-    const { turn, room, session, files } = ctx;
+    const { turn, room, session, files, attachments } = ctx;
+    // Attached files cut short by the budget stay readable with read_file, whatever the agent's permissions.
+    const cutShort = attachments.filter((a) => a.truncated).map((a) => a.id);
     const key = agent.key;
     stream.emit('agent:start', { turnId: turn.id, agentKey: key, modelAlias: agent.modelAlias });
     const messageId = newId();
@@ -277,11 +289,12 @@ export class TurnExecutor {
         sameTurn,
         // Only an agent that may read files is told which exist.
         ...(agent.toolPermissions.includes('read_file') && files.length ? { files } : {}),
+        attachments,
         maxContextTokens: config.limits.contextBudgetTokens,
         maxSystemChars: config.limits.systemPromptChars,
       }),
       models: this.d.models,
-      toolDeps: { ...this.d.toolDeps(room.id), guard },
+      toolDeps: { ...this.d.toolDeps(room.id), guard, ...(cutShort.length ? { attachedFileIds: cutShort } : {}) },
       limits: {
         maxOutputTokens: config.limits.maxOutputTokens,
         modelTimeoutMs: config.limits.modelTimeoutMs,
@@ -331,6 +344,7 @@ export class TurnExecutor {
       status,
       modelAlias: agent.modelAlias,
       ...(result.error ? { error: `${result.error.code}: ${result.error.message}` } : {}),
+      ...(ctx.regenerate ? { versionOf: ctx.regenerate.messageId } : {}),
     });
     stream.emit('agent:end', {
       turnId: turn.id,

@@ -2,6 +2,7 @@ import type { ParsedClientPayload } from '../contract/client-events';
 import type { MessageDto } from '../contract/dto';
 import { isTransientDbError } from '../db/transient-error';
 import { presentMessage } from '../rooms/presenters';
+import type { MessageAttachment } from '../db/entities';
 import { AppError } from '../shared/errors';
 import { retry } from '../shared/retry';
 import { isDuplicateKey, type TurnRepository } from './turn-repository';
@@ -42,13 +43,9 @@ export class TurnIntake {
     if (existing) return existing;
     const session = await this.repo.findSession(input.roomId, input.sessionId);
     if (!session) throw new AppError('SESSION_NOT_FOUND', 'Session not found');
-    if (input.fileIds?.length) {
-      // Attached files must be files of this room; another room's file looks like a missing one.
-      const found = await this.repo.countRoomFiles(input.roomId, input.fileIds);
-      if (found !== new Set(input.fileIds).size) throw new AppError('FILE_NOT_FOUND', 'An attached file was not found in this room');
-    }
+    const attachments = input.fileIds?.length ? await this.attachable(input.roomId, input.fileIds) : null;
     await this.requireQueueRoom(session.id);
-    const q = { turnId, room, sessionId: session.id, userId, content: input.content, clientMsgId: input.clientMsgId };
+    const q = { turnId, room, sessionId: session.id, userId, content: input.content, clientMsgId: input.clientMsgId, attachments };
     try {
       // Tried again when the connection drops at the commit, which may still have happened: the
       // retry then meets the unique keys of the first rows, which wait for that transaction to
@@ -67,10 +64,32 @@ export class TurnIntake {
   }
 
   /**
+   * The attached files as the message keeps them, in the order given: files of this room (another
+   * room's file looks like a missing one) that are parsed; one still parsing or failed is refused
+   * with its status.
+   */
+  private async attachable(roomId: string, fileIds: string[]): Promise<MessageAttachment[]> {
+    const ids = [...new Set(fileIds)];
+    const files = new Map((await this.repo.roomFiles(roomId, ids)).map((f) => [f.id, f]));
+    return ids.map((id) => {
+      const f = files.get(id);
+      if (!f) throw new AppError('FILE_NOT_FOUND', 'An attached file was not found in this room', { fileId: id });
+      if (f.status !== 'ready') {
+        throw new AppError('FILE_NOT_READY', `The attached file ${f.filename} is ${f.status === 'failed' ? 'failed' : 'not ready yet'} (status: ${f.status})`, {
+          fileId: id,
+          status: f.status,
+          ...(f.errorCode ? { errorCode: f.errorCode } : {}),
+        });
+      }
+      return { id: f.id, filename: f.filename, kind: f.kind, sizeBytes: Number(f.sizeBytes) };
+    });
+  }
+
+  /**
    * Every queued turn will cost model calls: a session holds a bounded backlog. Counted before the
    * write, so sends racing each other may pass the cap by the few in flight.
    */
-  private async requireQueueRoom(sessionId: string): Promise<void> {
+  async requireQueueRoom(sessionId: string): Promise<void> {
     const max = this.limits.queuedTurnsPerSession;
     if ((await this.repo.countQueuedTurns(sessionId)) >= max) {
       throw new AppError('QUEUE_FULL', `At most ${max} messages wait for an answer in a session; send again once the agents have answered`, {

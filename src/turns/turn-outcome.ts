@@ -12,6 +12,8 @@ export interface StagedAgentMessage {
   status: MessageStatus;
   modelAlias: string;
   error?: string;
+  /** A regenerated answer: the first version it is a new version of. */
+  versionOf?: string;
 }
 
 export interface StagedUsage extends ModelCallUsage {

@@ -1,9 +1,11 @@
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { ErrorBody } from '../contract/dto';
-import { Agent, LlmUsageEvent, Message, Room, Session, StoredFile, ToolCallEvent, Turn, User, type TurnStatus } from '../db/entities';
-import type { Orm } from '../db/orm';
+import { Agent, LlmUsageEvent, Message, Room, RoomMember, Session, StoredFile, ToolCallEvent, Turn, User, type MessageAttachment, type TurnStatus } from '../db/entities';
+import type { Em, Orm } from '../db/orm';
 import type { Plan } from '../domain/plan';
 import { requireMember, requireSessionMember, type Membership } from '../rooms/access';
+import { attachmentsWithin } from './attachment-context';
+import type { SameTurnAnswer } from './prompt';
 import { conversationOf, type TurnContext } from './turn-context';
 import type { SummaryResult } from './summary';
 import type { FinalStatus, StagedTurn } from './turn-outcome';
@@ -38,6 +40,28 @@ export interface UsageRow {
   cost: string;
 }
 
+/** The latest later version of each of these first versions, by the first version's id (only those regenerated). */
+export async function latestVersions(em: Em, firstIds: string[]): Promise<Map<string, Message>> {
+  const out = new Map<string, Message>();
+  if (!firstIds.length) return out;
+  const rows = await em.find(Message, { versionOf: { $in: firstIds } }, { orderBy: [{ version: 'asc' }] });
+  for (const r of rows) out.set(r.versionOf!.id, r);
+  return out;
+}
+
+/** The number the next version of an answer (by its first version's id) takes. */
+export async function nextVersion(em: Em, firstId: string): Promise<number> {
+  const rows = await em
+    .getConnection()
+    .execute<{ v: number | string | null }[]>(
+      `select max("version") as v from "messages" where "id" = ? or "version_of_id" = ?`,
+      [firstId, firstId],
+      'all',
+      em.getTransactionContext(),
+    );
+  return Number(rows[0]?.v ?? 1) + 1;
+}
+
 /** True when a write lost to a unique constraint (a repeated send raced the first one). */
 export const isDuplicateKey = (err: unknown): boolean => err instanceof UniqueConstraintViolationException;
 
@@ -62,9 +86,13 @@ export class TurnRepository {
     return requireMember(this.orm.em.fork(), roomId, userId);
   }
 
-  /** A session the caller may see; SESSION_NOT_FOUND otherwise. */
-  async requireSessionMember(sessionId: string, userId: string): Promise<void> {
-    await requireSessionMember(this.orm.em.fork(), sessionId, userId);
+  /** A session the caller may see, with the caller's membership of its room; SESSION_NOT_FOUND otherwise. */
+  requireSessionMember(sessionId: string, userId: string): Promise<{ session: Session } & Membership> {
+    return requireSessionMember(this.orm.em.fork(), sessionId, userId);
+  }
+
+  async isMember(roomId: string, userId: string): Promise<boolean> {
+    return (await this.orm.em.fork().count(RoomMember, { room: roomId, user: userId })) > 0;
   }
 
   // Intake
@@ -78,9 +106,9 @@ export class TurnRepository {
     return this.orm.em.fork().findOne(Session, { id: sessionId, room: roomId });
   }
 
-  /** How many of these files belong to the room. */
-  countRoomFiles(roomId: string, fileIds: string[]): Promise<number> {
-    return this.orm.em.fork().count(StoredFile, { id: { $in: fileIds }, room: roomId });
+  /** Those of these files that belong to the room, without their content. */
+  async roomFiles(roomId: string, fileIds: string[]): Promise<Pick<StoredFile, 'id' | 'filename' | 'kind' | 'sizeBytes' | 'status' | 'errorCode'>[]> {
+    return this.orm.em.fork().find(StoredFile, { id: { $in: fileIds }, room: roomId }, { exclude: ['parsed'] });
   }
 
   /** Turns of the session still waiting to run. */
@@ -98,7 +126,15 @@ export class TurnRepository {
    * announcing it (`runner_id`, with a fresh heartbeat); `turnId` is chosen by the caller, who
    * holds it before the commit.
    */
-  async queueTurn(q: { turnId: string; room: Room; sessionId: string; userId: string; content: string; clientMsgId: string }): Promise<{ message: Message; turnId: string }> {
+  async queueTurn(q: {
+    turnId: string;
+    room: Room;
+    sessionId: string;
+    userId: string;
+    content: string;
+    clientMsgId: string;
+    attachments: MessageAttachment[] | null;
+  }): Promise<{ message: Message; turnId: string }> {
     return this.orm.em.fork().transactional(async (tx) => {
       const turn = tx.create(Turn, {
         id: q.turnId,
@@ -118,6 +154,7 @@ export class TurnRepository {
         content: q.content,
         clientMsgId: q.clientMsgId,
         status: 'complete',
+        attachments: q.attachments,
       });
       await tx.flush();
       await tx
@@ -194,10 +231,10 @@ export class TurnRepository {
   // Running a turn
 
   /** What a claimed turn reads before it starts. Fails when the turn, its room or its session is gone. */
-  async loadContext(ref: TurnRef, limits: { recentMessages: number; listedFiles: number }): Promise<TurnContext> {
+  async loadContext(ref: TurnRef, limits: { recentMessages: number; listedFiles: number; attachmentChars: number }): Promise<TurnContext> {
     const em = this.orm.em.fork();
     // Independent reads go together; only the conversation waits, for the trigger's time.
-    const [turn, room, session, agents, trigger, files] = await Promise.all([
+    const [turn, room, session, agents, own, files] = await Promise.all([
       em.findOneOrFail(Turn, { id: ref.turnId }, { populate: ['requestedBy'] }),
       em.findOneOrFail(Room, { id: ref.roomId }),
       em.findOneOrFail(Session, { id: ref.sessionId }),
@@ -205,20 +242,107 @@ export class TurnRepository {
       em.findOne(Message, { turn: ref.turnId, authorType: 'user' }),
       em.find(StoredFile, { room: ref.roomId, status: 'ready' }, { orderBy: { createdAt: 'desc' }, limit: limits.listedFiles, fields: ['id', 'filename', 'kind'] }),
     ]);
+    // A regeneration or a re-run answers a message it did not bring.
+    const trigger = turn.triggerMessageId ? await em.findOne(Message, { id: turn.triggerMessageId, session: session.id }) : own;
+    // Deleted messages and later versions (which speak in their first version's place) are left out.
     const rows = await em.find(
       Message,
-      { session: session.id, createdAt: { $lte: trigger?.createdAt ?? new Date() } },
+      { session: session.id, createdAt: { $lte: trigger?.createdAt ?? new Date() }, deletedAt: null, versionOf: null },
       { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: limits.recentMessages, populate: ['authorUser'] },
     );
+    const attachedIds = trigger && !trigger.deletedAt ? (trigger.attachments ?? []).map((a) => a.id) : [];
+    const [attached, latest, regenerate] = await Promise.all([
+      attachedIds.length ? em.find(StoredFile, { id: { $in: attachedIds }, room: ref.roomId, status: 'ready' }) : Promise.resolve([]),
+      latestVersions(em, rows.filter((m) => m.authorType === 'agent').map((m) => m.id)),
+      turn.regenerateMessageId && turn.regenerateAgentKey && trigger?.turn
+        ? this.answersBefore(em, trigger.turn.id, turn.regenerateMessageId, agents).then((sameTurn) => ({
+            agentKey: turn.regenerateAgentKey!,
+            messageId: turn.regenerateMessageId!,
+            sameTurn,
+          }))
+        : Promise.resolve(undefined),
+    ]);
+    const byId = new Map(attached.map((f) => [f.id, f]));
     return {
       turn,
       room,
       session,
       agents,
-      text: trigger?.content ?? '',
-      recent: conversationOf(rows, agents, session.summaryUpdatedAt ?? null),
+      text: trigger && !trigger.deletedAt ? trigger.content : '',
+      recent: conversationOf(rows, agents, session.summaryUpdatedAt ?? null, latest),
       files: files.map((f) => ({ id: f.id, filename: f.filename, kind: f.kind })),
+      attachments: attachmentsWithin(attachedIds.map((id) => byId.get(id)).filter((f): f is StoredFile => f !== undefined), limits.attachmentChars),
+      ...(regenerate ? { regenerate } : {}),
     };
+  }
+
+  /** The answers of a turn given before one of them (its first version), each as its latest version says it. */
+  private async answersBefore(em: Em, turnId: string, messageId: string, agents: readonly Agent[]): Promise<SameTurnAnswer[]> {
+    const target = await em.findOne(Message, { id: messageId });
+    if (!target) return [];
+    const before = await em.find(
+      Message,
+      { turn: turnId, authorType: 'agent', versionOf: null, deletedAt: null, createdAt: { $lt: target.createdAt } },
+      { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
+    );
+    const latest = await latestVersions(em, before.map((m) => m.id));
+    const names = new Map(agents.map((a) => [a.key, a.name]));
+    return before.map((m) => {
+      const v = latest.get(m.id) ?? m;
+      return { agentKey: m.agentKey ?? 'agent', agentName: names.get(m.agentKey ?? '') ?? m.agentKey ?? 'agent', content: v.content, status: v.status };
+    });
+  }
+
+  /**
+   * A finished turn's answer to regenerate: the first version of `agentKey`'s answer in the turn,
+   * and the user message the turn answered. Null when the turn has no answer of that agent.
+   */
+  async regenerationTarget(turnId: string, agentKey: string): Promise<{ messageId: string; triggerMessageId: string } | null> {
+    const em = this.orm.em.fork();
+    const turn = await em.findOne(Turn, { id: turnId });
+    if (!turn) return null;
+    // A regeneration's turn regenerated again makes the next version of the same answer.
+    if (turn.regenerateMessageId && turn.triggerMessageId) {
+      return turn.regenerateAgentKey === agentKey ? { messageId: turn.regenerateMessageId, triggerMessageId: turn.triggerMessageId } : null;
+    }
+    const [answer, trigger] = await Promise.all([
+      em.findOne(Message, { turn: turnId, authorType: 'agent', agentKey, versionOf: null }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
+      turn.triggerMessageId ? em.findOne(Message, { id: turn.triggerMessageId }) : em.findOne(Message, { turn: turnId, authorType: 'user' }),
+    ]);
+    if (!answer || !trigger) return null;
+    return { messageId: answer.id, triggerMessageId: trigger.id };
+  }
+
+  /**
+   * A queued turn that answers an existing message (a regeneration or a re-run), in one
+   * statement; announced like any turn (`turn:queued`), without a new message.
+   */
+  async queueAnsweringTurn(q: {
+    turnId: string;
+    room: Room;
+    sessionId: string;
+    userId: string;
+    triggerMessageId: string;
+    regenerate?: { messageId: string; agentKey: string };
+  }): Promise<void> {
+    await this.orm.em.fork().transactional(async (tx) => {
+      tx.create(Turn, {
+        id: q.turnId,
+        room: tx.getReference(Room, q.room.id),
+        session: tx.getReference(Session, q.sessionId),
+        requestedBy: tx.getReference(User, q.userId),
+        mode: q.room.mode,
+        status: 'queued',
+        runnerId: this.nodeId,
+        triggerMessageId: q.triggerMessageId,
+        regenerateMessageId: q.regenerate?.messageId ?? null,
+        regenerateAgentKey: q.regenerate?.agentKey ?? null,
+      });
+      await tx.flush();
+      await tx
+        .getConnection()
+        .execute('update "turns" set "queued_at" = clock_timestamp(), "heartbeat_at" = clock_timestamp() where "id" = ?', [q.turnId], 'run', tx.getTransactionContext());
+    });
   }
 
   /**
@@ -236,7 +360,11 @@ export class TurnRepository {
       let t = Date.now();
       const at = () => new Date(t++);
       for (const m of c.staged.messages) {
+        // A new version of an answer takes the next number; turns of one session run one at a time.
+        const version = m.versionOf ? await nextVersion(tx, m.versionOf) : 1;
         tx.create(Message, {
+            version,
+            versionOf: m.versionOf ? tx.getReference(Message, m.versionOf) : null,
             id: m.id,
             room,
             session,
@@ -350,16 +478,17 @@ export class TurnRepository {
   async auditRecords(
     sessionId: string,
     turnId: string,
-  ): Promise<{ turn: Turn; messages: Message[]; usage: LlmUsageEvent[]; tools: ToolCallEvent[] } | null> {
+  ): Promise<{ turn: Turn; messages: Message[]; trigger: Message | null; usage: LlmUsageEvent[]; tools: ToolCallEvent[] } | null> {
     const em = this.orm.em.fork();
     const turn = await em.findOne(Turn, { id: turnId, session: sessionId });
     if (!turn) return null;
-    const [messages, usage, tools] = await Promise.all([
+    const [messages, usage, tools, answered] = await Promise.all([
       em.find(Message, { turn: turnId }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
       em.find(LlmUsageEvent, { turn: turnId }, { orderBy: { createdAt: 'asc' } }),
       em.find(ToolCallEvent, { turn: turnId }, { orderBy: { createdAt: 'asc' } }),
+      turn.triggerMessageId ? em.findOne(Message, { id: turn.triggerMessageId }) : Promise.resolve(null),
     ]);
-    return { turn, messages, usage, tools };
+    return { turn, messages, trigger: answered ?? messages.find((m) => m.authorType === 'user') ?? null, usage, tools };
   }
 
   /** A room's model usage summed by purpose and alias. */

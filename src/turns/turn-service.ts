@@ -93,14 +93,13 @@ export class TurnService {
     await this.repo.requireSessionMember(sessionId, userId);
     const records = await this.repo.auditRecords(sessionId, turnId);
     if (!records) throw new AppError('TURN_NOT_FOUND', 'Turn not found');
-    const { turn, messages, usage, tools } = records;
+    const { turn, messages, trigger, usage, tools } = records;
     const usageOf = (rows: LlmUsageEvent[]) => ({
       inputTokens: rows.reduce((s, u) => s + u.inputTokens, 0),
       outputTokens: rows.reduce((s, u) => s + u.outputTokens, 0),
       costUsd: round(rows.reduce((s, u) => s + Number(u.costUsd), 0)),
       calls: rows.length,
     });
-    const trigger = messages.find((m) => m.authorType === 'user');
     return {
       turn: {
         id: turn.id,
@@ -117,13 +116,28 @@ export class TurnService {
         endedAt: turn.endedAt?.toISOString() ?? null,
         durationMs: turn.startedAt && turn.endedAt ? turn.endedAt.getTime() - turn.startedAt.getTime() : null,
         summaryTriggered: turn.summaryTriggered,
+        /** A regeneration: the answer it makes a new version of. */
+        regenerates: turn.regenerateMessageId ? { messageId: turn.regenerateMessageId, agentKey: turn.regenerateAgentKey } : null,
       },
+      /** The message the turn answers, with the texts it had before each edit (none once deleted). */
+      trigger: trigger
+        ? {
+            messageId: trigger.id,
+            content: trigger.deletedAt ? '' : trigger.content,
+            editedAt: trigger.editedAt?.toISOString() ?? null,
+            deletedAt: trigger.deletedAt?.toISOString() ?? null,
+            edits: (trigger.edits ?? []).map((e) => ({ content: e.content, replacedAt: e.replacedAt })),
+            attachments: trigger.deletedAt ? [] : (trigger.attachments ?? []),
+          }
+        : null,
       agents: messages
         .filter((m) => m.authorType === 'agent')
         .map((m) => ({
           agentKey: m.agentKey,
           modelAlias: m.modelAlias,
           messageId: m.id,
+          version: m.version,
+          versionOf: m.versionOf?.id ?? null,
           status: m.status,
           error: m.error ?? null,
           usage: usageOf(usage.filter((u) => u.purpose === 'agent' && u.agentKey === m.agentKey)),

@@ -22,6 +22,8 @@ export interface ParsedContent {
 export const StoredFileSchema = defineEntity({
   name: 'StoredFile',
   tableName: 'files',
+  // Full-text search over the parsed text (the SQL function is made by a migration).
+  indexes: [{ name: 'files_parsed_search', expression: `create index "files_parsed_search" on "files" using gin (to_tsvector('english', "file_search_text"("parsed")))` }],
   properties: {
     id: p.uuid().primary().onCreate(newId),
     room: () => p.manyToOne(Room).deleteRule('cascade'),

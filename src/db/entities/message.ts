@@ -8,15 +8,36 @@ import { User } from './user';
 
 export { AUTHOR_TYPES, MESSAGE_STATUSES, type AuthorType, type MessageStatus } from '../../contract/enums';
 
+/** A file attached to a message, as it was when the message was sent. */
+export interface MessageAttachment {
+  id: string;
+  filename: string;
+  kind: string;
+  sizeBytes: number;
+}
+
+/** An earlier text of an edited message, kept for the turn's audit. */
+export interface MessageEdit {
+  content: string;
+  /** When this text was replaced. */
+  replacedAt: string;
+}
+
 /**
  * A message of a session: a user's (which started `turn`), an agent's answer, or a system note.
- * `clientMsgId` makes sends idempotent: unique per author and session.
+ * `clientMsgId` makes sends idempotent: unique per author and session. A regenerated answer is a
+ * new row with `version` > 1 and `versionOf` naming the first version; an edit keeps the earlier
+ * texts in `edits`; a deleted message stays as a tombstone (`deletedAt`, no text).
  */
 export const MessageSchema = defineEntity({
   name: 'Message',
   tableName: 'messages',
   uniques: [{ properties: ['session', 'authorUser', 'clientMsgId'] }],
-  indexes: [{ properties: ['session', 'createdAt', 'id'] }],
+  indexes: [
+    { properties: ['session', 'createdAt', 'id'] },
+    // Full-text search (src/rooms/search-service.ts); the same expression is queried.
+    { name: 'messages_content_search', expression: `create index "messages_content_search" on "messages" using gin (to_tsvector('english', "content"))` },
+  ],
   properties: {
     id: p.uuid().primary().onCreate(newId),
     room: () => p.manyToOne(Room).deleteRule('cascade'),
@@ -30,6 +51,12 @@ export const MessageSchema = defineEntity({
     modelAlias: p.string().length(64).nullable(),
     clientMsgId: p.string().length(128).nullable(),
     error: p.text().nullable(),
+    attachments: p.json<MessageAttachment[]>().nullable(),
+    version: p.integer().default(1),
+    versionOf: () => p.manyToOne(Message).deleteRule('cascade').nullable().index(),
+    edits: p.json<MessageEdit[]>().nullable(),
+    editedAt: p.datetime().nullable(),
+    deletedAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(now).defaultRaw('now()'),
   },
 });

@@ -17,7 +17,7 @@ import { User } from './user';
 
 export { TURN_STATUSES, type TurnStatus } from '../../contract/enums';
 
-/** One run of the room's agents in answer to one user message. */
+/** One run of the room's agents in answer to one user message (or a regeneration of one agent's answer). */
 export const TurnSchema = defineEntity({
   name: 'Turn',
   tableName: 'turns',
@@ -52,6 +52,15 @@ export const TurnSchema = defineEntity({
      * during a turn, docs/transaction_policy.md); cleared when the turn commits.
      */
     partial: p.json<PartialAgentText[]>().nullable(),
+    /**
+     * A turn that answers a message it did not bring: a re-run of an edited message, or a
+     * regeneration (then the message of the turn being regenerated). Null for a turn started by
+     * its own new message.
+     */
+    triggerMessageId: p.uuid().nullable(),
+    /** A regeneration: the agent answer it makes a new version of, and that answer's agent. */
+    regenerateMessageId: p.uuid().nullable(),
+    regenerateAgentKey: p.string().length(64).nullable(),
   },
 });
 export class Turn extends TurnSchema.class {}

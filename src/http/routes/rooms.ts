@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Services } from '../../services';
-import { addMemberBody, createRoomBody, createSessionBody, listQuery, updateRoomBody } from '../../rooms/schemas';
+import { addMemberBody, createRoomBody, createSessionBody, exportQuery, listQuery, searchQuery, updateRoomBody } from '../../rooms/schemas';
 import { currentUser } from '../middleware/auth';
 import { body, query } from '../middleware/validate';
 import { idParam } from './ids';
@@ -47,6 +47,16 @@ export function roomRoutes(s: Services): Router {
   r.get('/sessions/:sessionId/messages', async (req, res) => {
     const sessionId = idParam(req.params.sessionId, 'SESSION_NOT_FOUND');
     res.json(await s.sessions.messages(currentUser(req).id, sessionId, query(req, listQuery)));
+  });
+  r.get('/sessions/:sessionId/export', async (req, res) => {
+    const sessionId = idParam(req.params.sessionId, 'SESSION_NOT_FOUND');
+    const out = await s.sessions.export(currentUser(req).id, sessionId, query(req, exportQuery).format);
+    res.setHeader('Content-Disposition', `attachment; filename="${out.filename}"`);
+    res.type(out.contentType).send(out.body);
+  });
+  r.get('/rooms/:roomId/search', async (req, res) => {
+    const roomId = idParam(req.params.roomId, 'ROOM_NOT_FOUND');
+    res.json(await s.search.search(currentUser(req).id, roomId, query(req, searchQuery)));
   });
 
   return r;

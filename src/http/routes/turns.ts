@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { toolApprovePayload } from '../../contract/client-events';
 import type { Services } from '../../services';
 import { AppError } from '../../shared/errors';
+import { editMessageBody, regenerateBody } from '../../rooms/schemas';
 import { currentUser } from '../middleware/auth';
 import { body } from '../middleware/validate';
 import { idParam } from './ids';
@@ -30,6 +31,19 @@ export function turnRoutes(s: Services): Router {
     const toolCallId = toolCallIdParam.safeParse(req.params.toolCallId);
     if (!toolCallId.success) throw new AppError('APPROVAL_NOT_FOUND', 'No tool call waits for approval under this id');
     res.json(await s.approvals.answer(currentUser(req).id, { roomId, turnId, toolCallId: toolCallId.data, ...body(req, approveBody) }));
+  });
+  r.post('/sessions/:sessionId/turns/:turnId/regenerate', async (req, res) => {
+    const sessionId = idParam(req.params.sessionId, 'SESSION_NOT_FOUND');
+    const turnId = idParam(req.params.turnId, 'TURN_NOT_FOUND');
+    const { agentKey } = body(req, regenerateBody);
+    res.status(202).json(await s.messages.regenerateInSession(currentUser(req).id, sessionId, turnId, agentKey));
+  });
+  r.patch('/messages/:messageId', async (req, res) => {
+    const messageId = idParam(req.params.messageId, 'MESSAGE_NOT_FOUND');
+    res.json(await s.messages.editById(currentUser(req).id, messageId, body(req, editMessageBody)));
+  });
+  r.delete('/messages/:messageId', async (req, res) => {
+    res.json(await s.messages.deleteById(currentUser(req).id, idParam(req.params.messageId, 'MESSAGE_NOT_FOUND')));
   });
   return r;
 }

@@ -1,8 +1,8 @@
 import type { RealtimeContext } from '../context';
 import type { EventHandlers } from '../handler-kit';
 
-/** message:send (durable and idempotent before the ack), turn:cancel and tool:approve. */
-export function turnHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'message:send' | 'turn:cancel' | 'tool:approve'> {
+/** message:send (durable and idempotent before the ack), turn:cancel, tool:approve, and what members do to sent messages. */
+export function turnHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'message:send' | 'turn:cancel' | 'tool:approve' | 'turn:regenerate' | 'message:edit' | 'message:delete'> {
   return {
     'message:send': async (socket, p) => {
       // Membership is checked by the turn service, which loads the room anyway.
@@ -12,5 +12,15 @@ export function turnHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'message
     'turn:cancel': async (socket, { roomId, turnId }) => ctx.services.turns.cancel(socket.data.userId, roomId, turnId),
     // Role checked by the approvals service (`tools.approve`): viewers get FORBIDDEN.
     'tool:approve': async (socket, p) => ctx.services.approvals.answer(socket.data.userId, p),
+    // A regeneration or a re-run costs model calls like a message: the same per-user limit.
+    'turn:regenerate': async (socket, { roomId, turnId, agentKey }) => {
+      await ctx.rateLimiter.hit(`msg:${socket.data.userId}`, ctx.config.limits.messagesPerMinute, 60);
+      return ctx.services.messages.regenerate(socket.data.userId, roomId, turnId, agentKey);
+    },
+    'message:edit': async (socket, p) => {
+      if (p.rerun) await ctx.rateLimiter.hit(`msg:${socket.data.userId}`, ctx.config.limits.messagesPerMinute, 60);
+      return ctx.services.messages.edit(socket.data.userId, p);
+    },
+    'message:delete': async (socket, { roomId, messageId }) => ctx.services.messages.delete(socket.data.userId, roomId, messageId),
   };
 }

@@ -20,7 +20,17 @@ describe('the socket contract', () => {
     // A position in a room's stream is a seq within an epoch, both ways.
     expectTypeOf<ClientPayload<'room:join'>>().toEqualTypeOf<{ roomId: string; lastSeq?: number | undefined; epoch?: string | undefined }>();
     expectTypeOf<Pick<Extract<ClientResult<'room:join'>, { mode: 'replay' }>, 'epoch' | 'seq'>>().toEqualTypeOf<{ epoch: string; seq: number }>();
-    expect(Object.keys(clientEvents).sort()).toEqual(['message:send', 'room:join', 'room:leave', 'tool:approve', 'turn:cancel', 'typing']);
+    expect(Object.keys(clientEvents).sort()).toEqual([
+      'message:delete',
+      'message:edit',
+      'message:send',
+      'room:join',
+      'room:leave',
+      'tool:approve',
+      'turn:cancel',
+      'turn:regenerate',
+      'typing',
+    ]);
   });
 
   it('refuses unknown keys, __proto__ included, in every client payload', () => {
@@ -30,6 +40,9 @@ describe('the socket contract', () => {
       'room:leave': { roomId: id },
       'message:send': { roomId: id, sessionId: id, clientMsgId: 'c-1', content: 'hi' },
       'turn:cancel': { roomId: id, turnId: id },
+      'turn:regenerate': { roomId: id, turnId: id, agentKey: 'writer' },
+      'message:edit': { roomId: id, messageId: id, content: 'better', rerun: true },
+      'message:delete': { roomId: id, messageId: id },
       typing: { roomId: id, sessionId: id, on: true },
       'tool:approve': { roomId: id, turnId: id, toolCallId: 'call_1', decision: 'approve' },
     };
