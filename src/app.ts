@@ -144,7 +144,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
     health.queue = () => filePipeline.health();
     const services: Services = {
       users: new UserService(orm),
-      rooms: new RoomService(orm, events, config.limits, () => Object.keys(config.models)),
+      rooms: new RoomService(orm, events, { ...config.limits, botsMayCreateRooms: config.botsMayCreateRooms }, () => Object.keys(config.models)),
       agents: new AgentService(orm, events, () => Object.keys(config.models), config.defaultModelAlias, config.limits),
       sessions: new SessionService(orm, config.limits),
       access,

@@ -47,6 +47,11 @@ const envSchema = z.object({
   TAVILY_API_KEY: optionalString,
   TAVILY_BASE_URL: optionalString.pipe(z.string().url().optional()),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Whether a bot's token may create rooms (bots are otherwise added to rooms by people). */
+  BOTS_MAY_CREATE_ROOMS: z
+    .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
 
   // limits
   MAX_JSON_BODY_BYTES: intFrom(64 * 1024, 1024, 16 * 1024 * 1024),
@@ -98,6 +103,8 @@ const envSchema = z.object({
   MAX_AGENTS_PER_ROOM: intFrom(12, 1, 1000),
   MAX_SESSIONS_PER_ROOM: intFrom(200, 1, 1_000_000),
   MAX_QUEUED_TURNS_PER_SESSION: intFrom(10, 1, 10_000),
+  /** Turns one sender may have waiting in one session, so one member cannot fill its queue. */
+  MAX_QUEUED_TURNS_PER_SENDER: intFrom(3, 1, 10_000),
   MAX_ROLE_PROMPT_CHARS: intFrom(4000, 1, 100_000),
   /** The whole system message one agent gets: persona, role, team and rules. */
   MAX_SYSTEM_PROMPT_CHARS: intFrom(8000, 2000, 1_000_000),
@@ -133,6 +140,8 @@ export interface AppConfig {
    */
   secrets: string[];
   logLevel: Env['LOG_LEVEL'];
+  /** BOTS_MAY_CREATE_ROOMS: a bot token may create rooms. */
+  botsMayCreateRooms: boolean;
   limits: {
     jsonBodyBytes: number;
     socketPayloadBytes: number;
@@ -167,6 +176,7 @@ export interface AppConfig {
     agentsPerRoom: number;
     sessionsPerRoom: number;
     queuedTurnsPerSession: number;
+    queuedTurnsPerSender: number;
     rolePromptChars: number;
     systemPromptChars: number;
   };
@@ -274,6 +284,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...passwordOf(e.REDIS_URL),
     ].filter((s): s is string => Boolean(s)),
     logLevel: e.LOG_LEVEL,
+    botsMayCreateRooms: e.BOTS_MAY_CREATE_ROOMS,
     limits: {
       jsonBodyBytes: e.MAX_JSON_BODY_BYTES,
       socketPayloadBytes: e.MAX_SOCKET_PAYLOAD_BYTES,
@@ -308,6 +319,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       agentsPerRoom: e.MAX_AGENTS_PER_ROOM,
       sessionsPerRoom: e.MAX_SESSIONS_PER_ROOM,
       queuedTurnsPerSession: e.MAX_QUEUED_TURNS_PER_SESSION,
+      queuedTurnsPerSender: e.MAX_QUEUED_TURNS_PER_SENDER,
       rolePromptChars: e.MAX_ROLE_PROMPT_CHARS,
       systemPromptChars: e.MAX_SYSTEM_PROMPT_CHARS,
     },

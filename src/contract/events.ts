@@ -1,6 +1,6 @@
 // The server-to-client half of the Socket.IO contract: every room event and its payload, shared by
 // the server and the client SDK. The client-to-server half is in client-events.ts. No server imports here.
-import type { AgentDto, ErrorBody, FileStatus, MessageDto, RoomMode, TurnStatus } from './dto';
+import type { AgentDto, ErrorBody, FileStatus, MemberDto, MemberRole, MessageDto, RoomMode, TurnStatus } from './dto';
 
 export type {
   Ack,
@@ -69,6 +69,12 @@ export interface RoomEventPayloads {
   'file:failed': { fileId: string; filename: string; code: string; message: string };
   /** The room's agents or settings changed; clients refetch or apply the snapshot given. */
   'room:updated': { agents?: AgentDto[]; mode?: RoomMode; name?: string };
+  /** Someone became a member of the room. */
+  'member:added': { member: MemberDto };
+  /** A member's role changed; it applies to their sockets from this event on, on every node. */
+  'member:updated': { userId: string; role: MemberRole };
+  /** A member left or was removed (their sockets left the room). */
+  'member:removed': { userId: string };
 }
 
 export type RoomEventName = keyof RoomEventPayloads;
@@ -108,4 +114,9 @@ export interface SocketData {
   kind: 'human' | 'bot';
   tokenExp: number;
   rooms: Set<string>;
+  /**
+   * The socket's role in each room it joined, read at the join and kept current by `member:updated`
+   * (on every node); socket events are allowed or refused by it.
+   */
+  roles: Map<string, MemberRole>;
 }

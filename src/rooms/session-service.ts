@@ -2,7 +2,7 @@ import type { MessageDto, SessionDto } from '../contract/dto';
 import type { Orm } from '../db/orm';
 import { Message, Room, Session, User } from '../db/entities';
 import { decodeCursor, olderThan, pageOf, type Page } from '../shared/pagination';
-import { requireMember, requireSessionMember } from './access';
+import { requireMember, requirePermission, requireSessionMember } from './access';
 import { requireBelowCap } from './caps';
 import { presentMessage, presentSession } from './presenters';
 
@@ -15,7 +15,7 @@ export class SessionService {
 
   async create(userId: string, roomId: string, title: string): Promise<SessionDto> {
     const session = await this.orm.em.fork().transactional(async (em) => {
-      const { room } = await requireMember(em, roomId, userId);
+      const { room } = await requirePermission(em, roomId, userId, 'messages.send');
       const cap = { limit: 'sessionsPerRoom', max: this.limits.sessionsPerRoom, what: 'sessions per room' } as const;
       await requireBelowCap(em, room, cap, () => em.count(Session, { room: roomId }));
       return em.create(Session, {

@@ -2,6 +2,7 @@ import type { ParsedClientPayload } from '../contract/client-events';
 import type { MessageDto } from '../contract/dto';
 import { isTransientDbError } from '../db/transient-error';
 import { presentMessage } from '../rooms/presenters';
+import { requireCan } from '../domain/permissions';
 import { AppError } from '../shared/errors';
 import { retry } from '../shared/retry';
 import { isDuplicateKey, type TurnRepository } from './turn-repository';
@@ -36,8 +37,9 @@ export class TurnIntake {
 
   /** `turnId` is the id a new turn gets; the caller holds it before the commit. */
   async accept(userId: string, input: SendInput, turnId: string): Promise<Accepted> {
-    // Membership first: a removed member gets no answer about earlier sends either.
-    const { room } = await this.repo.requireMember(input.roomId, userId);
+    // Membership and role first: a removed member (or a viewer) gets no answer about earlier sends either.
+    const { room, role } = await this.repo.requireMember(input.roomId, userId);
+    requireCan(role, 'messages.send');
     const existing = await this.findExisting(userId, input);
     if (existing) return existing;
     const session = await this.repo.findSession(input.roomId, input.sessionId);

@@ -2,6 +2,7 @@ import type { TurnStatus } from '../contract/dto';
 import type { InFlightTurn } from '../contract/events';
 import type { LlmUsageEvent } from '../db/entities';
 import { newId } from '../db/entities/common';
+import { can, requireCan } from '../domain/permissions';
 import { AppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { CrossNodeTurns } from './cross-node-turns';
@@ -63,10 +64,17 @@ export class TurnService {
     return this.d.cluster.inFlight(roomId);
   }
 
+  /** Cancels a queued turn (it never runs) or a running one (it stops, keeping what streamed), on any node. */
   async cancel(userId: string, roomId: string, turnId: string): Promise<{ status: TurnStatus; cancelRequested: boolean }> {
-    await this.repo.requireMember(roomId, userId);
+    const { role } = await this.repo.requireMember(roomId, userId);
     const turn = await this.repo.turnOfRoom(roomId, turnId);
     if (!turn) throw new AppError('TURN_NOT_FOUND', 'Turn not found');
+    // Its sender may cancel a turn (unless now a viewer); owners and admins cancel anyone's.
+    if (turn.requestedBy.id === userId) {
+      if (!can(role, 'messages.send') && !can(role, 'turns.cancel_any')) {
+        throw new AppError('FORBIDDEN', `A ${role} may not cancel turns in this room`, { role, action: 'turns.cancel_any' });
+      }
+    } else requireCan(role, 'turns.cancel_any');
     let status = turn.status;
     if (status === 'queued') {
       const release = this.d.inHand.hold(turnId);

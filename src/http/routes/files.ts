@@ -11,7 +11,7 @@ import { listQuery } from '../../rooms/schemas';
 import { idParam } from './ids';
 
 /**
- * Uploads: membership is checked and an upload slot taken before a byte of the body is read;
+ * Uploads: the uploader's role is checked (files.upload) and an upload slot taken before a byte of the body is read;
  * multer streams the file to a staging file on disk up to the cap (one file, a few small fields)
  * within the idle and total timeouts, then the pipeline sniffs, stores and queues it.
  */
@@ -49,7 +49,7 @@ export function fileRoutes(s: Services, limits: AppConfig['limits']): Router {
     '/rooms/:roomId/files',
     async (req, _res, next) => {
       const roomId = idParam(req.params.roomId, 'ROOM_NOT_FOUND');
-      await s.access.requireMember(roomId, currentUser(req).id);
+      await s.access.requirePermission(roomId, currentUser(req).id, 'files.upload');
       next();
     },
     uploadSlot(slots),

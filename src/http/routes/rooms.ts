@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Services } from '../../services';
-import { addMemberBody, createRoomBody, createSessionBody, listQuery, updateRoomBody } from '../../rooms/schemas';
+import { addMemberBody, createRoomBody, createSessionBody, listQuery, updateMemberBody, updateRoomBody } from '../../rooms/schemas';
 import { currentUser } from '../middleware/auth';
 import { body, query } from '../middleware/validate';
 import { idParam } from './ids';
@@ -9,7 +9,7 @@ export function roomRoutes(s: Services): Router {
   const r = Router();
 
   r.post('/rooms', async (req, res) => {
-    res.status(201).json(await s.rooms.create(currentUser(req).id, body(req, createRoomBody)));
+    res.status(201).json(await s.rooms.create(currentUser(req), body(req, createRoomBody)));
   });
   r.get('/rooms', async (req, res) => {
     res.json(await s.rooms.list(currentUser(req).id, query(req, listQuery)));
@@ -28,6 +28,11 @@ export function roomRoutes(s: Services): Router {
   r.post('/rooms/:roomId/members', async (req, res) => {
     const roomId = idParam(req.params.roomId, 'ROOM_NOT_FOUND');
     res.status(201).json(await s.rooms.addMember(currentUser(req).id, roomId, body(req, addMemberBody)));
+  });
+  r.patch('/rooms/:roomId/members/:userId', async (req, res) => {
+    const roomId = idParam(req.params.roomId, 'ROOM_NOT_FOUND');
+    const target = idParam(req.params.userId, 'USER_NOT_FOUND');
+    res.json(await s.rooms.updateMember(currentUser(req).id, roomId, target, body(req, updateMemberBody)));
   });
   r.delete('/rooms/:roomId/members/:userId', async (req, res) => {
     const roomId = idParam(req.params.roomId, 'ROOM_NOT_FOUND');
