@@ -102,7 +102,7 @@ export async function createTurnEngine(d: {
     d.probes,
   );
 
-  const intake = new TurnIntake(repo, { queuedTurnsPerSession: limits.queuedTurnsPerSession });
+  const intake = new TurnIntake(repo, { queuedTurnsPerSession: limits.queuedTurnsPerSession, queuedTurnsPerSender: limits.queuedTurnsPerSender });
   const cluster = new CrossNodeTurns(d.bus, active, logger);
   const turns = new TurnService({ repo, intake, announcer, inHand, cluster, kick, logger });
 

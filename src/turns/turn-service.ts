@@ -47,8 +47,33 @@ export class TurnService {
       const accepted = await this.d.intake.accept(userId, input, turnId);
       if (!accepted.duplicate) await this.announce(accepted.turnId, () => this.d.announcer.announceQueued(accepted.turnId));
       else if (!accepted.announced) await this.announce(accepted.turnId, () => this.d.announcer.takeOver(accepted.turnId, false));
+      if (accepted.interrupt) await this.interruptAhead(input.sessionId, accepted.turnId);
       this.d.kick(input.sessionId);
       return { messageId: accepted.message.id, turnId: accepted.turnId, duplicate: accepted.duplicate };
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * busyPolicy `interrupt`: the new message runs next. The session's running turn is cancelled as
+   * `turn:cancel` cancels it (what streamed is kept), and turns still waiting ahead of the new one
+   * are cancelled before they start. A waiting turn claimed meanwhile is running: it is aborted.
+   */
+  private async interruptAhead(sessionId: string, turnId: string): Promise<void> {
+    for (const t of await this.repo.turnsAhead(sessionId, turnId)) {
+      if (t.status === 'queued' && (await this.cancelQueued(t.id))) continue;
+      this.d.cluster.abort(t.id);
+    }
+  }
+
+  /** queued → cancelled and announced; false when a node claimed the turn first (it runs). */
+  private async cancelQueued(turnId: string): Promise<boolean> {
+    const release = this.d.inHand.hold(turnId);
+    try {
+      if (!(await this.repo.cancelIfQueued(turnId))) return false;
+      await this.announce(turnId, () => this.d.announcer.announceEnd(turnId));
+      return true;
     } finally {
       release();
     }
@@ -77,16 +102,9 @@ export class TurnService {
     } else requireCan(role, 'turns.cancel_any');
     let status = turn.status;
     if (status === 'queued') {
-      const release = this.d.inHand.hold(turnId);
-      try {
-        // Only wins if no node claimed it meanwhile; otherwise it is running and is aborted below.
-        if (await this.repo.cancelIfQueued(turnId)) {
-          await this.announce(turnId, () => this.d.announcer.announceEnd(turnId));
-          return { status: 'cancelled', cancelRequested: true };
-        }
-      } finally {
-        release();
-      }
+      // A waiting turn is withdrawn: it never runs. Only wins if no node claimed it meanwhile;
+      // otherwise it is running and is aborted below.
+      if (await this.cancelQueued(turnId)) return { status: 'cancelled', cancelRequested: true };
       status = (await this.repo.statusOf(turnId)) ?? status;
     }
     if (status === 'running') {
