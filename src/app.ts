@@ -142,14 +142,15 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
     });
     stopFiles = () => filePipeline.close();
     health.queue = () => filePipeline.health();
+    const files = new FileService(orm, access, filePipeline, events);
     const services: Services = {
       users: new UserService(orm),
-      rooms: new RoomService(orm, events, { ...config.limits, botsMayCreateRooms: config.botsMayCreateRooms }, () => Object.keys(config.models)),
+      rooms: new RoomService(orm, events, { ...config.limits, botsMayCreateRooms: config.botsMayCreateRooms }, () => Object.keys(config.models), files),
       agents: new AgentService(orm, events, () => Object.keys(config.models), config.defaultModelAlias, config.limits),
-      sessions: new SessionService(orm, config.limits),
+      sessions: new SessionService(orm, config.limits, events),
       access,
       turns: turnEngine.turns,
-      files: new FileService(orm, access, filePipeline),
+      files,
     };
 
     // Transports last.

@@ -1,6 +1,6 @@
 // The server-to-client half of the Socket.IO contract: every room event and its payload, shared by
 // the server and the client SDK. The client-to-server half is in client-events.ts. No server imports here.
-import type { AgentDto, ErrorBody, FileStatus, MemberDto, MemberRole, MessageDto, RoomMode, TurnStatus } from './dto';
+import type { AgentDto, ErrorBody, FileStatus, MemberDto, MemberRole, MessageDto, RoomMode, SessionDto, TurnStatus } from './dto';
 
 export type {
   Ack,
@@ -75,6 +75,14 @@ export interface RoomEventPayloads {
   'member:updated': { userId: string; role: MemberRole };
   /** A member left or was removed (their sockets left the room). */
   'member:removed': { userId: string };
+  /** A session was renamed. */
+  'session:updated': { session: SessionDto };
+  /** A session was deleted with its messages and turns. */
+  'session:deleted': { sessionId: string };
+  /** A file was deleted. */
+  'file:deleted': { fileId: string };
+  /** The room was deleted with everything in it: the last event of its stream; every socket leaves it. */
+  'room:deleted': Record<string, never>;
 }
 
 export type RoomEventName = keyof RoomEventPayloads;

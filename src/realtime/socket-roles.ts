@@ -39,3 +39,15 @@ export async function requireSocketAction(ctx: Pick<RealtimeContext, 'services'>
   requireCan(role, action);
   return role;
 }
+
+/** A deleted room: this node's sockets leave its channel and forget it (no presence is announced for it). */
+export function leaveDeletedRoom(io: AppServer, roomId: string): void {
+  const nsp = io.of('/');
+  for (const id of [...(nsp.adapter.rooms.get(roomChannel(roomId)) ?? [])]) {
+    const socket = nsp.sockets.get(id) as AppSocket | undefined;
+    if (!socket) continue;
+    socket.data.rooms.delete(roomId);
+    socket.data.roles.delete(roomId);
+    socket.leave(roomChannel(roomId));
+  }
+}

@@ -18,7 +18,7 @@ import { InboundGuard } from './inbound-guard';
 import { roomHandlers } from './handlers/room-handlers';
 import { turnHandlers } from './handlers/turn-handlers';
 import { RoomDelivery } from './room-delivery';
-import { applyRole } from './socket-roles';
+import { applyRole, leaveDeletedRoom } from './socket-roles';
 
 export type { AppServer, RealtimeContext } from './context';
 
@@ -70,6 +70,8 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
       applyRole(io, delivery, roomId, userId, role);
     }
     delivery.deliver(roomId, event, data);
+    // The room's last event: this node's sockets leave it (no presence is announced for a room that is gone).
+    if (event === 'room:deleted') leaveDeletedRoom(io, roomId);
   };
   d.roomEvents.attach({ deliver, activeRooms: () => [...localRooms(nsp()), ...delivery.heldRooms()] });
 
@@ -191,6 +193,20 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
   const onUpdated = ({ roomId, userId, role }: DomainEventMap['member:updated'][0]) => publish(roomId, 'member:updated', { userId, role });
   d.events.on('member:added', onAdded);
   d.events.on('member:updated', onUpdated);
+  const onSessionUpdated = ({ roomId, session }: DomainEventMap['session:updated'][0]) => publish(roomId, 'session:updated', { session });
+  const onSessionDeleted = ({ roomId, sessionId }: DomainEventMap['session:deleted'][0]) => publish(roomId, 'session:deleted', { sessionId });
+  const onFileDeleted = ({ roomId, fileId }: DomainEventMap['file:deleted'][0]) => publish(roomId, 'file:deleted', { fileId });
+  // `room:deleted` reaches every node as the room's last event; then its stream is dropped.
+  const onRoomDeleted = ({ roomId }: DomainEventMap['room:deleted'][0]) =>
+    void broadcaster
+      .publish(roomId, 'room:deleted', {})
+      .catch((err) => logger.warn('room:deleted publish failed', { roomId, err }))
+      .then(() => d.roomEvents.forget(roomId))
+      .catch((err) => logger.warn('dropping a deleted room stream failed', { roomId, err }));
+  d.events.on('session:updated', onSessionUpdated);
+  d.events.on('session:deleted', onSessionDeleted);
+  d.events.on('file:deleted', onFileDeleted);
+  d.events.on('room:deleted', onRoomDeleted);
   // Changes made over REST reach everyone in the room as `room:updated`.
   const announce = (roomId: string, what: () => Promise<RoomEventPayloads['room:updated']>) =>
     void what()
@@ -209,6 +225,10 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
       d.events.off('member:removed', onRemoved);
       d.events.off('member:added', onAdded);
       d.events.off('member:updated', onUpdated);
+      d.events.off('session:updated', onSessionUpdated);
+      d.events.off('session:deleted', onSessionDeleted);
+      d.events.off('file:deleted', onFileDeleted);
+      d.events.off('room:deleted', onRoomDeleted);
       d.events.off('agents:changed', onAgents);
       d.events.off('room:updated', onRoom);
       // The last events of this node's turns first reach its sockets (they came through Redis).

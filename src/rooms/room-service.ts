@@ -1,13 +1,14 @@
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { MemberDto, RoomDto } from '../contract/dto';
 import type { Em, Orm } from '../db/orm';
-import { Agent, Message, Room, RoomMember, Session, Turn, User, type MemberRole } from '../db/entities';
+import { Agent, Message, Room, RoomMember, Session, StoredFile, Turn, User, type MemberRole } from '../db/entities';
 import { canChangeRole } from '../domain/permissions';
 import { AppError } from '../shared/errors';
 import type { DomainEvents } from '../shared/domain-events';
 import { decodeCursor, olderThan, pageOf, type Page } from '../shared/pagination';
 import { requireMember, requirePermission } from './access';
 import { requireBelowCap } from './caps';
+import { requireNoRunningTurn } from './idle-sessions';
 import { presentAgent, presentMember, presentMessage, presentRoom, presentSession, presentTurnState } from './presenters';
 import type { AgentDto, MessageDto, SessionDto, TurnStateDto } from '../contract/dto';
 import type { AddMemberBody, CreateRoomBody, UpdateMemberBody, UpdateRoomBody } from './schemas';
@@ -23,6 +24,8 @@ export class RoomService {
     private readonly events: DomainEvents,
     private readonly limits: { roomsPerUser: number; botsMayCreateRooms?: boolean },
     private readonly modelAliases: () => string[] = () => [],
+    /** Stored bytes that no file row names any more are removed (the file service does it). */
+    private readonly storedFiles: { removeUnreferenced(sha256s: string[]): Promise<void> } = { removeUnreferenced: async () => {} },
   ) {}
 
   /** Settings name model aliases of the configured alias table only. */
@@ -88,6 +91,28 @@ export class RoomService {
     await em.flush();
     this.events.emit('room:updated', { roomId });
     return presentRoom(room, role);
+  }
+
+  /**
+   * Deletes the room (owners only) with everything in it: sessions, messages, turns, usage and tool
+   * rows, files (rows, and stored bytes no other room shares), agents, members. Refused with
+   * SESSION_BUSY while a turn runs in one of its sessions. Then `room:deleted` goes to the room and
+   * its event stream is dropped.
+   */
+  async deleteRoom(userId: string, roomId: string): Promise<void> {
+    const sha256s = await this.orm.em.fork().transactional(async (em) => {
+      await requirePermission(em, roomId, userId, 'room.delete');
+      // New sessions, members and agents wait for this row; then find it gone.
+      await em.lock(em.getReference(Room, roomId), LockMode.PESSIMISTIC_WRITE);
+      const sessions = await em.find(Session, { room: roomId }, { fields: ['id'] });
+      await requireNoRunningTurn(em, sessions.map((x) => x.id));
+      const files = await em.find(StoredFile, { room: roomId }, { fields: ['sha256'] });
+      // Every table that hangs from a room does so with ON DELETE CASCADE.
+      await em.nativeDelete(Room, { id: roomId });
+      return files.map((f) => f.sha256);
+    });
+    this.events.emit('room:deleted', { roomId });
+    await this.storedFiles.removeUnreferenced(sha256s);
   }
 
   async listMembers(userId: string, roomId: string): Promise<{ items: MemberDto[] }> {

@@ -86,6 +86,7 @@ export const updateAgentBody = z
 export type UpdateAgentBody = z.infer<typeof updateAgentBody>;
 
 export const createSessionBody = z.strictObject({ title: z.string().trim().min(1).max(200).default('New session') });
+export const updateSessionBody = z.strictObject({ title: z.string().trim().min(1).max(200) });
 
 export const listQuery = z.object({
   before: z.string().max(200).optional(),

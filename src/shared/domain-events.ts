@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { MemberDto, MemberRole } from '../contract/dto';
+import type { MemberDto, MemberRole, SessionDto } from '../contract/dto';
 
 /**
  * In-process notifications from services to transports (e.g. a member removed over REST must
@@ -12,7 +12,11 @@ export interface DomainEventMap {
   'member:removed': [{ roomId: string; userId: string }];
   'agents:changed': [{ roomId: string }];
   'room:updated': [{ roomId: string }];
+  /** The room's rows are gone: announce it, then drop its event stream. */
   'room:deleted': [{ roomId: string }];
+  'session:updated': [{ roomId: string; session: SessionDto }];
+  'session:deleted': [{ roomId: string; sessionId: string }];
+  'file:deleted': [{ roomId: string; fileId: string }];
 }
 
 export class DomainEvents extends EventEmitter<DomainEventMap> {}

@@ -1,3 +1,5 @@
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { Router, type RequestHandler } from 'express';
 import multer from 'multer';
 import type { AppConfig } from '../../config/config';
@@ -74,5 +76,33 @@ export function fileRoutes(s: Services, limits: AppConfig['limits']): Router {
   r.get('/files/:fileId', async (req, res) => {
     res.json(await s.files.get(currentUser(req).id, idParam(req.params.fileId, 'FILE_NOT_FOUND')));
   });
+  r.delete('/files/:fileId', async (req, res) => {
+    await s.files.delete(currentUser(req).id, idParam(req.params.fileId, 'FILE_NOT_FOUND'));
+    res.status(204).end();
+  });
+  r.get('/files/:fileId/content', async (req, res) => {
+    const f = await s.files.content(currentUser(req).id, idParam(req.params.fileId, 'FILE_NOT_FOUND'));
+    res.setHeader('Content-Type', contentType(f.mime));
+    res.setHeader('Content-Length', String(f.sizeBytes));
+    res.setHeader('Content-Disposition', attachment(f.filename));
+    // Served as a download, never rendered as a page of this origin.
+    res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+    await pipeline(createReadStream(f.path), res);
+  });
   return r;
+}
+
+/** The stored type; text is always UTF-8 here (uploads of other encodings are refused). */
+function contentType(mime: string): string {
+  return mime.startsWith('text/') && !/charset=/i.test(mime) ? `${mime}; charset=utf-8` : mime;
+}
+
+/**
+ * `attachment` with the name twice: an ASCII fallback (quotes, backslashes, control and non-ASCII
+ * characters replaced) and the exact name percent-encoded as RFC 6266 / 5987 `filename*`.
+ */
+export function attachment(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\%;]/g, '_') || 'file';
+  const exact = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${exact}`;
 }

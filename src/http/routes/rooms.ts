@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Services } from '../../services';
-import { addMemberBody, createRoomBody, createSessionBody, listQuery, updateMemberBody, updateRoomBody } from '../../rooms/schemas';
+import { addMemberBody, createRoomBody, createSessionBody, listQuery, updateMemberBody, updateRoomBody, updateSessionBody } from '../../rooms/schemas';
 import { currentUser } from '../middleware/auth';
 import { body, query } from '../middleware/validate';
 import { idParam } from './ids';
@@ -20,6 +20,11 @@ export function roomRoutes(s: Services): Router {
   r.patch('/rooms/:roomId', async (req, res) => {
     const roomId = idParam(req.params.roomId, 'ROOM_NOT_FOUND');
     res.json(await s.rooms.update(currentUser(req).id, roomId, body(req, updateRoomBody)));
+  });
+
+  r.delete('/rooms/:roomId', async (req, res) => {
+    await s.rooms.deleteRoom(currentUser(req).id, idParam(req.params.roomId, 'ROOM_NOT_FOUND'));
+    res.status(204).end();
   });
 
   r.get('/rooms/:roomId/members', async (req, res) => {
@@ -48,6 +53,15 @@ export function roomRoutes(s: Services): Router {
   r.get('/rooms/:roomId/sessions', async (req, res) => {
     const roomId = idParam(req.params.roomId, 'ROOM_NOT_FOUND');
     res.json(await s.sessions.list(currentUser(req).id, roomId, query(req, listQuery)));
+  });
+  r.patch('/sessions/:sessionId', async (req, res) => {
+    const sessionId = idParam(req.params.sessionId, 'SESSION_NOT_FOUND');
+    const { title } = body(req, updateSessionBody);
+    res.json(await s.sessions.rename(currentUser(req).id, sessionId, title));
+  });
+  r.delete('/sessions/:sessionId', async (req, res) => {
+    await s.sessions.delete(currentUser(req).id, idParam(req.params.sessionId, 'SESSION_NOT_FOUND'));
+    res.status(204).end();
   });
   r.get('/sessions/:sessionId/messages', async (req, res) => {
     const sessionId = idParam(req.params.sessionId, 'SESSION_NOT_FOUND');

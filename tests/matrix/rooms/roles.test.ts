@@ -29,6 +29,9 @@ describe('room roles', () => {
   let memberTurn: string;
   /** A turn the viewer sent while still a member: their own turn. */
   let viewerTurn: string;
+  /** A session and a file the viewer made while still a member. */
+  let viewerSession: string;
+  let viewerFile: string;
   let n = 0;
   const uniq = () => `${Date.now().toString(36)}${n++}`;
 
@@ -51,6 +54,9 @@ describe('room roles', () => {
     return key;
   };
 
+  const sessionBy = async (m: Member) => (await app.api(m.token, 'POST', `/rooms/${roomId}/sessions`, { title: `s ${uniq()}` })).body.id as string;
+  const fileBy = async (m: Member) => (await uploadFile(app, m.token, roomId, 'f.txt', Buffer.from(`file ${uniq()}`))).body.id as string;
+
   beforeAll(async () => {
     app = await startTestApp();
     const ownerToken = app.token('roles-owner', { name: 'Olivia' });
@@ -70,6 +76,8 @@ describe('room roles', () => {
     }
     memberTurn = (await send(members.member.client, roomId, sessionId, 'hello from the member')).turnId;
     viewerTurn = (await send(members.viewer.client, roomId, sessionId, 'hello from the future viewer')).turnId;
+    viewerSession = (await app.api(members.viewer.token, 'POST', `/rooms/${roomId}/sessions`, { title: 'mine' })).body.id;
+    viewerFile = (await uploadFile(app, members.viewer.token, roomId, 'mine.txt', Buffer.from(`viewer ${uniq()}`))).body.id;
     const demote = await app.api(owner.token, 'PATCH', `/rooms/${roomId}/members/${members.viewer.userId}`, { role: 'viewer' });
     expect(demote.body).toMatchObject({ userId: members.viewer.userId, role: 'viewer' });
     // The viewer's own socket hears of its new role as a room event.
@@ -152,6 +160,48 @@ describe('room roles', () => {
       name: 'POST /rooms/:id/files',
       allowed: TAKING_PART,
       run: async (m) => outcome(await uploadFile(app, m.token, roomId, 'notes.txt', Buffer.from(`notes ${uniq()}`))),
+    },
+    {
+      name: "PATCH /sessions/:id (another member's)",
+      allowed: STAFF,
+      run: async (m) => outcome(await app.api(m.token, 'PATCH', `/sessions/${await sessionBy(m.role === 'owner' ? members.member : owner)}`, { title: 'renamed' })),
+    },
+    {
+      name: "DELETE /sessions/:id (another member's)",
+      allowed: STAFF,
+      run: async (m) => outcome(await app.api(m.token, 'DELETE', `/sessions/${await sessionBy(m.role === 'owner' ? members.member : owner)}`)),
+    },
+    {
+      name: 'DELETE /sessions/:id (their own)',
+      allowed: TAKING_PART,
+      run: async (m) => outcome(await app.api(m.token, 'DELETE', `/sessions/${m.role === 'viewer' ? viewerSession : await sessionBy(m)}`)),
+    },
+    {
+      name: "DELETE /files/:id (another member's)",
+      allowed: STAFF,
+      run: async (m) => outcome(await app.api(m.token, 'DELETE', `/files/${await fileBy(m.role === 'owner' ? members.member : owner)}`)),
+    },
+    {
+      name: 'DELETE /files/:id (their own)',
+      allowed: TAKING_PART,
+      run: async (m) => outcome(await app.api(m.token, 'DELETE', `/files/${m.role === 'viewer' ? viewerFile : await fileBy(m)}`)),
+    },
+    {
+      name: 'GET /files/:id/content',
+      allowed: ALL,
+      run: async (m) => {
+        const res = await fetch(`${app.url}/api/v1/files/${viewerFile}/content`, { headers: { authorization: `Bearer ${m.token}` } });
+        return res.status === 200 ? 'ok' : ((await res.json()) as any).error.code;
+      },
+    },
+    {
+      name: 'DELETE /rooms/:id',
+      allowed: ['owner'],
+      run: async (m) => {
+        const room = await app.api(owner.token, 'POST', '/rooms', { name: 'Doomed' });
+        if (m.role !== 'owner') await app.api(owner.token, 'POST', `/rooms/${room.body.id}/members`, { userId: m.userId, role: m.role });
+        return outcome(await app.api(m.token, 'DELETE', `/rooms/${room.body.id}`));
+      },
     },
     // Sockets
     { name: 'room:join', allowed: ALL, run: async (m) => ackOutcome(await m.client.request('room:join', { roomId, lastSeq: 0, epoch: 'x' })) },
