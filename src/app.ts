@@ -169,18 +169,19 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
     });
     stopFiles = () => filePipeline.close();
     health.queue = () => filePipeline.health();
+    const files = new FileService(orm, access, filePipeline, events);
     const services: Services = {
       users: new UserService(orm),
-      rooms: new RoomService(orm, events, config.limits, () => Object.keys(config.models)),
+      rooms: new RoomService(orm, events, { ...config.limits, botsMayCreateRooms: config.botsMayCreateRooms }, () => Object.keys(config.models), files),
       agents: new AgentService(orm, events, () => Object.keys(config.models), config.defaultModelAlias, config.limits, (name) => toolCatalog.has(name)),
-      sessions: new SessionService(orm, config.limits),
+      sessions: new SessionService(orm, config.limits, events),
       search: new SearchService(orm),
       access,
       turns: turnEngine.turns,
       approvals: turnEngine.approvals,
       tools: toolCatalog,
       messages: turnEngine.messages,
-      files: new FileService(orm, access, filePipeline),
+      files,
     };
 
     // Transports last.

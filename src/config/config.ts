@@ -57,6 +57,11 @@ const envSchema = z.object({
   DEV_LOGIN: z.enum(['true', 'false', '1', '0', '']).optional(),
   /** The built web room (`npm run build:web`), served at `/`; nothing is served when the folder is missing. */
   WEB_DIR: z.string().min(1).default('./dist/web'),
+  /** Whether a bot's token may create rooms (bots are otherwise added to rooms by people). */
+  BOTS_MAY_CREATE_ROOMS: z
+    .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
 
   // limits
   MAX_JSON_BODY_BYTES: intFrom(64 * 1024, 1024, 16 * 1024 * 1024),
@@ -108,6 +113,8 @@ const envSchema = z.object({
   MAX_AGENTS_PER_ROOM: intFrom(12, 1, 1000),
   MAX_SESSIONS_PER_ROOM: intFrom(200, 1, 1_000_000),
   MAX_QUEUED_TURNS_PER_SESSION: intFrom(10, 1, 10_000),
+  /** Turns one sender may have waiting in one session, so one member cannot fill its queue. */
+  MAX_QUEUED_TURNS_PER_SENDER: intFrom(3, 1, 10_000),
   MAX_ROLE_PROMPT_CHARS: intFrom(4000, 1, 100_000),
   /** The whole system message one agent gets: persona, role, team and rules. */
   MAX_SYSTEM_PROMPT_CHARS: intFrom(8000, 2000, 1_000_000),
@@ -168,6 +175,8 @@ export interface AppConfig {
    * JWT_SECRET or JWT_PUBLIC_KEY) outside NODE_ENV=production. `refused` says why it was not.
    */
   devLogin: { enabled: boolean; refused?: string };
+  /** BOTS_MAY_CREATE_ROOMS: a bot token may create rooms. */
+  botsMayCreateRooms: boolean;
   limits: {
     jsonBodyBytes: number;
     socketPayloadBytes: number;
@@ -202,6 +211,7 @@ export interface AppConfig {
     agentsPerRoom: number;
     sessionsPerRoom: number;
     queuedTurnsPerSession: number;
+    queuedTurnsPerSender: number;
     rolePromptChars: number;
     systemPromptChars: number;
     attachmentContextChars: number;
@@ -339,6 +349,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsToken: e.METRICS_TOKEN,
     webDir: path.resolve(e.WEB_DIR),
     devLogin: devLoginOf(e.DEV_LOGIN === 'true' || e.DEV_LOGIN === '1', { realKey: Boolean(e.JWT_SECRET || publicKey), production: e.NODE_ENV === 'production' }),
+    botsMayCreateRooms: e.BOTS_MAY_CREATE_ROOMS,
     limits: {
       jsonBodyBytes: e.MAX_JSON_BODY_BYTES,
       socketPayloadBytes: e.MAX_SOCKET_PAYLOAD_BYTES,
@@ -373,6 +384,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       agentsPerRoom: e.MAX_AGENTS_PER_ROOM,
       sessionsPerRoom: e.MAX_SESSIONS_PER_ROOM,
       queuedTurnsPerSession: e.MAX_QUEUED_TURNS_PER_SESSION,
+      queuedTurnsPerSender: e.MAX_QUEUED_TURNS_PER_SENDER,
       rolePromptChars: e.MAX_ROLE_PROMPT_CHARS,
       systemPromptChars: e.MAX_SYSTEM_PROMPT_CHARS,
       attachmentContextChars: e.ATTACHMENT_CONTEXT_CHARS,

@@ -1,6 +1,6 @@
 // The server-to-client half of the Socket.IO contract: every room event and its payload, shared by
 // the server and the client SDK. The client-to-server half is in client-events.ts. No server imports here.
-import type { AgentDto, ApprovalDecision, ApprovalReason, ErrorBody, FileStatus, MessageDto, RoomMode, SummaryFieldsDto, TurnStatus } from './dto';
+import type { AgentDto, ApprovalDecision, ApprovalReason, ErrorBody, FileStatus, MemberDto, MemberRole, MessageDto, RoomMode, SessionDto, SummaryFieldsDto, TurnStatus } from './dto';
 
 export type {
   Ack,
@@ -106,6 +106,20 @@ export interface RoomEventPayloads {
   'file:failed': { fileId: string; filename: string; code: string; message: string };
   /** The room's agents or settings changed; clients refetch or apply the snapshot given. */
   'room:updated': { agents?: AgentDto[]; mode?: RoomMode; name?: string };
+  /** Someone became a member of the room. */
+  'member:added': { member: MemberDto };
+  /** A member's role changed; it applies to their sockets from this event on, on every node. */
+  'member:updated': { userId: string; role: MemberRole };
+  /** A member left or was removed (their sockets left the room). */
+  'member:removed': { userId: string };
+  /** A session was renamed. */
+  'session:updated': { session: SessionDto };
+  /** A session was deleted with its messages and turns. */
+  'session:deleted': { sessionId: string };
+  /** A file was deleted. */
+  'file:deleted': { fileId: string };
+  /** The room was deleted with everything in it: the last event of its stream; every socket leaves it. */
+  'room:deleted': Record<string, never>;
 }
 
 export type RoomEventName = keyof RoomEventPayloads;
@@ -145,4 +159,9 @@ export interface SocketData {
   kind: 'human' | 'bot';
   tokenExp: number;
   rooms: Set<string>;
+  /**
+   * The socket's role in each room it joined, read at the join and kept current by `member:updated`
+   * (on every node); socket events are allowed or refused by it.
+   */
+  roles: Map<string, MemberRole>;
 }

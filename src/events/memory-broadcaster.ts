@@ -39,6 +39,11 @@ export class MemoryBroadcaster implements Broadcaster, ReplayLog {
     return r;
   }
 
+  /** Drops a deleted room's counter and log. */
+  forget(roomId: string): void {
+    this.rooms.delete(roomId);
+  }
+
   async publish<E extends RoomEventName>(roomId: string, event: E, payload: RoomEventPayloads[E]): Promise<RoomEvent<E>> {
     const r = this.room(roomId);
     const ts = this.now();

@@ -10,6 +10,8 @@ export interface PresenceCounter {
   enter(roomId: string, userId: string): Promise<boolean>;
   /** Counts one socket fewer; true when it was their last. */
   exit(roomId: string, userId: string): Promise<boolean>;
+  /** Drops a deleted room's counts. */
+  forget(roomId: string): Promise<void>;
 }
 
 export class MemoryPresence implements PresenceCounter {
@@ -33,6 +35,10 @@ export class MemoryPresence implements PresenceCounter {
     users?.delete(userId);
     if (users && users.size === 0) this.rooms.delete(roomId);
     return n === 0;
+  }
+
+  async forget(roomId: string): Promise<void> {
+    this.rooms.delete(roomId);
   }
 }
 
@@ -58,6 +64,10 @@ export class RedisPresence implements PresenceCounter {
   }
 
   private key = (roomId: string) => `${this.keyPrefix}room:{${roomId}}:presence`;
+
+  async forget(roomId: string): Promise<void> {
+    await this.redis.del(this.key(roomId));
+  }
 
   async enter(roomId: string, userId: string): Promise<boolean> {
     const res = await this.redis.multi().hincrby(this.key(roomId), userId, 1).expire(this.key(roomId), this.ttlSeconds).exec();

@@ -111,6 +111,11 @@ export class RedisBroadcaster implements Broadcaster, ReplayLog {
     return { gap: false, events, epoch: head.epoch, seq: Math.max(head.seq, events.at(-1)!.data.seq) };
   }
 
+  /** Drops a deleted room's head (counter and epoch) and replay log. */
+  async forget(roomId: string): Promise<void> {
+    await this.redis.del(this.headKey(roomId), this.logKey(roomId));
+  }
+
   async close() {}
 }
 

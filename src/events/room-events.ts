@@ -49,6 +49,8 @@ export interface RoomEvents {
   delivered(roomId: string): StreamPosition | undefined;
   /** Follows a room from its log's head on; none of its events reaches the sink meanwhile. */
   follow(roomId: string): Promise<void>;
+  /** Drops what the pipeline keeps of a deleted room: its head, replay log and presence counts. */
+  forget(roomId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -72,17 +74,22 @@ export async function createRoomEvents(d: {
   const slot = new SinkSlot();
   if (!d.redis) {
     const mb = new MemoryBroadcaster(slot.deliver, log);
+    const presence = new MemoryPresence();
     return {
       broadcaster: mb,
       replayLog: mb,
       bus: new LocalNodeBus(),
-      presence: new MemoryPresence(),
+      presence,
       attach: (sink) => slot.set(sink),
       // Memory delivery is synchronous: published means delivered.
       flush: async () => {},
       // Delivery is synchronous: what the log holds has been handed over.
       delivered: (roomId) => mb.position(roomId),
       follow: async () => undefined,
+      forget: async (roomId) => {
+        mb.forget(roomId);
+        await presence.forget(roomId);
+      },
       close: () => mb.close(),
     };
   }
@@ -94,15 +101,19 @@ export async function createRoomEvents(d: {
   await relay.start();
   const bus = new RedisNodeBus(d.redis.pub, d.redis.sub, config.redisKeyPrefix, (err) => logger.warn('node bus', { err }));
   await bus.start();
+  const presence = new RedisPresence(pub, config.redisKeyPrefix, PRESENCE_TTL_SECONDS);
   return {
     broadcaster: rb,
     replayLog: rb,
     bus,
-    presence: new RedisPresence(pub, config.redisKeyPrefix, PRESENCE_TTL_SECONDS),
+    presence,
     attach: (sink) => slot.set(sink),
     flush: (timeoutMs) => relay.flush(pub, timeoutMs),
     delivered: (roomId) => relay.delivered(roomId),
     follow: (roomId) => relay.follow(roomId),
+    forget: async (roomId) => {
+      await Promise.all([rb.forget(roomId), presence.forget(roomId)]);
+    },
     async close() {
       await bus.close();
       await relay.stop();

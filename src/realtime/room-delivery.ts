@@ -60,6 +60,12 @@ export class RoomDelivery {
     return this.pending.keys();
   }
 
+  /** Whether this socket is being held while it joins the room. */
+  isHeld(socket: Socket, roomId: string): boolean {
+    for (const p of this.pending.get(roomId) ?? []) if (p.socket === socket) return true;
+    return false;
+  }
+
   /** Starts holding events for a joining socket, and notes what this node has delivered so far. */
   hold(socket: Socket, roomId: string): Held {
     // One synchronous step: every event delivered after `at` lands in the buffer.

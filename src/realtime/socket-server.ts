@@ -4,9 +4,9 @@ import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import type { TokenVerifier } from '../auth/jwt';
 import type { AppConfig } from '../config/config';
-import type { RoomEventPayloads } from '../contract/events';
+import type { RoomEvent, RoomEventName, RoomEventPayloads } from '../contract/events';
 import type { Services } from '../services';
-import type { DomainEvents } from '../shared/domain-events';
+import type { DomainEventMap, DomainEvents } from '../shared/domain-events';
 import { toErrorBody } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { noMetrics, type Metrics } from '../shared/metrics';
@@ -19,6 +19,7 @@ import { InboundGuard } from './inbound-guard';
 import { roomHandlers } from './handlers/room-handlers';
 import { turnHandlers } from './handlers/turn-handlers';
 import { RoomDelivery } from './room-delivery';
+import { applyRole, leaveDeletedRoom } from './socket-roles';
 
 export type { AppServer, RealtimeContext } from './context';
 
@@ -66,7 +67,17 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
     io.adapter(createAdapter(d.adapterRedis.pub, d.adapterRedis.sub, { key: `${config.redisKeyPrefix}socket.io` }));
   }
   const { broadcaster, replayLog } = d.roomEvents;
-  d.roomEvents.attach({ deliver: delivery.deliver, activeRooms: () => [...localRooms(nsp()), ...delivery.heldRooms()] });
+  // A role change applies to this node's sockets of the member before the event reaches anyone.
+  const deliver: typeof delivery.deliver = (roomId, event, data) => {
+    if (event === 'member:updated') {
+      const { userId, role } = data as RoomEvent<'member:updated'>;
+      applyRole(io, delivery, roomId, userId, role);
+    }
+    delivery.deliver(roomId, event, data);
+    // The room's last event: this node's sockets leave it (no presence is announced for a room that is gone).
+    if (event === 'room:deleted') leaveDeletedRoom(io, roomId);
+  };
+  d.roomEvents.attach({ deliver, activeRooms: () => [...localRooms(nsp()), ...delivery.heldRooms()] });
 
   const ctx: RealtimeContext = {
     io,
@@ -126,6 +137,7 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
           kind: user.kind,
           tokenExp: claims.exp,
           rooms: new Set(),
+          roles: new Map(),
         };
         next();
       })
@@ -176,12 +188,35 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
     });
   });
 
+  /** A room event about a change made over REST; a failed publish is logged (the change stands). */
+  const publish = <E extends RoomEventName>(roomId: string, event: E, payload: RoomEventPayloads[E]) =>
+    void broadcaster.publish(roomId, event, payload).catch((err) => logger.warn(`${event} publish failed`, { roomId, err }));
   // A member removed over REST leaves the room's channel at once, on every node.
   const onRemoved = ({ roomId, userId }: { roomId: string; userId: string }) => {
     io.in(userChannel(userId)).socketsLeave(roomChannel(roomId));
     io.to(userChannel(userId)).emit('room:removed', { roomId, reason: 'membership revoked' });
+    publish(roomId, 'member:removed', { userId });
   };
   d.events.on('member:removed', onRemoved);
+  const onAdded = ({ roomId, member }: DomainEventMap['member:added'][0]) => publish(roomId, 'member:added', { member });
+  // Every node applies the new role to its sockets when the event reaches it (`deliver` above).
+  const onUpdated = ({ roomId, userId, role }: DomainEventMap['member:updated'][0]) => publish(roomId, 'member:updated', { userId, role });
+  d.events.on('member:added', onAdded);
+  d.events.on('member:updated', onUpdated);
+  const onSessionUpdated = ({ roomId, session }: DomainEventMap['session:updated'][0]) => publish(roomId, 'session:updated', { session });
+  const onSessionDeleted = ({ roomId, sessionId }: DomainEventMap['session:deleted'][0]) => publish(roomId, 'session:deleted', { sessionId });
+  const onFileDeleted = ({ roomId, fileId }: DomainEventMap['file:deleted'][0]) => publish(roomId, 'file:deleted', { fileId });
+  // `room:deleted` reaches every node as the room's last event; then its stream is dropped.
+  const onRoomDeleted = ({ roomId }: DomainEventMap['room:deleted'][0]) =>
+    void broadcaster
+      .publish(roomId, 'room:deleted', {})
+      .catch((err) => logger.warn('room:deleted publish failed', { roomId, err }))
+      .then(() => d.roomEvents.forget(roomId))
+      .catch((err) => logger.warn('dropping a deleted room stream failed', { roomId, err }));
+  d.events.on('session:updated', onSessionUpdated);
+  d.events.on('session:deleted', onSessionDeleted);
+  d.events.on('file:deleted', onFileDeleted);
+  d.events.on('room:deleted', onRoomDeleted);
   // Changes made over REST reach everyone in the room as `room:updated`.
   const announce = (roomId: string, what: () => Promise<RoomEventPayloads['room:updated']>) =>
     void what()
@@ -198,6 +233,12 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
     io,
     async close() {
       d.events.off('member:removed', onRemoved);
+      d.events.off('member:added', onAdded);
+      d.events.off('member:updated', onUpdated);
+      d.events.off('session:updated', onSessionUpdated);
+      d.events.off('session:deleted', onSessionDeleted);
+      d.events.off('file:deleted', onFileDeleted);
+      d.events.off('room:deleted', onRoomDeleted);
       d.events.off('agents:changed', onAgents);
       d.events.off('room:updated', onRoom);
       // The last events of this node's turns first reach its sockets (they came through Redis).

@@ -1,5 +1,6 @@
 import type { Em, Orm } from '../db/orm';
 import { RoomMember, Session, type MemberRole, type Room } from '../db/entities';
+import { requireCan, type RoomAction } from '../domain/permissions';
 import { AppError } from '../shared/errors';
 
 // The one place that decides who may do what in a room. Services call the `require*` functions
@@ -34,6 +35,13 @@ export async function requireRole(em: Em, roomId: string, userId: string, role: 
 
 export const requireOwner = (em: Em, roomId: string, userId: string) => requireRole(em, roomId, userId, 'owner');
 
+/** Membership whose role may do `action` (src/domain/permissions.ts); FORBIDDEN naming the role and action otherwise. */
+export async function requirePermission(em: Em, roomId: string, userId: string, action: RoomAction): Promise<Membership> {
+  const m = await requireMember(em, roomId, userId);
+  requireCan(m.role, action);
+  return m;
+}
+
 /** A session the caller may see (through membership of its room); otherwise SESSION_NOT_FOUND. */
 export async function requireSessionMember(em: Em, sessionId: string, userId: string): Promise<{ session: Session } & Membership> {
   const session = await em.findOne(Session, { id: sessionId }, { populate: ['room'] });
@@ -47,19 +55,37 @@ export async function requireSessionMember(em: Em, sessionId: string, userId: st
 export class RoomAccess {
   constructor(private readonly orm: Orm) {}
 
+  /** The user's role in the room; ROOM_NOT_FOUND for a non-member. */
+  async roleOf(roomId: string, userId: string): Promise<MemberRole> {
+    const m = await this.orm.em.fork().findOne(RoomMember, { room: roomId, user: userId }, { fields: ['role'] });
+    if (!m) throw new AppError('ROOM_NOT_FOUND', 'Room not found');
+    return m.role;
+  }
+
+  /** Throws ROOM_NOT_FOUND for a non-member, FORBIDDEN for a member whose role may not do `action`. */
+  async requirePermission(roomId: string, userId: string, action: RoomAction): Promise<MemberRole> {
+    const role = await this.roleOf(roomId, userId);
+    requireCan(role, action);
+    return role;
+  }
+
   /** Throws ROOM_NOT_FOUND unless the user is (still) a member; checked on every room event. */
   async requireMember(roomId: string, userId: string): Promise<void> {
     if (!(await this.isMember(roomId, userId))) throw new AppError('ROOM_NOT_FOUND', 'Room not found');
   }
 
-  /** A member's session of this room (e.g. for typing); a session of another room is SESSION_NOT_FOUND. */
-  async requireSessionInRoom(roomId: string, sessionId: string, userId: string): Promise<void> {
+  /**
+   * A member's session of this room (e.g. for typing); a session of another room is
+   * SESSION_NOT_FOUND, and a role that may not do `action` FORBIDDEN.
+   */
+  async requireSessionInRoom(roomId: string, sessionId: string, userId: string, action?: RoomAction): Promise<void> {
     const em = this.orm.em.fork();
     const [member, session] = await Promise.all([
-      em.count(RoomMember, { room: roomId, user: userId }),
+      em.findOne(RoomMember, { room: roomId, user: userId }, { fields: ['role'] }),
       em.count(Session, { id: sessionId, room: roomId }),
     ]);
     if (!member) throw new AppError('ROOM_NOT_FOUND', 'Room not found');
+    if (action) requireCan(member.role, action);
     if (!session) throw new AppError('SESSION_NOT_FOUND', 'Session not found');
   }
 

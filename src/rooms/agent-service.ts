@@ -5,12 +5,12 @@ import { Agent, Room } from '../db/entities';
 import { isMcpToolName } from '../domain/tool-names';
 import { AppError } from '../shared/errors';
 import type { DomainEvents } from '../shared/domain-events';
-import { requireMember, requireOwner } from './access';
+import { requireMember, requirePermission } from './access';
 import { requireBelowCap } from './caps';
 import { presentAgent } from './presenters';
 import type { CreateAgentBody, UpdateAgentBody } from './schemas';
 
-/** The agents of a room; members read them, owners manage them. */
+/** The agents of a room; members read them, owners and admins manage them. */
 export class AgentService {
   constructor(
     private readonly orm: Orm,
@@ -69,7 +69,7 @@ export class AgentService {
     let agent: Agent;
     try {
       agent = await this.orm.em.fork().transactional(async (em) => {
-        const { room } = await requireOwner(em, roomId, userId);
+        const { room } = await requirePermission(em, roomId, userId, 'agents.manage');
         const modelAlias = body.modelAlias ?? this.defaultModelAlias;
         this.checkAlias(modelAlias);
         // Each agent of a roundtable is one model call per message: their number is capped.
@@ -105,7 +105,7 @@ export class AgentService {
     this.checkRolePrompt(body.rolePrompt);
     this.checkTools(body);
     const em = this.orm.em.fork();
-    await requireOwner(em, roomId, userId);
+    await requirePermission(em, roomId, userId, 'agents.manage');
     const agent = await this.find(em, roomId, key);
     if (body.modelAlias !== undefined) {
       this.checkAlias(body.modelAlias);
@@ -123,7 +123,7 @@ export class AgentService {
 
   async remove(userId: string, roomId: string, key: string): Promise<void> {
     const em = this.orm.em.fork();
-    await requireOwner(em, roomId, userId);
+    await requirePermission(em, roomId, userId, 'agents.manage');
     await em.remove(await this.find(em, roomId, key)).flush();
     this.events.emit('agents:changed', { roomId });
   }

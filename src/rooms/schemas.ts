@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isKnownTool, isMcpToolName, KNOWN_TOOL_NAMES } from '../domain/tool-names';
 import { TOOL_APPROVAL_POLICIES } from '../contract/enums';
-import { ROOM_MODES } from '../db/entities';
+import { MEMBER_ROLES, ROOM_MODES } from '../db/entities';
 import { roomSettingsPatchSchema, roomSettingsSchema } from '../contract/room-settings';
 
 const name = z.string().trim().min(1).max(200);
@@ -24,15 +24,20 @@ export const updateRoomBody = z
   .refine((b) => Object.keys(b).length > 0, 'nothing to update');
 export type UpdateRoomBody = z.infer<typeof updateRoomBody>;
 
+const role = z.enum(MEMBER_ROLES);
+
 export const addMemberBody = z.union([
-  z.strictObject({ userId: z.uuid(), role: z.enum(['owner', 'member']).default('member') }),
+  z.strictObject({ userId: z.uuid(), role: role.default('member') }),
   z.strictObject({
     sub: z.string().min(1).max(255),
     displayName: z.string().trim().min(1).max(200).optional(),
-    role: z.enum(['owner', 'member']).default('member'),
+    role: role.default('member'),
   }),
 ]);
 export type AddMemberBody = z.infer<typeof addMemberBody>;
+
+export const updateMemberBody = z.strictObject({ role });
+export type UpdateMemberBody = z.infer<typeof updateMemberBody>;
 
 export const agentKey = z
   .string()
@@ -102,6 +107,7 @@ export const updateAgentBody = z
 export type UpdateAgentBody = z.infer<typeof updateAgentBody>;
 
 export const createSessionBody = z.strictObject({ title: z.string().trim().min(1).max(200).default('New session') });
+export const updateSessionBody = z.strictObject({ title: z.string().trim().min(1).max(200) });
 
 export const listQuery = z.object({
   before: z.string().max(200).optional(),

@@ -1,8 +1,12 @@
 import type { MessageDto, SessionDto } from '../contract/dto';
-import type { Orm } from '../db/orm';
+import type { Em, Orm } from '../db/orm';
 import { Agent, Message, Room, Session, User } from '../db/entities';
+import { can } from '../domain/permissions';
+import type { DomainEvents } from '../shared/domain-events';
+import { AppError } from '../shared/errors';
+import { requireNoRunningTurn } from './idle-sessions';
 import { decodeCursor, olderThan, pageOf, type Page } from '../shared/pagination';
-import { requireMember, requireSessionMember } from './access';
+import { requireMember, requirePermission, requireSessionMember } from './access';
 import { requireBelowCap } from './caps';
 import { presentMessage, presentSession } from './presenters';
 import { exportMarkdown, type SessionExport } from './session-export';
@@ -12,11 +16,46 @@ export class SessionService {
   constructor(
     private readonly orm: Orm,
     private readonly limits: { sessionsPerRoom: number; exportMaxMessages: number },
+    private readonly events?: DomainEvents,
   ) {}
+
+  /** A session the caller may rename or delete: their own (while they may send), or any with sessions.manage. */
+  private async manageable(em: Em, userId: string, sessionId: string): Promise<Session> {
+    const { session, role } = await requireSessionMember(em, sessionId, userId);
+    const own = session.createdBy.id === userId && can(role, 'messages.send');
+    if (!own && !can(role, 'sessions.manage')) {
+      throw new AppError('FORBIDDEN', `A ${role} may not rename or delete ${session.createdBy.id === userId ? 'sessions' : "other members' sessions"} in this room`, {
+        role,
+        action: 'sessions.manage',
+      });
+    }
+    return session;
+  }
+
+  async rename(userId: string, sessionId: string, title: string): Promise<SessionDto> {
+    const em = this.orm.em.fork();
+    const session = await this.manageable(em, userId, sessionId);
+    session.title = title;
+    await em.flush();
+    const dto = presentSession(session);
+    this.events?.emit('session:updated', { roomId: session.room.id, session: dto });
+    return dto;
+  }
+
+  /** Deletes a session with its messages, turns, usage and tool rows; SESSION_BUSY while a turn runs in it. */
+  async delete(userId: string, sessionId: string): Promise<void> {
+    const roomId = await this.orm.em.fork().transactional(async (em) => {
+      const session = await this.manageable(em, userId, sessionId);
+      await requireNoRunningTurn(em, [sessionId]);
+      await em.nativeDelete(Session, { id: sessionId });
+      return session.room.id;
+    });
+    this.events?.emit('session:deleted', { roomId, sessionId });
+  }
 
   async create(userId: string, roomId: string, title: string): Promise<SessionDto> {
     const session = await this.orm.em.fork().transactional(async (em) => {
-      const { room } = await requireMember(em, roomId, userId);
+      const { room } = await requirePermission(em, roomId, userId, 'messages.send');
       const cap = { limit: 'sessionsPerRoom', max: this.limits.sessionsPerRoom, what: 'sessions per room' } as const;
       await requireBelowCap(em, room, cap, () => em.count(Session, { room: roomId }));
       return em.create(Session, {

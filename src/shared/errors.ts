@@ -52,6 +52,8 @@ export const ErrorCodes = {
   LIMIT_REACHED: 409,
   /** The session already has its cap of queued turns; details `{ limit, max }`. Retry once turns ran. */
   QUEUE_FULL: 429,
+  /** The room's busyPolicy is `reject` and a turn of the session runs or waits; details `{ turnId, sessionId }`. */
+  SESSION_BUSY: 409,
   RATE_LIMITED: 429,
   TOO_MANY_CONNECTIONS: 429,
   UNKNOWN_EVENT: 400,

@@ -22,13 +22,27 @@ export interface ActiveTurn {
 }
 
 /** The turns running on this node: what cancels them and what a joining client's snapshot shows. */
+/** How long, and how many, cancels of turns not (yet) running here are remembered. */
+const EARLY_CANCEL_MS = 60_000;
+const EARLY_CANCELS_MAX = 10_000;
+
 export class ActiveTurns implements LocalTurns {
   private readonly turns = new Map<string, ActiveTurn>();
+  /**
+   * Cancels that came before their turn started here (claimed, still loading its context): the
+   * turn is aborted as it registers. Bounded in time and number; most name turns of other nodes.
+   */
+  private readonly early = new Map<string, number>();
 
-  /** Registers a turn starting here, with a fresh abort controller. */
+  /** Registers a turn starting here, with a fresh abort controller (aborted already if a cancel came first). */
   start(turnId: string, t: { roomId: string; sessionId: string; stream: ActiveTurn['stream'] }): ActiveTurn {
     const active: ActiveTurn = { roomId: t.roomId, sessionId: t.sessionId, abort: new AbortController(), agentKey: null, speakers: [], stream: t.stream, shelved: false };
     this.turns.set(turnId, active);
+    const at = this.early.get(turnId);
+    if (at !== undefined) {
+      this.early.delete(turnId);
+      if (Date.now() - at < EARLY_CANCEL_MS) active.abort.abort();
+    }
     return active;
   }
 
@@ -39,9 +53,22 @@ export class ActiveTurns implements LocalTurns {
   /** Aborts a turn running on this node; false when it is not here. */
   cancel(turnId: string): boolean {
     const t = this.turns.get(turnId);
-    if (!t) return false;
+    if (!t) {
+      this.rememberEarly(turnId);
+      return false;
+    }
     t.abort.abort();
     return true;
+  }
+
+  private rememberEarly(turnId: string): void {
+    const now = Date.now();
+    // Oldest first: drop the expired ones, and the oldest past the cap.
+    for (const [id, at] of this.early) {
+      if (now - at < EARLY_CANCEL_MS && this.early.size < EARLY_CANCELS_MAX) break;
+      this.early.delete(id);
+    }
+    this.early.set(turnId, now);
   }
 
   /** Cancels everything running here (shutdown); each turn still commits and ends. */

@@ -51,7 +51,7 @@ export class MessageActions {
     if (!target || !(await this.d.messages.agentExists(roomId, agentKey))) {
       throw new AppError('AGENT_NOT_FOUND', `The turn has no answer of an agent "${agentKey}" in this room`);
     }
-    await this.d.intake.requireQueueRoom(turn.session.id);
+    await this.d.intake.requireQueueRoom(turn.session.id, userId);
     const newTurnId = newId();
     await this.queue(newTurnId, turn.session.id, () =>
       this.d.repo.queueAnsweringTurn({
@@ -75,7 +75,7 @@ export class MessageActions {
     const found = await this.ownMessage(input.roomId, input.messageId, userId);
     if (input.rerun) {
       if (!can(role, 'messages.send')) throw new AppError('FORBIDDEN', 'Your role in this room cannot start turns');
-      await this.d.intake.requireQueueRoom(found.session.id);
+      await this.d.intake.requireQueueRoom(found.session.id, userId);
     }
     const edited = await this.d.messages.edit(input.messageId, input.content, (m) => {
       this.requireAuthor(m, userId);

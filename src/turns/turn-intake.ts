@@ -3,6 +3,7 @@ import type { MessageDto } from '../contract/dto';
 import { isTransientDbError } from '../db/transient-error';
 import { presentMessage } from '../rooms/presenters';
 import type { MessageAttachment } from '../db/entities';
+import { requireCan } from '../domain/permissions';
 import { AppError } from '../shared/errors';
 import { retry } from '../shared/retry';
 import { isDuplicateKey, type TurnRepository } from './turn-repository';
@@ -16,6 +17,8 @@ export interface Accepted {
   duplicate: boolean;
   /** Whether `message:created` and `turn:queued` went out (always false for a new message). */
   announced: boolean;
+  /** The room's busyPolicy is `interrupt`: the turns ahead of this new one are to be cancelled. */
+  interrupt: boolean;
 }
 
 /**
@@ -32,19 +35,22 @@ const COMMIT_ATTEMPTS = 8;
 export class TurnIntake {
   constructor(
     private readonly repo: TurnRepository,
-    private readonly limits: { queuedTurnsPerSession: number },
+    private readonly limits: { queuedTurnsPerSession: number; queuedTurnsPerSender: number },
   ) {}
 
   /** `turnId` is the id a new turn gets; the caller holds it before the commit. */
   async accept(userId: string, input: SendInput, turnId: string): Promise<Accepted> {
-    // Membership first: a removed member gets no answer about earlier sends either.
-    const { room } = await this.repo.requireMember(input.roomId, userId);
+    // Membership and role first: a removed member (or a viewer) gets no answer about earlier sends either.
+    const { room, role } = await this.repo.requireMember(input.roomId, userId);
+    requireCan(role, 'messages.send');
     const existing = await this.findExisting(userId, input);
     if (existing) return existing;
     const session = await this.repo.findSession(input.roomId, input.sessionId);
     if (!session) throw new AppError('SESSION_NOT_FOUND', 'Session not found');
     const attachments = input.fileIds?.length ? await this.attachable(input.roomId, input.fileIds) : null;
-    await this.requireQueueRoom(session.id);
+    const policy = room.settings?.busyPolicy ?? 'queue';
+    if (policy === 'reject') await this.requireIdle(session.id);
+    await this.requireQueueRoom(session.id, userId);
     const q = { turnId, room, sessionId: session.id, userId, content: input.content, clientMsgId: input.clientMsgId, attachments };
     try {
       // Tried again when the connection drops at the commit, which may still have happened: the
@@ -52,7 +58,7 @@ export class TurnIntake {
       // end, so the answer is what the database holds (a plain read could run before the commit
       // lands).
       const { message } = await retry(() => this.repo.queueTurn(q), { retryable: isTransientDbError, attempts: COMMIT_ATTEMPTS });
-      return { message: presentMessage(message), turnId, duplicate: false, announced: false };
+      return { message: presentMessage(message), turnId, duplicate: false, announced: false, interrupt: policy === 'interrupt' };
     } catch (err) {
       if (isDuplicateKey(err)) {
         const again = await this.findExisting(userId, input);
@@ -89,12 +95,32 @@ export class TurnIntake {
    * Every queued turn will cost model calls: a session holds a bounded backlog. Counted before the
    * write, so sends racing each other may pass the cap by the few in flight.
    */
-  async requireQueueRoom(sessionId: string): Promise<void> {
+  async requireQueueRoom(sessionId: string, userId: string): Promise<void> {
     const max = this.limits.queuedTurnsPerSession;
-    if ((await this.repo.countQueuedTurns(sessionId)) >= max) {
+    const mine = this.limits.queuedTurnsPerSender;
+    const [all, own] = await Promise.all([this.repo.countQueuedTurns(sessionId), this.repo.countQueuedTurns(sessionId, userId)]);
+    if (all >= max) {
       throw new AppError('QUEUE_FULL', `At most ${max} messages wait for an answer in a session; send again once the agents have answered`, {
         limit: 'queuedTurnsPerSession',
         max,
+      });
+    }
+    // Fair between senders: one member cannot fill the session's queue.
+    if (own >= mine) {
+      throw new AppError('QUEUE_FULL', `At most ${mine} of your messages wait for an answer in a session; send again once the agents have answered yours`, {
+        limit: 'queuedTurnsPerSender',
+        max: mine,
+      });
+    }
+  }
+
+  /** busyPolicy `reject`: a message for a session whose turn runs (or waits) is refused, naming that turn. */
+  private async requireIdle(sessionId: string): Promise<void> {
+    const busy = await this.repo.busyTurn(sessionId);
+    if (busy) {
+      throw new AppError('SESSION_BUSY', `The agents are busy with turn ${busy} in this session; send again once it has ended`, {
+        turnId: busy,
+        sessionId,
       });
     }
   }
@@ -103,6 +129,6 @@ export class TurnIntake {
     const m = await this.repo.findSent(userId, input.sessionId, input.clientMsgId);
     if (!m) return null;
     if (m.room.id !== input.roomId) throw new AppError('SESSION_NOT_FOUND', 'Session not found');
-    return { message: presentMessage(m), turnId: m.turn!.id, duplicate: true, announced: m.turn!.queueAnnouncedAt != null };
+    return { message: presentMessage(m), turnId: m.turn!.id, duplicate: true, announced: m.turn!.queueAnnouncedAt != null, interrupt: false };
   }
 }

@@ -111,14 +111,41 @@ export class TurnRepository {
     return this.orm.em.fork().find(StoredFile, { id: { $in: fileIds }, room: roomId }, { exclude: ['parsed'] });
   }
 
-  /** Turns of the session still waiting to run. */
   /** Turns waiting to run in the whole deployment (the queue depth operators watch). */
   countAllQueued(): Promise<number> {
     return this.orm.em.fork().count(Turn, { status: 'queued' });
   }
 
-  countQueuedTurns(sessionId: string): Promise<number> {
-    return this.orm.em.fork().count(Turn, { session: sessionId, status: 'queued' });
+  /** Turns of the session still waiting to run (of one sender, when given). */
+  countQueuedTurns(sessionId: string, userId?: string): Promise<number> {
+    return this.orm.em.fork().count(Turn, { session: sessionId, status: 'queued', ...(userId ? { requestedBy: userId } : {}) });
+  }
+
+  /** The turn that keeps the session busy: the running one, else the oldest waiting; null when idle. */
+  async busyTurn(sessionId: string): Promise<string | null> {
+    const rows = await this.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ id: string }[]>(
+        `select "id" from "turns" where "session_id" = ? and "status" in ('running', 'queued')
+          order by ("status" = 'running') desc, "queued_at", "id" limit 1`,
+        [sessionId],
+      );
+    return rows[0]?.id ?? null;
+  }
+
+  /** The session's turns running or waiting ahead of this one, oldest first. */
+  turnsAhead(sessionId: string, turnId: string): Promise<{ id: string; status: TurnStatus }[]> {
+    return this.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ id: string; status: TurnStatus }[]>(
+        `select t."id", t."status" from "turns" t, "turns" me
+          where me."id" = ? and t."session_id" = ? and t."id" <> me."id"
+            and (t."status" = 'running' or (t."status" = 'queued' and (t."queued_at", t."id") < (me."queued_at", me."id")))
+          order by t."queued_at", t."id"`,
+        [turnId, sessionId],
+      );
   }
 
   /**

@@ -2,6 +2,7 @@ import type { TurnStatus } from '../contract/dto';
 import type { InFlightTurn } from '../contract/events';
 import type { LlmUsageEvent } from '../db/entities';
 import { newId } from '../db/entities/common';
+import { can, requireCan } from '../domain/permissions';
 import { AppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { CrossNodeTurns } from './cross-node-turns';
@@ -46,8 +47,33 @@ export class TurnService {
       const accepted = await this.d.intake.accept(userId, input, turnId);
       if (!accepted.duplicate) await this.announce(accepted.turnId, () => this.d.announcer.announceQueued(accepted.turnId));
       else if (!accepted.announced) await this.announce(accepted.turnId, () => this.d.announcer.takeOver(accepted.turnId, false));
+      if (accepted.interrupt) await this.interruptAhead(input.sessionId, accepted.turnId);
       this.d.kick(input.sessionId);
       return { messageId: accepted.message.id, turnId: accepted.turnId, duplicate: accepted.duplicate };
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * busyPolicy `interrupt`: the new message runs next. The session's running turn is cancelled as
+   * `turn:cancel` cancels it (what streamed is kept), and turns still waiting ahead of the new one
+   * are cancelled before they start. A waiting turn claimed meanwhile is running: it is aborted.
+   */
+  private async interruptAhead(sessionId: string, turnId: string): Promise<void> {
+    for (const t of await this.repo.turnsAhead(sessionId, turnId)) {
+      if (t.status === 'queued' && (await this.cancelQueued(t.id))) continue;
+      this.d.cluster.abort(t.id);
+    }
+  }
+
+  /** queued → cancelled and announced; false when a node claimed the turn first (it runs). */
+  private async cancelQueued(turnId: string): Promise<boolean> {
+    const release = this.d.inHand.hold(turnId);
+    try {
+      if (!(await this.repo.cancelIfQueued(turnId))) return false;
+      await this.announce(turnId, () => this.d.announcer.announceEnd(turnId));
+      return true;
     } finally {
       release();
     }
@@ -63,22 +89,22 @@ export class TurnService {
     return this.d.cluster.inFlight(roomId);
   }
 
+  /** Cancels a queued turn (it never runs) or a running one (it stops, keeping what streamed), on any node. */
   async cancel(userId: string, roomId: string, turnId: string): Promise<{ status: TurnStatus; cancelRequested: boolean }> {
-    await this.repo.requireMember(roomId, userId);
+    const { role } = await this.repo.requireMember(roomId, userId);
     const turn = await this.repo.turnOfRoom(roomId, turnId);
     if (!turn) throw new AppError('TURN_NOT_FOUND', 'Turn not found');
+    // Its sender may cancel a turn (unless now a viewer); owners and admins cancel anyone's.
+    if (turn.requestedBy.id === userId) {
+      if (!can(role, 'messages.send') && !can(role, 'turns.cancel_any')) {
+        throw new AppError('FORBIDDEN', `A ${role} may not cancel turns in this room`, { role, action: 'turns.cancel_any' });
+      }
+    } else requireCan(role, 'turns.cancel_any');
     let status = turn.status;
     if (status === 'queued') {
-      const release = this.d.inHand.hold(turnId);
-      try {
-        // Only wins if no node claimed it meanwhile; otherwise it is running and is aborted below.
-        if (await this.repo.cancelIfQueued(turnId)) {
-          await this.announce(turnId, () => this.d.announcer.announceEnd(turnId));
-          return { status: 'cancelled', cancelRequested: true };
-        }
-      } finally {
-        release();
-      }
+      // A waiting turn is withdrawn: it never runs. Only wins if no node claimed it meanwhile;
+      // otherwise it is running and is aborted below.
+      if (await this.cancelQueued(turnId)) return { status: 'cancelled', cancelRequested: true };
       status = (await this.repo.statusOf(turnId)) ?? status;
     }
     if (status === 'running') {

@@ -32,6 +32,8 @@ export interface FileStore {
    */
   verifiedPath(sha256: string): Promise<string>;
   has(sha256: string): Promise<boolean>;
+  /** Removes a stored file (no row may name it any more); a missing one is no error. */
+  remove(sha256: string): Promise<void>;
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -121,6 +123,10 @@ export class DiskFileStore implements FileStore {
     // A flipped bit on disk would otherwise be parsed and served as if it were the upload.
     if (hash.digest('hex') !== sha256) throw new ParseError('FILE_MISSING', 'the stored file does not match its hash');
     return file;
+  }
+
+  async remove(sha256: string): Promise<void> {
+    await rm(this.pathOf(sha256), { force: true });
   }
 
   async has(sha256: string): Promise<boolean> {

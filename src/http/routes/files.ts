@@ -1,3 +1,5 @@
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { Router, type RequestHandler } from 'express';
 import multer from 'multer';
 import type { AppConfig } from '../../config/config';
@@ -11,7 +13,7 @@ import { listQuery } from '../../rooms/schemas';
 import { idParam } from './ids';
 
 /**
- * Uploads: membership is checked and an upload slot taken before a byte of the body is read;
+ * Uploads: the uploader's role is checked (files.upload) and an upload slot taken before a byte of the body is read;
  * multer streams the file to a staging file on disk up to the cap (one file, a few small fields)
  * within the idle and total timeouts, then the pipeline sniffs, stores and queues it.
  */
@@ -49,7 +51,7 @@ export function fileRoutes(s: Services, limits: AppConfig['limits']): Router {
     '/rooms/:roomId/files',
     async (req, _res, next) => {
       const roomId = idParam(req.params.roomId, 'ROOM_NOT_FOUND');
-      await s.access.requireMember(roomId, currentUser(req).id);
+      await s.access.requirePermission(roomId, currentUser(req).id, 'files.upload');
       next();
     },
     uploadSlot(slots),
@@ -74,5 +76,33 @@ export function fileRoutes(s: Services, limits: AppConfig['limits']): Router {
   r.get('/files/:fileId', async (req, res) => {
     res.json(await s.files.get(currentUser(req).id, idParam(req.params.fileId, 'FILE_NOT_FOUND')));
   });
+  r.delete('/files/:fileId', async (req, res) => {
+    await s.files.delete(currentUser(req).id, idParam(req.params.fileId, 'FILE_NOT_FOUND'));
+    res.status(204).end();
+  });
+  r.get('/files/:fileId/content', async (req, res) => {
+    const f = await s.files.content(currentUser(req).id, idParam(req.params.fileId, 'FILE_NOT_FOUND'));
+    res.setHeader('Content-Type', contentType(f.mime));
+    res.setHeader('Content-Length', String(f.sizeBytes));
+    res.setHeader('Content-Disposition', attachment(f.filename));
+    // Served as a download, never rendered as a page of this origin.
+    res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+    await pipeline(createReadStream(f.path), res);
+  });
   return r;
+}
+
+/** The stored type; text is always UTF-8 here (uploads of other encodings are refused). */
+function contentType(mime: string): string {
+  return mime.startsWith('text/') && !/charset=/i.test(mime) ? `${mime}; charset=utf-8` : mime;
+}
+
+/**
+ * `attachment` with the name twice: an ASCII fallback (quotes, backslashes, control and non-ASCII
+ * characters replaced) and the exact name percent-encoded as RFC 6266 / 5987 `filename*`.
+ */
+export function attachment(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\%;]/g, '_') || 'file';
+  const exact = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${exact}`;
 }

@@ -2,6 +2,7 @@ import { AppError } from '../../shared/errors';
 import { roomChannel } from '../channels';
 import type { RealtimeContext } from '../context';
 import { AFTER_ACK, type AppSocket, type EventHandlers, type HandlerResult } from '../handler-kit';
+import { requireSocketAction } from '../socket-roles';
 import { snapshotAt } from './room-snapshot';
 
 const TYPING_MIN_INTERVAL_MS = 300;
@@ -47,10 +48,14 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
     epoch: string | undefined,
     retried = false,
   ): Promise<HandlerResult<'room:join'>> => {
-    await ctx.services.access.requireMember(roomId, socket.data.userId);
+    socket.data.roles.delete(roomId);
     socket.leave(roomChannel(roomId));
     const held = ctx.delivery.hold(socket, roomId);
     try {
+      // The role is read once holding began: a change committed meanwhile arrives as
+      // `member:updated`, which sets the held socket's role and wins over this read.
+      const role = await ctx.services.access.roleOf(roomId, socket.data.userId);
+      if (!socket.data.roles.has(roomId)) socket.data.roles.set(roomId, role);
       // Past the cap of held events the join starts over once, as a snapshot (with `replayGap` when
       // the client asked for a replay); a room too busy for that is refused for a moment.
       const overflowed = () => {
@@ -99,6 +104,7 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
       };
     } catch (err) {
       ctx.delivery.drop(held);
+      if (!socket.rooms.has(roomChannel(roomId))) socket.data.roles.delete(roomId);
       throw err;
     }
   };
@@ -126,12 +132,15 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
       if (!socket.data.rooms.has(roomId)) throw new AppError('VALIDATION_FAILED', 'Not joined to that room');
       socket.leave(roomChannel(roomId));
       socket.data.rooms.delete(roomId);
+      socket.data.roles.delete(roomId);
       void presence(socket, roomId, 'left');
       return {};
     },
 
     typing: async (socket, { roomId, sessionId, on }) => {
       if (!socket.data.rooms.has(roomId)) throw new AppError('VALIDATION_FAILED', 'Join the room first');
+      // Viewers receive typing and send none.
+      await requireSocketAction(ctx, socket, roomId, 'messages.send');
       let last = lastTyping.get(socket);
       if (!last) lastTyping.set(socket, (last = new Map()));
       // Throttled per socket and room: a burst of keystrokes (in any session) makes one event.
@@ -148,6 +157,7 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
     onDisconnect(socket) {
       for (const roomId of socket.data.rooms) void presence(socket, roomId, 'left');
       socket.data.rooms.clear();
+      socket.data.roles.clear();
     },
   };
 }

@@ -32,11 +32,20 @@ describe('loadConfig', () => {
       agentsPerRoom: 12,
       sessionsPerRoom: 200,
       queuedTurnsPerSession: 10,
+      queuedTurnsPerSender: 3,
       rolePromptChars: 4000,
       systemPromptChars: 8000,
     });
     expect(loadConfig({ MAX_AGENTS_PER_ROOM: '3' }).limits.agentsPerRoom).toBe(3);
     expect(problemsOf({ MAX_AGENTS_PER_ROOM: '0', MAX_SYSTEM_PROMPT_CHARS: '10' }).sort()).toEqual(['MAX_AGENTS_PER_ROOM', 'MAX_SYSTEM_PROMPT_CHARS']);
+  });
+
+  it('keeps rooms from bot tokens unless BOTS_MAY_CREATE_ROOMS says otherwise', () => {
+    expect(loadConfig({}).botsMayCreateRooms).toBe(false);
+    expect(loadConfig({ BOTS_MAY_CREATE_ROOMS: 'true' }).botsMayCreateRooms).toBe(true);
+    expect(loadConfig({ BOTS_MAY_CREATE_ROOMS: '0' }).botsMayCreateRooms).toBe(false);
+    expect(problemsOf({ BOTS_MAY_CREATE_ROOMS: 'yes' })).toEqual(['BOTS_MAY_CREATE_ROOMS']);
+    expect(problemsOf({ MAX_QUEUED_TURNS_PER_SENDER: '0' })).toEqual(['MAX_QUEUED_TURNS_PER_SENDER']);
   });
 
   it('names every bad variable', () => {
