@@ -22,6 +22,8 @@ export interface ParsedContent {
 export const StoredFileSchema = defineEntity({
   name: 'StoredFile',
   tableName: 'files',
+  // A turn lists the room's ready files, newest first.
+  indexes: [{ properties: ['room', 'status', 'createdAt'] }],
   properties: {
     id: p.uuid().primary().onCreate(newId),
     room: () => p.manyToOne(Room).deleteRule('cascade'),

@@ -16,7 +16,8 @@ export const MessageSchema = defineEntity({
   name: 'Message',
   tableName: 'messages',
   uniques: [{ properties: ['session', 'authorUser', 'clientMsgId'] }],
-  indexes: [{ properties: ['session', 'createdAt', 'id'] }],
+  // History pages (by session) and a join's snapshot (by room), newest first.
+  indexes: [{ properties: ['session', 'createdAt', 'id'] }, { properties: ['room', 'createdAt', 'id'] }],
   properties: {
     id: p.uuid().primary().onCreate(newId),
     room: () => p.manyToOne(Room).deleteRule('cascade'),
