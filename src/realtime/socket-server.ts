@@ -30,7 +30,7 @@ export interface RealtimeDeps {
   roomEvents: RoomEvents;
   rateLimiter: RateLimiter;
   logger: Logger;
-  /** Scaled mode: connections for the Socket.IO Redis adapter (user channels, presence lookups). */
+  /** Scaled mode: connections for the Socket.IO Redis adapter (user channels, sockets leaving a room on every node). */
   adapterRedis?: { pub: Redis; sub: Redis };
 }
 
