@@ -191,7 +191,7 @@ export class PantheonClient {
   }
 
   private dispatch(event: string, data: unknown) {
-    const d = data as { roomId?: string; epoch?: string; seq?: number } | undefined;
+    const d = data as { roomId?: string; epoch?: string; seq?: number; fromSeq?: number } | undefined;
     if (d && typeof d.roomId === 'string' && typeof d.seq === 'number') {
       let at = this.positions.get(d.roomId);
       if (!at) return; // not joined
@@ -202,7 +202,8 @@ export class PantheonClient {
         this.rejoin(d.roomId, 'snapshot');
       }
       if (d.seq <= at.seq) return; // a duplicate
-      if (d.seq > at.seq + 1) {
+      // A merged delta of a replay stands for fromSeq..seq: it follows on when fromSeq does.
+      if ((d.fromSeq ?? d.seq) > at.seq + 1) {
         // A jump: events were lost on the way. The rejoin replays them, this one included.
         this.rejoin(d.roomId, 'replay');
         return;

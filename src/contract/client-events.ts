@@ -79,7 +79,10 @@ export const roomSnapshotSchema = z.object({
   epoch: z.string(),
   seq: z.number(),
   agents: z.array(agentDtoSchema),
+  /** A first page of the members online (at most 50, in no particular order); `presence` events keep it up to date. */
   membersOnline: z.array(memberDtoSchema),
+  /** How many members are online (with a socket in the room on any node), listed or not. */
+  membersOnlineCount: z.number(),
   sessions: z.array(sessionDtoSchema),
   recentMessages: z.array(messageDtoSchema),
   /** The turns of the recent messages and where they stand (a turn that ended while the client was away). */

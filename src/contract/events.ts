@@ -22,6 +22,12 @@ export interface RoomEnvelope {
   roomId: string;
   epoch: string;
   seq: number;
+  /**
+   * Set on an `agent:delta` sent to a socket that catches up (a replay, or the events after a
+   * snapshot): it stands for the consecutive deltas `fromSeq..seq` of one turn and agent, their
+   * texts joined. Live events never carry it.
+   */
+  fromSeq?: number;
   /** Server time in epoch milliseconds. */
   ts: number;
 }

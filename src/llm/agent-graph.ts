@@ -3,6 +3,7 @@ import type { AIMessageChunk, BaseMessage } from '@langchain/core/messages';
 import type { StructuredToolInterface } from '@langchain/core/tools';
 import { END, MessagesAnnotation, START, StateGraph, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import { ToolNode, toolsCondition } from '@langchain/langgraph/prebuilt';
+import { BoundedCache } from '../shared/bounded-cache';
 import { mergeStream, type ChatRunnable } from './call-model';
 import { withDeadline } from './deadline';
 
@@ -34,8 +35,30 @@ export interface AgentGraphOptions {
   tools: readonly StructuredToolInterface[];
   /** Whole-call deadline for each model call (the HTTP client's own timeout stops at headers). */
   timeoutMs: number;
+}
+
+/** What one run passes in its config's `configurable`: the graph itself is shared between runs. */
+export interface AgentRunConfigurable {
   /** Called at the start of each call with a record the graph completes in place when the call ends. */
   onModelCall(report: ModelCallReport): void;
+}
+
+/** Graphs kept per model instance, at most this many each (an agent configuration per key). */
+const MAX_GRAPHS_PER_MODEL = 256;
+const graphsByModel = new WeakMap<BaseChatModel, BoundedCache<string, AgentGraph>>();
+
+export type AgentGraph = ReturnType<typeof buildAgentGraph>;
+
+/**
+ * The compiled graph of an agent configuration, built once and reused by every run of it: binding
+ * tools and compiling a graph cost more CPU than a short answer's own streaming. `key` names what
+ * the tools are built from (their names, and the room a room-scoped tool reads); the model
+ * instance and the deadline complete the configuration. A graph keeps no state between runs.
+ */
+export function agentGraphFor(key: string, opts: { model: BaseChatModel; timeoutMs: number; tools: () => readonly StructuredToolInterface[] }): AgentGraph {
+  let graphs = graphsByModel.get(opts.model);
+  if (!graphs) graphsByModel.set(opts.model, (graphs = new BoundedCache(MAX_GRAPHS_PER_MODEL)));
+  return graphs.getOrCreate(JSON.stringify([key, opts.timeoutMs]), () => buildAgentGraph({ model: opts.model, timeoutMs: opts.timeoutMs, tools: opts.tools() }));
 }
 
 export function buildAgentGraph(opts: AgentGraphOptions) {
@@ -45,7 +68,7 @@ export function buildAgentGraph(opts: AgentGraphOptions) {
 
   const callModel = async (state: typeof MessagesAnnotation.State, config: LangGraphRunnableConfig) => {
     const report: ModelCallReport = { prompt: state.messages, startedAt: performance.now() };
-    opts.onModelCall(report);
+    (config.configurable as Partial<AgentRunConfigurable> | undefined)?.onModelCall?.(report);
     try {
       // Passing `config` on keeps LangGraph's callbacks: that is how tokens reach the `messages` stream.
       const message = await withDeadline(opts.timeoutMs, config.signal, (signal) => mergeStream(runnable, report.prompt, { ...config, signal }));

@@ -1,5 +1,6 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { ModelAlias } from '../config/models';
+import { BoundedCache } from '../shared/bounded-cache';
 import { AppError } from '../shared/errors';
 import type { ModelPrices } from './cost';
 import { DemoChatModel, type DemoModelOptions } from './demo-model';
@@ -29,7 +30,12 @@ export interface ModelProvider {
   has(alias: string): boolean;
   /** Throws UNKNOWN_MODEL_ALIAS for an alias that is not configured. */
   describe(alias: string): ModelDescription;
-  /** A fresh model per call site: options differ between agents, the manager and the summary. */
+  /**
+   * The model of an alias with these options. Made once and shared by every call with the same
+   * alias and options (agents, the manager and the summary differ by their token caps): a chat
+   * model holds no state of a call, and building one (its HTTP client) costs more than a call's
+   * own work on a short answer.
+   */
   chatModel(alias: string, opts: ChatModelOptions): BaseChatModel;
 }
 
@@ -42,6 +48,8 @@ export interface ModelProviderOptions {
   demo?: DemoModelOptions;
 }
 
+const MAX_CACHED_MODELS = 64;
+
 /** The provider for a table of aliases (AppConfig.models): OpenAI-compatible endpoints and the offline demo. */
 export function createModelProvider(table: Record<string, ModelAlias>, options: ModelProviderOptions = {}): ModelProvider {
   const lookup = (alias: string): ModelAlias => {
@@ -49,6 +57,8 @@ export function createModelProvider(table: Record<string, ModelAlias>, options: 
     if (!entry) throw new AppError('UNKNOWN_MODEL_ALIAS', `Unknown model alias "${alias}"`, { alias, known: Object.keys(table) });
     return entry;
   };
+  // Aliases times the few option sets of the config: the bound only guards against a caller that varies them.
+  const models = new BoundedCache<string, BaseChatModel>(MAX_CACHED_MODELS);
   return {
     has: (alias) => alias in table,
     describe(alias) {
@@ -62,8 +72,11 @@ export function createModelProvider(table: Record<string, ModelAlias>, options: 
     },
     chatModel(alias, opts) {
       const entry = lookup(alias);
-      if (entry.kind === 'demo') return new DemoChatModel({ ...options.demo, maxTokens: opts.maxTokens });
-      return createOpenAIChatModel(entry, { ...opts, maxRetries: options.maxRetries ?? 1 });
+      return models.getOrCreate(JSON.stringify([alias, opts.maxTokens, opts.timeoutMs]), () =>
+        entry.kind === 'demo'
+          ? new DemoChatModel({ ...options.demo, maxTokens: opts.maxTokens })
+          : createOpenAIChatModel(entry, { ...opts, maxRetries: options.maxRetries ?? 1 }),
+      );
     },
   };
 }

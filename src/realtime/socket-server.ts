@@ -34,7 +34,7 @@ export interface RealtimeDeps {
   logger: Logger;
   /** Sockets, rooms and frames sent, for operators. */
   metrics?: Metrics;
-  /** Scaled mode: connections for the Socket.IO Redis adapter (user channels, presence lookups). */
+  /** Scaled mode: connections for the Socket.IO Redis adapter (user channels, sockets leaving a room on every node). */
   adapterRedis?: { pub: Redis; sub: Redis };
 }
 

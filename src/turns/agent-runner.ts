@@ -1,7 +1,7 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { AIMessageChunk, isToolMessage, type BaseMessage } from '@langchain/core/messages';
 import type { RoomEventPayloads } from '../contract/events';
-import { buildAgentGraph, MODEL_NODE, TOOLS_NODE, type ModelCallReport } from '../llm/agent-graph';
+import { agentGraphFor, MODEL_NODE, TOOLS_NODE, type AgentRunConfigurable, type ModelCallReport } from '../llm/agent-graph';
 import { classifyModelError, type ModelFailure } from '../llm/errors';
 import type { ModelDescription, ModelProvider } from '../llm/model-provider';
 import { textOfContent } from '../llm/message-text';
@@ -75,6 +75,16 @@ export interface AgentRunResult {
   cancelled: boolean;
 }
 
+const identities = new WeakMap<object, number>();
+let lastIdentity = 0;
+/** A number per object (0 for none), so a cache key can name an instance. */
+function identity(o: object | undefined): number {
+  if (!o) return 0;
+  let id = identities.get(o);
+  if (id === undefined) identities.set(o, (id = ++lastIdentity));
+  return id;
+}
+
 export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   const { agent, limits, signal } = input;
   const cb: AgentRunCallbacks = input.callbacks ?? {};
@@ -89,12 +99,14 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   }
 
   const calls: ModelCallReport[] = [];
-  const graph = buildAgentGraph({
-    model,
-    tools: buildTools(agent.toolPermissions, input.toolDeps),
-    timeoutMs: limits.modelTimeoutMs,
-    onModelCall: (report) => calls.push(report),
-  });
+  // One graph per agent configuration: the tools it may use, the room a room-scoped tool reads and
+  // the backends they call.
+  const deps = input.toolDeps;
+  const toolsKey = agent.toolPermissions.length
+    ? JSON.stringify([[...agent.toolPermissions].sort(), deps.roomId, identity(deps.search), identity(deps.files), identity(deps.redactor)])
+    : '';
+  const graph = agentGraphFor(toolsKey, { model, timeoutMs: limits.modelTimeoutMs, tools: () => buildTools(agent.toolPermissions, input.toolDeps) });
+  const configurable: AgentRunConfigurable = { onModelCall: (report) => calls.push(report) };
 
   // A callback that throws is the caller's bug, not a model failure: remember it and rethrow it
   // after the run has been wound down, instead of reporting it as MODEL_STREAM_ERROR.
@@ -119,7 +131,7 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   try {
     const stream = await graph.stream(
       { messages: input.messages },
-      { streamMode: ['messages', 'updates', 'custom'], signal, recursionLimit: limits.recursionLimit },
+      { streamMode: ['messages', 'updates', 'custom'], signal, recursionLimit: limits.recursionLimit, configurable },
     );
     for await (const [mode, chunk] of stream as AsyncIterable<[string, unknown]>) {
       if (mode === 'messages') state.onMessage(chunk as [BaseMessage, Record<string, unknown>]);

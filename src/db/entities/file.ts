@@ -22,8 +22,12 @@ export interface ParsedContent {
 export const StoredFileSchema = defineEntity({
   name: 'StoredFile',
   tableName: 'files',
-  // Full-text search over the parsed text (the SQL function is made by a migration).
-  indexes: [{ name: 'files_parsed_search', expression: `create index "files_parsed_search" on "files" using gin (to_tsvector('english', "file_search_text"("parsed")))` }],
+  indexes: [
+    // Full-text search over the parsed text (the SQL function is made by a migration).
+    { name: 'files_parsed_search', expression: `create index "files_parsed_search" on "files" using gin (to_tsvector('english', "file_search_text"("parsed")))` },
+    // A turn lists the room's ready files, newest first.
+    { properties: ['room', 'status', 'createdAt'] },
+  ],
   properties: {
     id: p.uuid().primary().onCreate(newId),
     room: () => p.manyToOne(Room).deleteRule('cascade'),

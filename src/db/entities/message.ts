@@ -34,7 +34,9 @@ export const MessageSchema = defineEntity({
   tableName: 'messages',
   uniques: [{ properties: ['session', 'authorUser', 'clientMsgId'] }],
   indexes: [
+    // History pages (by session) and a join's snapshot (by room), newest first.
     { properties: ['session', 'createdAt', 'id'] },
+    { properties: ['room', 'createdAt', 'id'] },
     // Full-text search (src/rooms/search-service.ts); the same expression is queried.
     { name: 'messages_content_search', expression: `create index "messages_content_search" on "messages" using gin (to_tsvector('english', "content"))` },
   ],

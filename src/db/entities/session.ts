@@ -14,6 +14,8 @@ export interface SummaryData {
 export const SessionSchema = defineEntity({
   name: 'Session',
   tableName: 'sessions',
+  // A room's sessions, newest first (snapshot, list).
+  indexes: [{ properties: ['room', 'createdAt', 'id'] }],
   properties: {
     id: p.uuid().primary().onCreate(newId),
     room: () => p.manyToOne(Room).deleteRule('cascade'),

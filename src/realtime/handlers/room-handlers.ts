@@ -1,3 +1,4 @@
+import { mergeDeltas } from '../../events/replay-log';
 import { AppError } from '../../shared/errors';
 import { roomChannel } from '../channels';
 import type { RealtimeContext } from '../context';
@@ -21,7 +22,10 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
    * room and their last, so tabs, devices and re-joins do not flood the room (or its replay log).
    */
   const presence = (socket: AppSocket, roomId: string, state: 'joined' | 'left') =>
-    (state === 'joined' ? ctx.presence.enter(roomId, socket.data.userId) : ctx.presence.exit(roomId, socket.data.userId))
+    (state === 'joined'
+      ? ctx.presence.enter(roomId, { userId: socket.data.userId, displayName: socket.data.displayName, kind: socket.data.kind })
+      : ctx.presence.exit(roomId, socket.data.userId)
+    )
       .then((announce) => {
         if (!announce) return;
         return ctx.broadcaster.publish(roomId, 'presence', {
@@ -72,7 +76,7 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
           // Missed events go out as ordinary events, in order, before the ack and before live ones:
           // from the log up to the join point, the rest from the held buffer.
           if (held.overflowed) return await overflowed();
-          const missed = replay.events.filter((e) => e.data.seq <= at.seq);
+          const missed = mergeDeltas(replay.events.filter((e) => e.data.seq <= at.seq));
           for (const { event, data } of missed) socket.emit(event, data as never);
           const upTo = { epoch, seq: Math.max(lastSeq, at.seq) };
           // The held events are newer than the ack's seq: they follow the ack, as after a snapshot.

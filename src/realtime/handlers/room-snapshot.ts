@@ -1,11 +1,13 @@
 import type { MemberDto } from '../../contract/dto';
-import type { InFlightTurn, LoggedRoomEvent, RoomSnapshot, SocketData } from '../../contract/events';
+import type { InFlightTurn, LoggedRoomEvent, RoomSnapshot } from '../../contract/events';
+import { mergeDeltas } from '../../events/replay-log';
 import type { StreamPosition } from '../../events/stream-position';
-import { roomChannel } from '../channels';
 import type { RealtimeContext } from '../context';
 
 const SNAPSHOT_SESSIONS = 20;
 const SNAPSHOT_MESSAGES = 50;
+/** Members online listed in a snapshot; the rest are counted. Keeps a join's cost flat in a big room. */
+const SNAPSHOT_MEMBERS = 50;
 
 /** A snapshot for a joining socket, and the logged events that must follow its ack. */
 export interface JoinSnapshot {
@@ -34,7 +36,8 @@ export async function snapshotAt(ctx: RealtimeContext, roomId: string, at: Strea
     const log = await ctx.replayLog.since(roomId, seq, at.epoch);
     // The log reaches back far beyond a frame in flight; should it not, the snapshot stays at `at`.
     if (log.gap) seq = at.seq;
-    else after = log.events.filter((e) => e.data.seq <= at.seq);
+    // A turn's text stands at its own seq: no merged delta spans it, so the client can tell the part it has.
+    else after = mergeDeltas(log.events.filter((e) => e.data.seq <= at.seq), { endsAt: new Set(built.turnsInFlight.map(reflects)) });
   }
   const turnsInFlight = built.turnsInFlight.map((t) => ({ ...t, epoch: at.epoch, seq: Math.max(reflects(t), seq) }));
   return { snapshot: { ...built, seq, turnsInFlight }, after };
@@ -43,10 +46,7 @@ export async function snapshotAt(ctx: RealtimeContext, roomId: string, at: Strea
 async function buildSnapshot(ctx: RealtimeContext, roomId: string, at: StreamPosition): Promise<RoomSnapshot> {
   const [data, online, inFlight, pendingApprovals] = await Promise.all([
     ctx.services.rooms.snapshotData(roomId, { sessions: SNAPSHOT_SESSIONS, messages: SNAPSHOT_MESSAGES }),
-    membersOnline(ctx, roomId).then(async (members) => {
-      const roles = await ctx.services.access.rolesOf(roomId, members.map((m) => m.userId));
-      return members.map((m) => ({ ...m, role: roles.get(m.userId) ?? m.role }));
-    }),
+    membersOnline(ctx, roomId),
     ctx.services.turns.inFlight(roomId),
     ctx.services.approvals.pending(roomId),
   ]);
@@ -60,7 +60,8 @@ async function buildSnapshot(ctx: RealtimeContext, roomId: string, at: StreamPos
     epoch: at.epoch,
     seq: at.seq,
     agents: data.agents,
-    membersOnline: online,
+    membersOnline: online.members,
+    membersOnlineCount: online.count,
     sessions: data.sessions,
     recentMessages: data.recentMessages,
     recentTurns: data.recentTurns,
@@ -69,13 +70,17 @@ async function buildSnapshot(ctx: RealtimeContext, roomId: string, at: StreamPos
   };
 }
 
-/** Members with at least one socket in the room, on any node (through the adapter). */
-async function membersOnline(ctx: RealtimeContext, roomId: string): Promise<MemberDto[]> {
-  const sockets = await ctx.io.in(roomChannel(roomId)).fetchSockets();
-  const byUser = new Map<string, MemberDto>();
-  for (const s of sockets) {
-    const d = s.data as SocketData;
-    if (!byUser.has(d.userId)) byUser.set(d.userId, { userId: d.userId, role: 'member', displayName: d.displayName, kind: d.kind });
-  }
-  return [...byUser.values()];
+/**
+ * How many members are online, and a first page of them with their roles: from the presence map
+ * (every node's joins and leaves), not from the sockets of every node, so it costs the same in any room.
+ */
+async function membersOnline(ctx: RealtimeContext, roomId: string): Promise<{ count: number; members: MemberDto[] }> {
+  const page = await ctx.presence.online(roomId, SNAPSHOT_MEMBERS);
+  const roles = await ctx.services.access.rolesOf(roomId, page.users.map((u) => u.userId));
+  // A user whose membership ended meanwhile (no role any more) is not listed.
+  const members = page.users.flatMap((u) => {
+    const role = roles.get(u.userId);
+    return role ? [{ userId: u.userId, role, displayName: u.displayName, kind: u.kind }] : [];
+  });
+  return { count: page.count, members };
 }

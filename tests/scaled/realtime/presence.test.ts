@@ -45,4 +45,52 @@ describe('presence across two nodes', () => {
       observer.close();
     }
   });
+
+  it("a join's snapshot counts everyone online and lists a first page with roles, without asking the nodes for their sockets", async () => {
+    const owner = a.token('page-owner', { name: 'Owner' });
+    const room = await a.api(owner, 'POST', '/rooms', { name: 'Crowd' });
+    const roomId = room.body.id as string;
+    const n = 55;
+    const subs = Array.from({ length: n }, (_, i) => `crowd-${i}`);
+    for (const sub of subs) expect((await a.api(owner, 'POST', `/rooms/${roomId}/members`, { sub, role: 'member' })).status).toBe(201);
+    const fetches = [a, b].map((app) => {
+      const adapter = app.realtime.io.of('/').adapter as unknown as { fetchSockets(...args: unknown[]): Promise<unknown[]> };
+      const original = adapter.fetchSockets.bind(adapter);
+      const calls = { n: 0 };
+      adapter.fetchSockets = (...args) => (calls.n++, original(...args));
+      return calls;
+    });
+    const clients: TestClient[] = [];
+    try {
+      // Every user on one node or the other; the first also with a second tab on the other node.
+      for (const [k, sub] of subs.entries()) {
+        const app = k % 2 ? b : a;
+        const c = new TestClient(app.url, app.token(sub, { name: `Crowd ${k}` }));
+        clients.push(c);
+        await c.connected();
+        expect((await c.request('room:join', { roomId })).ok).toBe(true);
+      }
+      const tab = new TestClient(b.url, b.token(subs[0]!, { name: 'Crowd 0' }));
+      clients.push(tab);
+      await tab.connected();
+      expect((await tab.request('room:join', { roomId })).ok).toBe(true);
+      // Presence is counted after each join's ack: the owner waits for the last one's announcement.
+      const watcher = new TestClient(a.url, owner);
+      clients.push(watcher);
+      await watcher.connected();
+      let ack = await watcher.request('room:join', { roomId });
+      for (let tries = 0; ack.snapshot.membersOnlineCount < n && tries < 50; tries++) {
+        expect((await watcher.request('room:leave', { roomId })).ok).toBe(true);
+        ack = await watcher.request('room:join', { roomId });
+      }
+      expect(ack.snapshot.membersOnlineCount).toBe(n);
+      const listed = ack.snapshot.membersOnline as { userId: string; displayName: string; role: string }[];
+      expect(listed).toHaveLength(50);
+      expect(new Set(listed.map((m) => m.userId)).size).toBe(50);
+      for (const m of listed) expect([m.role, m.displayName]).toEqual(['member', expect.stringMatching(/^Crowd \d+$/)]);
+      expect(fetches.map((f) => f.n)).toEqual([0, 0]);
+    } finally {
+      for (const c of clients) c.close();
+    }
+  });
 });

@@ -111,6 +111,20 @@ describe('PantheonClient: seqs within epochs', () => {
     expect([client.epochOf(roomId), client.lastSeqOf(roomId)]).toEqual(['e2', 4]);
   });
 
+  it('takes a merged event (fromSeq..seq) that follows on as in order, and a later one as a jump', async () => {
+    const { seen, seenUntil } = await joined(snapshotAck('e1', 5));
+    server.socket().emit('room:updated', { roomId, epoch: 'e1', fromSeq: 6, seq: 9, ts: 0, name: 'e1:6-9' });
+    server.send('e1', 10);
+    await seenUntil(2);
+    expect(seen).toEqual(['e1:6-9', 'e1:10']);
+    expect(client.lastSeqOf(roomId)).toBe(10);
+    expect(server.joins).toEqual([{ roomId }]);
+    server.answer(replayAck('e1', 13));
+    server.socket().emit('room:updated', { roomId, epoch: 'e1', fromSeq: 12, seq: 13, ts: 0, name: 'e1:12-13' });
+    await server.until(() => server.joins.length === 2);
+    expect(server.joins[1]).toEqual({ roomId, lastSeq: 10, epoch: 'e1' });
+  });
+
   it('rejoins with its epoch and last seq when a seq jumps within an epoch; the replay fills the hole in order', async () => {
     const { seen, seenUntil } = await joined(snapshotAck('e1', 5));
     server.answer((s) => {

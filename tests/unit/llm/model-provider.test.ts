@@ -18,6 +18,15 @@ describe('OpenAI-compatible provider', () => {
     expect(() => models.describe('nope')).toThrow(expect.objectContaining({ code: 'UNKNOWN_MODEL_ALIAS' }));
   });
 
+  it('shares one model per alias and options, and makes another for other options', () => {
+    const models = createModelProvider({ fake: fakeModelAlias(fake), demo: DEMO_ALIAS });
+    const agent = models.chatModel('fake', { maxTokens: 33, timeoutMs: 5000 });
+    expect(models.chatModel('fake', { maxTokens: 33, timeoutMs: 5000 })).toBe(agent);
+    expect(models.chatModel('fake', { maxTokens: 34, timeoutMs: 5000 })).not.toBe(agent);
+    expect(models.chatModel('demo', { maxTokens: 33, timeoutMs: 5000 })).not.toBe(agent);
+    expect(createModelProvider({ fake: fakeModelAlias(fake) }).chatModel('fake', { maxTokens: 33, timeoutMs: 5000 })).not.toBe(agent);
+  });
+
   it('streams from the configured base URL with the key, the model, max tokens and usage requested', async () => {
     const models = createModelProvider({ fake: fakeModelAlias(fake) }, { maxRetries: 0 });
     fake.enqueue({ text: ['Hel', 'lo'], usage: { promptTokens: 7, completionTokens: 2 } });

@@ -143,6 +143,26 @@ const SHAPES: [string, FakeStreamShape][] = [
   ['no role, null content, finish_reason and usage on the last delta', { omitRole: true, nullContent: true, finishReasonIn: 'last-delta', usageIn: 'last-delta' }],
 ];
 
+describe('runAgent: one graph per agent configuration', () => {
+  it('runs of one configuration share the model and graph, and each keeps its own text and usage', async () => {
+    // One provider and one set of tool backends, as in the server: the second and third runs reuse
+    // what the first built, at the same time, and must not see each other's calls.
+    const shared = input({ permissions: ['web_search'] });
+    fake.setResponder((req) => {
+      const asked = JSON.stringify(req.body.messages).includes('about coffee') ? 'coffee' : 'tea';
+      return { text: [`About `, asked], usage: { promptTokens: asked === 'coffee' ? 11 : 22, completionTokens: 2 } };
+    });
+    const about = (topic: string) =>
+      buildAgentMessages({ agent: { key: 'writer', name: 'Writer', rolePrompt: 'You write.' }, recent: [{ authorType: 'user', authorName: 'Alice', content: `Tell me about ${topic}` }] });
+    await runAgent({ ...shared, messages: about('tea') });
+    const [tea, coffee] = await Promise.all([runAgent({ ...shared, messages: about('tea') }), runAgent({ ...shared, messages: about('coffee') })]);
+    expect(tea.text).toBe('About tea');
+    expect(coffee.text).toBe('About coffee');
+    expect(tea.usage).toEqual([expect.objectContaining({ inputTokens: 22, outputTokens: 2 })]);
+    expect(coffee.usage).toEqual([expect.objectContaining({ inputTokens: 11, outputTokens: 2 })]);
+  });
+});
+
 describe('runAgent: stream shapes', () => {
   describe.each(SHAPES)('%s', (_name, shape) => {
     it('streams every word as a delta and reports the provider usage', async () => {
