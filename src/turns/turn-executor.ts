@@ -139,7 +139,9 @@ export class TurnExecutor {
       for (const u of planned.usage) staged.usage.push({ ...u, agentKey: null });
       stream.emit('turn:plan', { turnId: turn.id, agentKeys: plan.agentKeys, fallback: plan.fallback, ...(plan.reason ? { reason: plan.reason } : {}) });
 
-      if (plan.agentKeys.length === 0) systemNotice = noAgentNotice(team);
+      // Tags that named no agent are said (manual mode); an empty plan says which agents exist.
+      if (planned.notice) systemNotice = planned.notice;
+      else if (plan.agentKeys.length === 0) systemNotice = noAgentNotice(team);
 
       const sameTurn: SameTurnAnswer[] = [];
       for (const key of plan.agentKeys) {
