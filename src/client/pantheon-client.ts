@@ -211,6 +211,11 @@ export class PantheonClient {
       this.positions.set(d.roomId, { epoch: at.epoch, seq: d.seq });
     }
     for (const h of this.handlers.get(event) ?? []) (h as (x: unknown) => void)(data);
+    // A deleted room is gone for good: never rejoined after a reconnect.
+    if (event === 'room:deleted' && d && typeof d.roomId === 'string') {
+      this.rooms.delete(d.roomId);
+      this.positions.delete(d.roomId);
+    }
   }
 
   /** One rejoin per room at a time: from the position held (a replay), or for a fresh snapshot. */

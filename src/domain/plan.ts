@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { extractJsonObject } from './json-answer';
-import { parseTags } from './tags';
+import { parseTags, unknownTags } from './tags';
 
 /**
  * Which agents answer a message, and in what order. Pure rules for the three room modes;
@@ -64,17 +64,61 @@ export function fallbackPlan(agents: readonly PlanAgent[], taggedKeys: readonly 
   return { agentKeys, fallback: true, reason };
 }
 
-/** Orchestrator mode: the manager's answer if valid, else the fallback with the reason it was rejected. */
+/**
+ * Orchestrator mode: the manager's answer if valid (with every tagged agent in it), else the
+ * fallback with the reason it was rejected.
+ */
 export function planFromManagerAnswer(raw: string, agents: readonly PlanAgent[], taggedKeys: readonly string[]): Plan {
   const parsed = parseManagerAnswer(raw);
   const valid = parsed.ok ? validateSelection(parsed.value, agents) : parsed;
-  return valid.ok ? { agentKeys: valid.value, fallback: false } : fallbackPlan(agents, taggedKeys, valid.reason);
+  return valid.ok ? withTagged(valid.value, taggedKeys) : fallbackPlan(agents, taggedKeys, valid.reason);
 }
 
-/** Manual (tag) mode: exactly the tagged agents; none tagged gives an empty plan (no model call). */
+/**
+ * Agents tagged in the message always answer: the ones the manager left out join its plan. The
+ * manager's order stands; a tagged agent goes right before the first agent of the plan that the
+ * message tagged after it (so the tags' own order holds among them), else at the end.
+ * `@writer @critic` with a plan `researcher, critic` gives `researcher, writer, critic`.
+ */
+export function withTagged(selected: readonly string[], taggedKeys: readonly string[]): Plan {
+  const agentKeys = [...selected];
+  const added: string[] = [];
+  taggedKeys.forEach((key, i) => {
+    if (agentKeys.includes(key)) return;
+    const later = taggedKeys.slice(i + 1).map((k) => agentKeys.indexOf(k)).filter((at) => at !== -1);
+    agentKeys.splice(later.length ? Math.min(...later) : agentKeys.length, 0, key);
+    added.push(key);
+  });
+  return added.length
+    ? { agentKeys, fallback: false, reason: `tagged agents added to the manager's plan: ${added.map((k) => `@${k}`).join(', ')}` }
+    : { agentKeys, fallback: false };
+}
+
+/**
+ * Manual (tag) mode: exactly the tagged agents; none tagged gives an empty plan (no model call).
+ * Tags that name no agent are said in the reason.
+ */
 export function manualPlan(text: string, agents: readonly PlanAgent[]): Plan {
   const agentKeys = parseTags(text, agents);
-  return agentKeys.length ? { agentKeys, fallback: false } : { agentKeys, fallback: false, reason: 'no agent was tagged' };
+  const unknown = unknownTags(text, agents);
+  const reason = unknown.length ? noAgentNamed(unknown) : agentKeys.length ? undefined : 'no agent was tagged';
+  return reason ? { agentKeys, fallback: false, reason } : { agentKeys, fallback: false };
+}
+
+/** `no agent named @nobody` (or `@a, @b`). */
+export const noAgentNamed = (tags: readonly string[]) => `no agent named ${tags.map((t) => `@${t}`).join(', ')}`;
+
+/**
+ * The system message of a manual turn whose message tagged names that no agent has: it says which
+ * (and which agents exist). Null when every tag named an agent.
+ */
+export function unknownTagNotice(text: string, agents: readonly PlanAgent[]): string | null {
+  const unknown = unknownTags(text, agents);
+  if (!unknown.length) return null;
+  const said = noAgentNamed(unknown);
+  const head = said.charAt(0).toUpperCase() + said.slice(1);
+  if (agents.length === 0) return `${head}: this room has no agents yet.`;
+  return `${head} in this room. Its agents: ${inPositionOrder(agents).map((a) => `@${a.key} (${a.name})`).join(', ')}.`;
 }
 
 /** Roundtable mode: every agent, in position order. */

@@ -36,6 +36,32 @@ export function parseTags(text: string, agents: readonly TaggableAgent[]): strin
   return found;
 }
 
+/** A tag as written: a letter, digit or `_`, then those, `.` or `-` (trailing `.`/`-` are punctuation). */
+const TAG_WORD = /^[\p{L}\p{N}_](?:[\p{L}\p{N}_.-]*[\p{L}\p{N}_])?/u;
+/** Unknown tags one message reports at most, and the length of each. */
+const UNKNOWN_TAGS_MAX = 10;
+const TAG_CHARS_MAX = 64;
+
+/**
+ * The tags in `text` that name no agent (`@nobody`), as written, in order, each once (any case);
+ * addresses (`bob@example.com`) are not tags. Said back to the sender so a typo is not silent.
+ */
+export function unknownTags(text: string, agents: readonly TaggableAgent[]): string[] {
+  const labels = agents.flatMap((a) => [a.key, a.name]).filter((l) => l.trim() !== '').map((l) => l.toLowerCase());
+  const lower = text.toLowerCase();
+  const found: string[] = [];
+  for (let at = lower.indexOf('@'); at !== -1 && found.length < UNKNOWN_TAGS_MAX; at = lower.indexOf('@', at + 1)) {
+    const before = at > 0 ? text[at - 1]! : '';
+    if (before && ADDRESS_CHAR.test(before)) continue;
+    const start = at + 1;
+    if (labels.some((l) => lower.startsWith(l, start) && endsCleanly(lower, start + l.length))) continue;
+    const word = TAG_WORD.exec(text.slice(start, start + TAG_CHARS_MAX + 1))?.[0];
+    if (!word || word.length > TAG_CHARS_MAX) continue;
+    if (!found.some((f) => f.toLowerCase() === word.toLowerCase())) found.push(word);
+  }
+  return found;
+}
+
 /** True when the tag may end at `end`: end of text, or a non-word character that does not start a domain/word continuation. */
 function endsCleanly(text: string, end: number): boolean {
   const next = text[end];

@@ -1,5 +1,5 @@
 import type { RoomMode, RoomSettings } from '../db/entities';
-import { manualPlan, roundtablePlan, type Plan } from '../domain/plan';
+import { manualPlan, roundtablePlan, unknownTagNotice, type Plan } from '../domain/plan';
 import type { ModelProvider } from '../llm/model-provider';
 import type { ModelCallUsage } from '../llm/usage';
 import { planWithManager, resolveManagerAlias, type ManagerAgent } from './manager';
@@ -21,6 +21,8 @@ export interface PlannedTurn {
   plan: Plan;
   /** The manager call's usage (purpose 'manager'); empty when no model was asked. */
   usage: ModelCallUsage[];
+  /** A system message for the room (manual mode: tags that named no agent). */
+  notice?: string;
 }
 
 /**
@@ -38,7 +40,10 @@ export class PlanStep {
 
   async plan(input: PlanStepInput): Promise<PlannedTurn> {
     const { team, text } = input;
-    if (input.mode === 'manual') return { plan: manualPlan(text, team), usage: [] };
+    if (input.mode === 'manual') {
+      const notice = unknownTagNotice(text, team);
+      return { plan: manualPlan(text, team), usage: [], ...(notice ? { notice } : {}) };
+    }
     if (input.mode === 'roundtable') return { plan: roundtablePlan(team), usage: [] };
     if (team.length === 0) return { plan: { agentKeys: [], fallback: false, reason: 'the room has no agents' }, usage: [] };
     const lastUser = [...input.recent].reverse().find((m) => m.authorType === 'user');

@@ -158,7 +158,9 @@ export class TurnExecutor {
       }
       stream.emit('turn:plan', { turnId: turn.id, agentKeys: plan.agentKeys, fallback: plan.fallback, ...(plan.reason ? { reason: plan.reason } : {}) });
 
-      if (plan.agentKeys.length === 0) systemNotice = noAgentNotice(team);
+      // Tags that named no agent are said (manual mode); an empty plan says which agents exist.
+      if (planned.notice) systemNotice = planned.notice;
+      else if (plan.agentKeys.length === 0) systemNotice = noAgentNotice(team);
 
       // A regenerated answer sees the answers given before it in its turn, as their latest versions say them.
       const sameTurn: SameTurnAnswer[] = [...(ctx.regenerate?.sameTurn ?? [])];

@@ -7,7 +7,9 @@ import {
   parseManagerAnswer,
   planFromManagerAnswer,
   roundtablePlan,
+  unknownTagNotice,
   validateSelection,
+  withTagged,
 } from '../../../src/domain/plan';
 
 const agents = [
@@ -51,7 +53,30 @@ describe('manager answers', () => {
   });
 });
 
+describe('tagged agents in an orchestrator plan', () => {
+  it('adds the tagged agents the manager left out, keeping its order and the tags’ order among them', () => {
+    expect(planFromManagerAnswer('{"selected_agent_keys":["researcher","critic"]}', agents, ['writer', 'critic'])).toEqual({
+      agentKeys: ['researcher', 'writer', 'critic'],
+      fallback: false,
+      reason: "tagged agents added to the manager's plan: @writer",
+    });
+    expect(withTagged(['critic'], ['writer', 'researcher'])).toMatchObject({ agentKeys: ['critic', 'writer', 'researcher'] });
+    expect(withTagged(['researcher'], ['critic', 'writer', 'researcher'])).toMatchObject({ agentKeys: ['critic', 'writer', 'researcher'] });
+    // A plan that has every tagged agent is the manager's as it is.
+    expect(withTagged(['critic', 'writer'], ['writer', 'critic'])).toEqual({ agentKeys: ['critic', 'writer'], fallback: false });
+  });
+});
+
 describe('mode plans', () => {
+  it('manual mode says which tags named no agent', () => {
+    expect(manualPlan('@writer and @nobody, also @Ghost.', agents)).toEqual({ agentKeys: ['writer'], fallback: false, reason: 'no agent named @nobody, @Ghost' });
+    expect(manualPlan('mail bob@example.com, @writers', agents)).toEqual({ agentKeys: [], fallback: false, reason: 'no agent named @writers' });
+    expect(unknownTagNotice('@nobody please', agents)).toBe(
+      'No agent named @nobody in this room. Its agents: @writer (Writer), @critic (Critic), @researcher (Researcher).',
+    );
+    expect(unknownTagNotice('@writer, @Critic! bob@writer.io', agents)).toBeNull();
+  });
+
   it('manual mode takes exactly the tagged agents; none tagged is an empty plan with a reason', () => {
     expect(manualPlan('@critic then @writer', agents)).toEqual({ agentKeys: ['critic', 'writer'], fallback: false });
     expect(manualPlan('hello everyone', agents)).toEqual({ agentKeys: [], fallback: false, reason: 'no agent was tagged' });
