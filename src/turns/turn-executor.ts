@@ -155,12 +155,12 @@ export class TurnExecutor {
         plan = planned.plan;
         for (const u of planned.usage) staged.usage.push({ ...u, agentKey: null });
         this.countModelCalls(planned.usage);
+        if (planned.notice) systemNotice = planned.notice;
       }
       stream.emit('turn:plan', { turnId: turn.id, agentKeys: plan.agentKeys, fallback: plan.fallback, ...(plan.reason ? { reason: plan.reason } : {}) });
 
       // Tags that named no agent are said (manual mode); an empty plan says which agents exist.
-      if (planned.notice) systemNotice = planned.notice;
-      else if (plan.agentKeys.length === 0) systemNotice = noAgentNotice(team);
+      if (!systemNotice && plan.agentKeys.length === 0) systemNotice = noAgentNotice(team);
 
       // A regenerated answer sees the answers given before it in its turn, as their latest versions say them.
       const sameTurn: SameTurnAnswer[] = [...(ctx.regenerate?.sameTurn ?? [])];
