@@ -110,4 +110,30 @@ describe(`editing and deleting messages on ${testDb()}`, () => {
     const audit = await app.api(r.owner, 'GET', `/sessions/${r.sessionId}/turns/${sent.turnId}`);
     expect(audit.body.trigger).toMatchObject({ content: '', edits: [], deletedAt: expect.any(String) });
   });
+
+  it('cancels the waiting turn of a deleted message', async () => {
+    // The first turn hangs mid-answer, so the second waits behind it.
+    let release!: () => void;
+    const hold = new Promise<void>((resolve) => (release = resolve));
+    fake.setResponder(async () => {
+      await hold;
+      return { text: 'Guide answers late.' };
+    });
+    try {
+      const first = await send(r.client, r.roomId, r.sessionId, 'First question');
+      await r.client.until(() => r.client.received.some((e) => e.event === 'turn:started' && e.data.turnId === first.turnId), 'first started');
+      const second = await send(r.client, r.roomId, r.sessionId, 'Second question, taken back');
+      expect((await r.client.request('message:delete', { roomId: r.roomId, messageId: second.messageId })).ok).toBe(true);
+      expect((await turnEnd(r.client, second.turnId)).status).toBe('cancelled');
+      release();
+      expect((await turnEnd(r.client, first.turnId)).status).toBe('completed');
+      expect(r.client.received.some((e) => e.event === 'turn:started' && e.data.turnId === second.turnId)).toBe(false);
+    } finally {
+      release();
+      fake.setResponder((req) => {
+        requests.push(req);
+        return { text: 'Guide suggests a route.' };
+      });
+    }
+  });
 });
