@@ -47,14 +47,14 @@ export class MessageActions {
     if (turn.status === 'queued' || turn.status === 'running') {
       throw new AppError('TURN_NOT_FINISHED', `The turn has not ended yet (status: ${turn.status})`, { status: turn.status });
     }
-    const target = await this.d.repo.regenerationTarget(turnId, agentKey);
+    const target = await this.d.messages.regenerationTarget(turnId, agentKey);
     if (!target || !(await this.d.messages.agentExists(roomId, agentKey))) {
       throw new AppError('AGENT_NOT_FOUND', `The turn has no answer of an agent "${agentKey}" in this room`);
     }
     await this.d.intake.requireQueueRoom(turn.session.id);
     const newTurnId = newId();
     await this.queue(newTurnId, turn.session.id, () =>
-      this.d.repo.queueAnsweringTurn({
+      this.d.messages.queueAnsweringTurn({
         turnId: newTurnId,
         room,
         sessionId: turn.session.id,
@@ -88,7 +88,7 @@ export class MessageActions {
     if (!input.rerun) return { message };
     const turnId = newId();
     await this.queue(turnId, found.session.id, () =>
-      this.d.repo.queueAnsweringTurn({ turnId, room, sessionId: found.session.id, userId, triggerMessageId: input.messageId }),
+      this.d.messages.queueAnsweringTurn({ turnId, room, sessionId: found.session.id, userId, triggerMessageId: input.messageId }),
     );
     return { message, turnId };
   }
