@@ -331,6 +331,26 @@ export class PantheonClient {
     return { status: ack.status, cancelRequested: ack.cancelRequested };
   }
 
+  /** A new version of `agentKey`'s answer in a finished turn; it streams as the turn `turnId` of the result. */
+  async regenerate(roomId: string, turnId: string, agentKey: string): Promise<ClientResult<'turn:regenerate'>> {
+    const ack = await this.request('turn:regenerate', { roomId, turnId, agentKey });
+    if (!ack.ok) throw Object.assign(new Error(ack.error.message), { code: ack.error.code });
+    return { turnId: ack.turnId, messageId: ack.messageId };
+  }
+
+  /** Edits one's own message; `rerun` answers the new text with a new turn. */
+  async editMessage(p: ClientPayload<'message:edit'>): Promise<ClientResult<'message:edit'>> {
+    const ack = await this.request('message:edit', p);
+    if (!ack.ok) throw Object.assign(new Error(ack.error.message), { code: ack.error.code });
+    return { message: ack.message, ...(ack.turnId ? { turnId: ack.turnId } : {}) };
+  }
+
+  async deleteMessage(roomId: string, messageId: string): Promise<ClientResult<'message:delete'>> {
+    const ack = await this.request('message:delete', { roomId, messageId });
+    if (!ack.ok) throw Object.assign(new Error(ack.error.message), { code: ack.error.code });
+    return { messageId: ack.messageId, deletedAt: ack.deletedAt };
+  }
+
   typing(roomId: string, sessionId: string, on: boolean): void {
     this.socket.emit('typing', { roomId, sessionId, on });
   }

@@ -47,14 +47,14 @@ export class MessageActions {
     if (turn.status === 'queued' || turn.status === 'running') {
       throw new AppError('TURN_NOT_FINISHED', `The turn has not ended yet (status: ${turn.status})`, { status: turn.status });
     }
-    const target = await this.d.repo.regenerationTarget(turnId, agentKey);
+    const target = await this.d.messages.regenerationTarget(turnId, agentKey);
     if (!target || !(await this.d.messages.agentExists(roomId, agentKey))) {
       throw new AppError('AGENT_NOT_FOUND', `The turn has no answer of an agent "${agentKey}" in this room`);
     }
     await this.d.intake.requireQueueRoom(turn.session.id, userId);
     const newTurnId = newId();
     await this.queue(newTurnId, turn.session.id, () =>
-      this.d.repo.queueAnsweringTurn({
+      this.d.messages.queueAnsweringTurn({
         turnId: newTurnId,
         room,
         sessionId: turn.session.id,
@@ -88,7 +88,7 @@ export class MessageActions {
     if (!input.rerun) return { message };
     const turnId = newId();
     await this.queue(turnId, found.session.id, () =>
-      this.d.repo.queueAnsweringTurn({ turnId, room, sessionId: found.session.id, userId, triggerMessageId: input.messageId }),
+      this.d.messages.queueAnsweringTurn({ turnId, room, sessionId: found.session.id, userId, triggerMessageId: input.messageId }),
     );
     return { message, turnId };
   }
@@ -100,6 +100,8 @@ export class MessageActions {
     const deleted = await this.d.messages.delete(messageId, (m) => this.requireAuthor(m, userId));
     const deletedAt = deleted.deletedAt!.toISOString();
     await this.publish(roomId, () => this.d.broadcaster.publish(roomId, 'message:deleted', { messageId, sessionId: deleted.session.id, deletedAt }));
+    // A question taken back is not answered: its turn, still waiting, is cancelled.
+    if (deleted.turn) await this.cancelWaiting(deleted.turn.id);
     return { messageId, deletedAt };
   }
 
@@ -137,6 +139,18 @@ export class MessageActions {
   private requireAuthor(m: Message, userId: string): void {
     if (m.authorType !== 'user' || m.authorUser?.id !== userId) throw new AppError('FORBIDDEN', 'Only the author of a message can change it');
     if (m.deletedAt) throw new AppError('MESSAGE_DELETED', 'The message was deleted');
+  }
+
+  /** Cancels a turn that no node has started (a started one runs on: it already streams to the room). */
+  private async cancelWaiting(turnId: string): Promise<void> {
+    const release = this.d.inHand.hold(turnId);
+    try {
+      if (await this.d.repo.cancelIfQueued(turnId)) {
+        await this.d.announcer.announceEnd(turnId).catch((err) => this.d.logger.warn('announcing a turn end failed; the sweep will', { turnId, err }));
+      }
+    } finally {
+      release();
+    }
   }
 
   /** A turn answering an existing message: durable, announced (`turn:queued`), then scheduled. */

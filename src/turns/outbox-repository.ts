@@ -1,6 +1,7 @@
 import { Message, Room, Session, Turn, type PartialAgentText, type TurnStatus } from '../db/entities';
 import type { Orm } from '../db/orm';
-import { nextVersion, type TurnRef } from './turn-repository';
+import { nextVersion } from './message-versions';
+import type { TurnRef } from './turn-repository';
 
 /** A turn the sweep found: which turn, and the status the database holds. */
 export interface FoundTurn extends TurnRef {

@@ -119,7 +119,7 @@ export async function createTurnEngine(d: {
   const intake = new TurnIntake(repo, { queuedTurnsPerSession: limits.queuedTurnsPerSession, queuedTurnsPerSender: limits.queuedTurnsPerSender });
   const cluster = new CrossNodeTurns(d.bus, active, logger);
   const turns = new TurnService({ repo, intake, announcer, inHand, cluster, kick, logger });
-  const messages = new MessageActions({ repo, messages: new MessageRepository(d.orm), intake, announcer, inHand, broadcaster: d.broadcaster, kick, logger, messageChars: limits.messageChars });
+  const messages = new MessageActions({ repo, messages: new MessageRepository(d.orm, nodeId), intake, announcer, inHand, broadcaster: d.broadcaster, kick, logger, messageChars: limits.messageChars });
 
   await scheduler.start();
   return {

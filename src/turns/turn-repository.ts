@@ -5,6 +5,7 @@ import type { Em, Orm } from '../db/orm';
 import type { Plan } from '../domain/plan';
 import { requireMember, requireSessionMember, type Membership } from '../rooms/access';
 import { attachmentsWithin } from './attachment-context';
+import { latestVersions, nextVersion } from './message-versions';
 import type { SameTurnAnswer } from './prompt';
 import { conversationOf, type TurnContext } from './turn-context';
 import type { SummaryResult } from './summary';
@@ -38,28 +39,6 @@ export interface UsageRow {
   input: string;
   output: string;
   cost: string;
-}
-
-/** The latest later version of each of these first versions, by the first version's id (only those regenerated). */
-export async function latestVersions(em: Em, firstIds: string[]): Promise<Map<string, Message>> {
-  const out = new Map<string, Message>();
-  if (!firstIds.length) return out;
-  const rows = await em.find(Message, { versionOf: { $in: firstIds } }, { orderBy: [{ version: 'asc' }] });
-  for (const r of rows) out.set(r.versionOf!.id, r);
-  return out;
-}
-
-/** The number the next version of an answer (by its first version's id) takes. */
-export async function nextVersion(em: Em, firstId: string): Promise<number> {
-  const rows = await em
-    .getConnection()
-    .execute<{ v: number | string | null }[]>(
-      `select max("version") as v from "messages" where "id" = ? or "version_of_id" = ?`,
-      [firstId, firstId],
-      'all',
-      em.getTransactionContext(),
-    );
-  return Number(rows[0]?.v ?? 1) + 1;
 }
 
 /** True when a write lost to a unique constraint (a repeated send raced the first one). */
@@ -317,58 +296,6 @@ export class TurnRepository {
     return before.map((m) => {
       const v = latest.get(m.id) ?? m;
       return { agentKey: m.agentKey ?? 'agent', agentName: names.get(m.agentKey ?? '') ?? m.agentKey ?? 'agent', content: v.content, status: v.status };
-    });
-  }
-
-  /**
-   * A finished turn's answer to regenerate: the first version of `agentKey`'s answer in the turn,
-   * and the user message the turn answered. Null when the turn has no answer of that agent.
-   */
-  async regenerationTarget(turnId: string, agentKey: string): Promise<{ messageId: string; triggerMessageId: string } | null> {
-    const em = this.orm.em.fork();
-    const turn = await em.findOne(Turn, { id: turnId });
-    if (!turn) return null;
-    // A regeneration's turn regenerated again makes the next version of the same answer.
-    if (turn.regenerateMessageId && turn.triggerMessageId) {
-      return turn.regenerateAgentKey === agentKey ? { messageId: turn.regenerateMessageId, triggerMessageId: turn.triggerMessageId } : null;
-    }
-    const [answer, trigger] = await Promise.all([
-      em.findOne(Message, { turn: turnId, authorType: 'agent', agentKey, versionOf: null }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
-      turn.triggerMessageId ? em.findOne(Message, { id: turn.triggerMessageId }) : em.findOne(Message, { turn: turnId, authorType: 'user' }),
-    ]);
-    if (!answer || !trigger) return null;
-    return { messageId: answer.id, triggerMessageId: trigger.id };
-  }
-
-  /**
-   * A queued turn that answers an existing message (a regeneration or a re-run), in one
-   * statement; announced like any turn (`turn:queued`), without a new message.
-   */
-  async queueAnsweringTurn(q: {
-    turnId: string;
-    room: Room;
-    sessionId: string;
-    userId: string;
-    triggerMessageId: string;
-    regenerate?: { messageId: string; agentKey: string };
-  }): Promise<void> {
-    await this.orm.em.fork().transactional(async (tx) => {
-      tx.create(Turn, {
-        id: q.turnId,
-        room: tx.getReference(Room, q.room.id),
-        session: tx.getReference(Session, q.sessionId),
-        requestedBy: tx.getReference(User, q.userId),
-        mode: q.room.mode,
-        status: 'queued',
-        runnerId: this.nodeId,
-        triggerMessageId: q.triggerMessageId,
-        regenerateMessageId: q.regenerate?.messageId ?? null,
-        regenerateAgentKey: q.regenerate?.agentKey ?? null,
-      });
-      await tx.flush();
-      await tx
-        .getConnection()
-        .execute('update "turns" set "queued_at" = clock_timestamp(), "heartbeat_at" = clock_timestamp() where "id" = ?', [q.turnId], 'run', tx.getTransactionContext());
     });
   }
 

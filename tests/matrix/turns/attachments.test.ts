@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Room, StoredFile } from '../../../src/db/entities';
 import { startFakeOpenAI, toolNamesOf, transcriptOf, type FakeOpenAI, type RecordedRequest } from '../../helpers/fake-openai';
 import { corruptPdf } from '../../helpers/file-fixtures';
 import { TestClient } from '../../helpers/socket-client';
@@ -122,5 +123,25 @@ describe(`files attached to a message on ${testDb()}`, () => {
     expect(ack.error.message).toContain('failed');
     const after = await app.api(r.owner, 'GET', `/sessions/${r.sessionId}/messages?limit=100`);
     expect(after.body.items.length).toBe(before.body.items.length);
+  });
+
+  it('refuses a file still being parsed with its status', async () => {
+    // A row in the state an upload has while it parses (parsing itself is too quick to catch).
+    const em = app.orm.em.fork();
+    const parsing = em.create(StoredFile, {
+      room: em.getReference(Room, r.roomId),
+      filename: 'pending.txt',
+      kind: 'txt',
+      mime: 'text/plain',
+      sizeBytes: 5,
+      sha256: '0'.repeat(64),
+      status: 'parsing',
+    });
+    await em.flush();
+    const ack = await sendWith('Read it when you can', [parsing.id]);
+    expect(ack.ok).toBe(false);
+    expect(ack.error.code).toBe('FILE_NOT_READY');
+    expect(ack.error.details).toEqual({ fileId: parsing.id, status: 'parsing' });
+    expect(ack.error.message).toContain('not ready yet');
   });
 });

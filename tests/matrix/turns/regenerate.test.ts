@@ -77,6 +77,10 @@ describe(`regenerating an agent's answer on ${testDb()}`, () => {
   it('regenerates over REST as the next version, also from a regeneration turn', async () => {
     const sent = await send(r.client, r.roomId, r.sessionId, 'Another line please');
     await turnEnd(r.client, sent.turnId);
+    // Later turns hear the latest version of a regenerated answer in its place, not the earlier one.
+    const later = transcriptOf(writerRequests[2]!);
+    expect(later).toContain('Writer draft number 2 of the opening line.');
+    expect(later).not.toContain('number 1 of the opening line');
     const firstRest = await app.api(r.owner, 'POST', `/sessions/${r.sessionId}/turns/${sent.turnId}/regenerate`, { agentKey: 'WRITER' });
     expect(firstRest.status, JSON.stringify(firstRest.body)).toBe(202);
     await turnEnd(r.client, firstRest.body.turnId);
