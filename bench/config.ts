@@ -41,13 +41,43 @@ export interface BenchConfig {
   defaultParts: boolean;
   /** Where the JSON goes. */
   out: string;
+  /**
+   * Pairs: the real-time and scaled parts run this many times, each time Pantheon and its baseline
+   * one right after the other; the table gives the median of the pairs and the spread of their ratios.
+   */
+  pairs: number;
+  /** `--quick`: every part, small and fast (CI runs it so the bench keeps working); its figures mean little. */
+  quick: boolean;
 }
 
 const PARTS = ['realtime', 'parse', 'scaled'];
 /** What a run without BENCH_ONLY does. */
 const DEFAULT_PARTS = 'realtime,parse,scaled';
 
-export function loadBenchConfig(): BenchConfig {
+/** Sizes of `--quick`: each part runs end to end in seconds. BENCH_* variables still win. */
+const QUICK: Record<string, string> = {
+  BENCH_CLIENTS: '10',
+  BENCH_MEM_SOCKETS: '20',
+  BENCH_TURNS: '2',
+  BENCH_TOKENS: '5',
+  BENCH_TOKEN_DELAY_MS: '2',
+  BENCH_TP_SESSIONS: '1',
+  BENCH_TP_TURNS: '1',
+  BENCH_TP_TOKENS: '20',
+  BENCH_BLAST_BURSTS: '16',
+  BENCH_PDF_DOCS: '1',
+  BENCH_PDF_PAGES: '2',
+  BENCH_PDF_LINES: '5',
+  BENCH_PDF_REPS: '1',
+  BENCH_PAIRS: '1',
+  BENCH_OUT: 'bench/results/quick.json',
+};
+
+export function loadBenchConfig(argv: readonly string[] = process.argv.slice(2)): BenchConfig {
+  const quick = argv.includes('--quick');
+  const unknown = argv.filter((a) => a !== '--quick');
+  if (unknown.length) throw new Error(`unknown argument(s): ${unknown.join(' ')} (the only one is --quick)`);
+  if (quick) for (const [k, v] of Object.entries(QUICK)) if (process.env[k] === undefined) process.env[k] = v;
   const db = process.env.BENCH_DB ?? 'pglite';
   if (db !== 'pglite' && db !== 'postgres') throw new Error(`BENCH_DB must be pglite or postgres, got "${db}"`);
   const only = new Set((process.env.BENCH_ONLY?.trim() || DEFAULT_PARTS).split(',').map((s) => s.trim()).filter(Boolean));
@@ -76,5 +106,7 @@ export function loadBenchConfig(): BenchConfig {
     only,
     defaultParts: process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY.trim() === '',
     out: process.env.BENCH_OUT ?? 'bench/results/latest.json',
+    pairs: int('BENCH_PAIRS', 3, 1, 50),
+    quick,
   };
 }

@@ -14,6 +14,9 @@ export interface Figure {
   /** pantheon / baseline */
   ratio: number;
   better: 'higher' | 'lower';
+  /** Over several pairs: the lowest and highest ratio of one pair (the figures above are medians). */
+  spread?: [number, number];
+  pairs?: number;
 }
 
 const fig = (key: string, name: string, unit: string, pantheon: number, baseline: number, baselineName: string, better: Figure['better']): Figure => ({
@@ -27,9 +30,8 @@ const fig = (key: string, name: string, unit: string, pantheon: number, baseline
   better,
 });
 
-// RSS per socket is in the JSON (details.realtime.*.memory) but not in the table: in a process
-// that hosts an embedded database, RSS moves with the database's working set far more than with
-// the sockets (see docs/benchmarks.md).
+// RSS per socket is in the table, though in a process that hosts an embedded database RSS moves
+// with the database's working set too (see docs/benchmarks.md): BENCH_DB=postgres shows it alone.
 export function figures(cfg: BenchConfig, rt: RealtimeResults | undefined, parse: ParseResults | undefined, scaled?: ScaledResults): Figure[] {
   const out: Figure[] = [];
   if (rt) {
@@ -50,6 +52,7 @@ export function figures(cfg: BenchConfig, rt: RealtimeResults | undefined, parse
       fig('serverCpuPerTurn', `server CPU per turn (${cfg.tokens} tokens, ${cfg.clients} clients)`, 'ms', pd.latency.serverCpuMsPerTurn, b.latency.serverCpuMsPerTurn, 'bare relay turn', 'lower'),
       fig('heapPerConn', `heap per joined socket (${ps.memory.sockets} sockets)`, 'KiB', ps.memory.heapPerConnBytes / KiB, b.memory.heapPerConnBytes / KiB, 'bare socket.io', 'lower'),
       fig('totalPerConn', 'heap+external per joined socket', 'KiB', ps.memory.totalPerConnBytes / KiB, b.memory.totalPerConnBytes / KiB, 'bare socket.io', 'lower'),
+      fig('rssPerConn', `RSS per joined socket (${ps.memory.sockets} sockets, db ${cfg.db})`, 'KiB', ps.memory.rssPerConnBytes / KiB, b.memory.rssPerConnBytes / KiB, 'bare socket.io', 'lower'),
       fig('joinsPerSec', `room:join rate filling a room to ${ps.memory.sockets} (50 in flight)`, 'joins/s', ps.memory.joinsPerSec, b.memory.joinsPerSec, 'bare socket.io', 'higher'),
     );
   }
@@ -82,20 +85,49 @@ export function figures(cfg: BenchConfig, rt: RealtimeResults | undefined, parse
   return out;
 }
 
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/**
+ * The figures of several pairs (Pantheon and its baseline, measured one right after the other),
+ * as one: the median of each side, the median of the pairs' ratios, and the lowest and highest
+ * ratio of a pair. A figure missing from a pair is left out of it.
+ */
+export function combinePairs(pairs: Figure[][]): Figure[] {
+  if (pairs.length === 1) return pairs[0]!;
+  return pairs[0]!.map((first) => {
+    const all = pairs.map((p) => p.find((f) => f.key === first.key)).filter((f): f is Figure => f !== undefined);
+    const ratios = all.map((f) => f.ratio).filter(Number.isFinite);
+    return {
+      ...first,
+      pantheon: round(median(all.map((f) => f.pantheon))),
+      baseline: round(median(all.map((f) => f.baseline))),
+      ratio: round(median(ratios)),
+      spread: [round(Math.min(...ratios)), round(Math.max(...ratios))],
+      pairs: all.length,
+    };
+  });
+}
+
+const spreadOf = (f: Figure) => (f.spread ? `${f.spread[0]}-${f.spread[1]}x` : '');
+
 export function table(figs: Figure[]): string {
   const rows = [
-    ['figure', 'unit', 'pantheon', 'baseline', 'ratio', 'baseline is'],
-    ...figs.map((f) => [f.name, f.unit, String(f.pantheon), String(f.baseline), `${f.ratio}x`, `${f.baselineName} (${f.better} is better)`]),
+    ['figure', 'unit', 'pantheon', 'baseline', 'ratio', 'pairs spread', 'baseline is'],
+    ...figs.map((f) => [f.name, f.unit, String(f.pantheon), String(f.baseline), `${f.ratio}x`, spreadOf(f), `${f.baselineName} (${f.better} is better)`]),
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const line = (r: string[]) => r.map((cell, c) => (c >= 2 && c <= 4 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ');
+  const line = (r: string[]) => r.map((cell, c) => (c >= 2 && c <= 5 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ');
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
 export function markdownTable(figs: Figure[]): string {
   return [
-    '| figure | unit | Pantheon | baseline | ratio | baseline |',
-    '|---|---|---:|---:|---:|---|',
-    ...figs.map((f) => `| ${f.name} | ${f.unit} | ${f.pantheon} | ${f.baseline} | ${f.ratio}x | ${f.baselineName} (${f.better} is better) |`),
+    '| figure | unit | Pantheon | baseline | ratio (median) | ratio spread | baseline |',
+    '|---|---|---:|---:|---:|---:|---|',
+    ...figs.map((f) => `| ${f.name} | ${f.unit} | ${f.pantheon} | ${f.baseline} | ${f.ratio}x | ${spreadOf(f)} | ${f.baselineName} (${f.better} is better) |`),
   ].join('\n');
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { loadBenchConfig } from './config';
 import { runParseBench, type ParseResults } from './parse';
 import { runRealtime, type RealtimeResults } from './realtime';
-import { figures, markdownTable, table } from './report';
+import { combinePairs, figures, markdownTable, table } from './report';
 import { runScaled, scaledServicesProblem, type ScaledResults } from './scaled';
 
 async function main() {
@@ -35,19 +35,31 @@ async function main() {
     console.log(`[bench] warning: before starting, other work keeps ${idleBusyCores.toFixed(2)} cores busy; figures will be skewed.`);
   }
 
-  let realtime: RealtimeResults | undefined;
+  // Pairs: each part's Pantheon run and its baseline run one right after the other, the pairs one
+  // after another, so a machine that drifts (load, thermal state) moves both sides of a pair alike.
+  const pairs: { realtime?: RealtimeResults; scaled?: ScaledResults }[] = [];
   let parse: ParseResults | undefined;
-  if (cfg.only.has('realtime')) realtime = await runRealtime(cfg);
+  for (let i = 0; i < cfg.pairs; i++) {
+    console.log(`[bench] pair ${i + 1} of ${cfg.pairs}`);
+    const pair: (typeof pairs)[number] = {};
+    if (cfg.only.has('realtime')) pair.realtime = await runRealtime(cfg);
+    if (cfg.only.has('scaled')) pair.scaled = await runScaled(cfg);
+    pairs.push(pair);
+  }
+  // Parsing alternates bare and runParse within one run already.
   if (cfg.only.has('parse')) parse = await runParseBench(cfg);
-  let scaled: ScaledResults | undefined;
-  if (cfg.only.has('scaled')) scaled = await runScaled(cfg);
+  const realtime = pairs.at(-1)?.realtime;
+  const scaled = pairs.at(-1)?.scaled;
 
-  const figs = figures(cfg, realtime, parse, scaled);
+  const figs = [...combinePairs(pairs.map((p) => figures(cfg, p.realtime, undefined, p.scaled))), ...figures(cfg, undefined, parse)];
   const durationS = Math.round((performance.now() - started) / 100) / 10;
   console.log('');
   console.log(table(figs));
   console.log('');
-  console.log(`ratio = pantheon / baseline; both measured in this run (${durationS} s).`);
+  console.log(
+    `ratio = pantheon / baseline, both measured in this run (${durationS} s)${cfg.pairs > 1 ? `; median of ${cfg.pairs} pairs, spread = lowest and highest ratio of a pair` : ''}.`,
+  );
+  if (cfg.quick) console.log('[bench] --quick: small sizes that only show the bench works; the figures mean little.');
   for (const problem of checks(realtime, parse, scaled)) console.log(`[bench] warning: ${problem}`);
   const noise = { ...noiseOf(realtime), ...scaledNoise(scaled) };
   if (parse) noise['parse'] = parse.otherCores;
@@ -77,7 +89,7 @@ async function main() {
     config: { ...cfg, only: [...cfg.only], ...(scaledSkipped ? { scaledSkipped } : {}) },
     figures: figs,
     markdown: markdownTable(figs),
-    details: { realtime, parse, scaled },
+    details: { realtime, parse, scaled, pairs },
   };
   mkdirSync(path.dirname(cfg.out), { recursive: true });
   writeFileSync(cfg.out, JSON.stringify(result, null, 2) + '\n');
