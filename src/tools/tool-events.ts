@@ -66,6 +66,15 @@ export interface ToolCallRequest {
  */
 export type ToolGuard = (call: ToolCallRequest, signal?: AbortSignal) => Promise<ToolCallApproval | null>;
 
+/**
+ * What a run hands its tools in the run config's `configurable`: tools (and the graph that binds
+ * them) are shared between the runs of one agent configuration, so whatever belongs to one turn,
+ * such as the approval guard, travels with the run instead.
+ */
+export interface ToolRunConfigurable {
+  toolGuard?: ToolGuard;
+}
+
 /** What the model reads instead of a denied tool's output. */
 export function denialText(toolName: string, v: ToolCallApproval): string {
   const why =
@@ -97,7 +106,8 @@ export function instrumentTool<S extends z.ZodObject | Record<string, unknown>>(
       const write = (event: ToolStreamEvent) => config.writer?.(event);
       const base = { source: TOOL_EVENT_SOURCE, toolCallId, toolName: def.name } as const;
       // Under `ask` this waits for a member; a denial is the tool's result, which the model reads.
-      const approval = guard ? await guard({ toolCallId, toolName: def.name, input: input as Record<string, unknown> }, config.signal ?? undefined) : null;
+      const activeGuard = guard ?? (config.configurable as ToolRunConfigurable | undefined)?.toolGuard;
+      const approval = activeGuard ? await activeGuard({ toolCallId, toolName: def.name, input: input as Record<string, unknown> }, config.signal ?? undefined) : null;
       write({ ...base, type: 'start', input: input as Record<string, unknown> });
       const started = performance.now();
       const latency = () => Math.round(performance.now() - started);

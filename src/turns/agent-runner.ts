@@ -1,13 +1,14 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { AIMessageChunk, isToolMessage, type BaseMessage } from '@langchain/core/messages';
 import type { RoomEventPayloads } from '../contract/events';
-import { agentGraphFor, MODEL_NODE, TOOLS_NODE, type AgentRunConfigurable, type ModelCallReport } from '../llm/agent-graph';
+import { agentGraphFor, buildAgentGraph, MODEL_NODE, TOOLS_NODE, type AgentRunConfigurable, type ModelCallReport } from '../llm/agent-graph';
 import { classifyModelError, type ModelFailure } from '../llm/errors';
 import type { ModelDescription, ModelProvider } from '../llm/model-provider';
 import { textOfContent } from '../llm/message-text';
 import { usageOfCall, type ModelCallUsage } from '../llm/usage';
 import { isAppError } from '../shared/errors';
-import { isToolStreamEvent, type ToolStreamEvent } from '../tools/tool-events';
+import { isToolStreamEvent, type ToolRunConfigurable, type ToolStreamEvent } from '../tools/tool-events';
+import { isMcpToolName } from '../domain/tool-names';
 import { buildTools, type ToolDeps } from '../tools/registry';
 
 /**
@@ -102,11 +103,19 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   // One graph per agent configuration: the tools it may use, the room a room-scoped tool reads and
   // the backends they call.
   const deps = input.toolDeps;
+  // The turn's approval guard travels in the run's config, not in the shared tools. A graph whose
+  // tools change from turn to turn (files attached to this message, MCP tools that come and go with
+  // their server) is built for this run alone.
+  const { guard: toolGuard, ...shared } = deps;
+  const perRun = Boolean(deps.attachedFileIds?.length) || agent.toolPermissions.some(isMcpToolName);
+  const build = () => buildTools(agent.toolPermissions, shared);
   const toolsKey = agent.toolPermissions.length
     ? JSON.stringify([[...agent.toolPermissions].sort(), deps.roomId, identity(deps.search), identity(deps.files), identity(deps.redactor)])
     : '';
-  const graph = agentGraphFor(toolsKey, { model, timeoutMs: limits.modelTimeoutMs, tools: () => buildTools(agent.toolPermissions, input.toolDeps) });
-  const configurable: AgentRunConfigurable = { onModelCall: (report) => calls.push(report) };
+  const graph = perRun
+    ? buildAgentGraph({ model, timeoutMs: limits.modelTimeoutMs, tools: build() })
+    : agentGraphFor(toolsKey, { model, timeoutMs: limits.modelTimeoutMs, tools: build });
+  const configurable: AgentRunConfigurable & ToolRunConfigurable = { onModelCall: (report) => calls.push(report), ...(toolGuard ? { toolGuard } : {}) };
 
   // A callback that throws is the caller's bug, not a model failure: remember it and rethrow it
   // after the run has been wound down, instead of reporting it as MODEL_STREAM_ERROR.
