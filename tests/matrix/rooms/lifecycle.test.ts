@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Session, StoredFile, ToolCallEvent, Turn } from '../../../src/db/entities';
+import { Session, StoredFile, ToolApproval, ToolCallEvent, Turn } from '../../../src/db/entities';
 import { DiskFileStore } from '../../../src/files/upload/file-store';
 import type { RecordedRequest } from '../../helpers/fake-openai';
 import { startFakeOpenAI, type FakeOpenAI } from '../../helpers/fake-openai';
@@ -146,6 +146,18 @@ describe('room, session and file lifecycle', () => {
         status: 'succeeded',
         input: {},
       });
+      em.create(ToolApproval, {
+        room: r.roomId,
+        session: r.sessionId,
+        turn: turn.id,
+        agentKey: 'writer',
+        toolCallId: 'call-1',
+        toolName: 'read_file',
+        input: {},
+        inputKey: '{}',
+        status: 'approved',
+        expiresAt: new Date(Date.now() + 60_000),
+      });
       await em.flush();
       const shas = (await app.orm.em.fork().find(StoredFile, { id: { $in: [f1.body.id, f2.body.id] } })).map((f) => [f.id, f.sha256]);
       const shaOf = (id: string) => shas.find(([i]) => i === id)![1]!;
@@ -157,7 +169,7 @@ describe('room, session and file lifecycle', () => {
       );
       const tables = [...new Set(uuidColumns.map((c) => c.table_name))];
       const withRoom = uuidColumns.filter((c) => c.column_name === 'room_id').map((c) => c.table_name);
-      expect(withRoom.sort()).toEqual(expect.arrayContaining(['agents', 'files', 'llm_usage_events', 'messages', 'room_members', 'sessions', 'tool_call_events', 'turns']));
+      expect(withRoom.sort()).toEqual(expect.arrayContaining(['agents', 'files', 'llm_usage_events', 'messages', 'room_members', 'sessions', 'tool_approvals', 'tool_call_events', 'turns']));
       const ids = new Set<string>([r.roomId]);
       for (const t of withRoom) {
         const rows = await sql<{ id: string }>(`select "id" from "${t}" where "room_id" = ?`, [r.roomId]);
