@@ -219,6 +219,7 @@ export class TurnExecutor {
       if (policy === 'auto') return null;
       if (policy === 'deny') return { decision: 'deny', reason: 'policy', by: null, decidedAt: new Date().toISOString() };
       stream.flush(key);
+      active.awaitingApproval++;
       try {
         return await this.d.approvals.decide(
           { roomId: room.id, sessionId: session.id, turnId: turn.id, agentKey: key, ...call },
@@ -231,6 +232,8 @@ export class TurnExecutor {
           active.abort.abort();
         }
         throw err;
+      } finally {
+        active.awaitingApproval--;
       }
     };
     const result = await runAgent({
