@@ -124,6 +124,7 @@ describe(`REST API on ${testDb()}`, () => {
       rolePrompt: 'You write.',
       modelAlias: 'demo',
       toolPermissions: ['web_search'],
+      toolApprovals: {},
       position: 0,
     });
     const second = await app.api(alice, 'POST', `/rooms/${roomId}/agents`, { key: 'critic', name: 'Critic' });
