@@ -21,6 +21,8 @@ export interface ActiveTurn {
   shelved: boolean;
   /** Tool calls of the turn waiting for a member's approval right now. */
   awaitingApproval: number;
+  /** Their decisions in progress: a cancelled turn waits for them to close before it commits. */
+  readonly approvalWaits: Set<Promise<unknown>>;
 }
 
 /** The turns running on this node: what cancels them and what a joining client's snapshot shows. */
@@ -29,7 +31,7 @@ export class ActiveTurns implements LocalTurns {
 
   /** Registers a turn starting here, with a fresh abort controller. */
   start(turnId: string, t: { roomId: string; sessionId: string; stream: ActiveTurn['stream'] }): ActiveTurn {
-    const active: ActiveTurn = { roomId: t.roomId, sessionId: t.sessionId, abort: new AbortController(), agentKey: null, speakers: [], stream: t.stream, shelved: false, awaitingApproval: 0 };
+    const active: ActiveTurn = { roomId: t.roomId, sessionId: t.sessionId, abort: new AbortController(), agentKey: null, speakers: [], stream: t.stream, shelved: false, awaitingApproval: 0, approvalWaits: new Set() };
     this.turns.set(turnId, active);
     return active;
   }

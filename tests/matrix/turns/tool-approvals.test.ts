@@ -292,7 +292,7 @@ describe(`tool approvals that time out or outlive their node on ${testDb()}`, ()
     const searchesBefore = tavily.requests.length;
     const ack = await send(r.client, r.roomId, r.sessionId, '@scout search gadgets');
     await requested(r.client, ack.turnId);
-    const askedBefore = calls.length;
+    const nextRequest = fake.requests.length;
     r.client.close();
     await stop(first);
 
@@ -303,7 +303,8 @@ describe(`tool approvals that time out or outlive their node on ${testDb()}`, ()
       const join = await client.request('room:join', { roomId: r.roomId });
       expect(join.ok).toBe(true);
       // The turn runs again on the restarted node and waits on the same stored approval.
-      await client.until(() => calls.length > askedBefore, 'the turn running again', 30_000);
+      // The turn runs again on the restarted node: its model is asked again.
+      await fake.waitForRequest(nextRequest);
       const pending = await second.api(r.owner, 'GET', `/rooms/${r.roomId}/approvals`);
       expect(pending.body.items).toMatchObject([{ turnId: ack.turnId, toolCallId: 'call_search' }]);
       const approved = await client.request('tool:approve', { roomId: r.roomId, turnId: ack.turnId, toolCallId: 'call_search', decision: 'approve' });
@@ -343,14 +344,15 @@ describe(`tool approvals that time out or outlive their node on ${testDb()}`, ()
     await em.flush();
     await stop(first);
 
-    const calls = searchingModel(fake, 'gadgets');
+    searchingModel(fake, 'gadgets');
     const searchesBefore = tavily.requests.length;
+    const nextRequest = fake.requests.length;
     const second = await start(120_000);
     const client = new TestClient(second.url, r.owner);
     try {
       await client.connected();
       expect((await client.request('room:join', { roomId: r.roomId })).ok).toBe(true);
-      await client.until(() => calls.length > 0, 'the turn running again', 30_000);
+      await fake.waitForRequest(nextRequest);
       const approved = await client.request('tool:approve', { roomId: r.roomId, turnId: turn.id, toolCallId: 'call_search', decision: 'approve' });
       expect(approved.ok).toBe(true);
       const end = await turnEnd(client, turn.id, 30_000);

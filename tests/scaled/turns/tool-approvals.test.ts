@@ -93,12 +93,12 @@ describe('tool approvals across two nodes', () => {
     try {
       const ack = await send(r.client, r.roomId, r.sessionId, '@scout search the cluster');
       await member.client.until(() => eventsOf(member.client, ack.turnId, 'tool:approval_requested').length > 0, 'approval requested', 20_000);
-      const asked = calls.length;
+      const nextRequest = fake.requests.length;
       r.client.close();
       await a.close();
       expect((await b.orm.em.fork().findOneOrFail(Turn, { id: ack.turnId })).status).toBe('queued');
       // B's sweep starts the turn again; its call finds the stored approval, still pending.
-      await member.client.until(() => calls.length > asked, 'the turn running again on B', 30_000);
+      await fake.waitForRequest(nextRequest);
       const approved = await member.client.request('tool:approve', { roomId: r.roomId, turnId: ack.turnId, toolCallId: 'call_search', decision: 'approve' });
       expect(approved.ok).toBe(true);
       const end = await turnEnd(member.client, ack.turnId, 30_000);
