@@ -19,6 +19,10 @@ export interface ActiveTurn {
    * the queue (not committed) and runs again elsewhere, where the stored approval is answered.
    */
   shelved: boolean;
+  /** Tool calls of the turn waiting for a member's approval right now. */
+  awaitingApproval: number;
+  /** Their decisions in progress: a cancelled turn waits for them to close before it commits. */
+  readonly approvalWaits: Set<Promise<unknown>>;
 }
 
 /** The turns running on this node: what cancels them and what a joining client's snapshot shows. */
@@ -36,7 +40,7 @@ export class ActiveTurns implements LocalTurns {
 
   /** Registers a turn starting here, with a fresh abort controller (aborted already if a cancel came first). */
   start(turnId: string, t: { roomId: string; sessionId: string; stream: ActiveTurn['stream'] }): ActiveTurn {
-    const active: ActiveTurn = { roomId: t.roomId, sessionId: t.sessionId, abort: new AbortController(), agentKey: null, speakers: [], stream: t.stream, shelved: false };
+    const active: ActiveTurn = { roomId: t.roomId, sessionId: t.sessionId, abort: new AbortController(), agentKey: null, speakers: [], stream: t.stream, shelved: false, awaitingApproval: 0, approvalWaits: new Set() };
     this.turns.set(turnId, active);
     const at = this.early.get(turnId);
     if (at !== undefined) {
@@ -69,6 +73,19 @@ export class ActiveTurns implements LocalTurns {
       this.early.delete(id);
     }
     this.early.set(turnId, now);
+  }
+
+  /**
+   * At shutdown: turns waiting for a tool approval stop here without committing (`shelved`); their
+   * executor puts them back in the queue. Marked before any cancel, so none of them ends cancelled.
+   */
+  shelveAwaiting(): void {
+    for (const t of this.turns.values()) {
+      if (t.awaitingApproval > 0) {
+        t.shelved = true;
+        t.abort.abort();
+      }
+    }
   }
 
   /** Cancels everything running here (shutdown); each turn still commits and ends. */

@@ -133,6 +133,7 @@ export async function createTurnEngine(d: {
       // Calls waiting for a tool approval stop waiting: their turns go back to the queue, to run
       // again on a node that is up, with the approval still pending.
       approvals.shelve();
+      active.shelveAwaiting();
       // Turns running here may finish within the grace period; then they are cancelled (and
       // still commit and end).
       await scheduler.close(limits.shutdownGraceMs, () => {

@@ -197,6 +197,7 @@ export class TurnExecutor {
       stream.flushAll();
     }
 
+    await Promise.allSettled([...active.approvalWaits]);
     if (active.shelved) {
       // The node shuts down while a tool call waits for approval: no commit, no turn:end; the turn
       // goes back to the queue and runs again on a node that is up (or here after a restart).
@@ -267,18 +268,25 @@ export class TurnExecutor {
       if (policy === 'auto') return null;
       if (policy === 'deny') return { decision: 'deny', reason: 'policy', by: null, decidedAt: new Date().toISOString() };
       stream.flush(key);
+      active.awaitingApproval++;
+      const decision = this.d.approvals.decide(
+        { roomId: room.id, sessionId: session.id, turnId: turn.id, agentKey: key, ...call },
+        (event, payload) => stream.emit(event, payload),
+        signal,
+      );
+      // A cancel ends the graph at once; the approval's closing (and its event) is awaited before the commit.
+      active.approvalWaits.add(decision);
       try {
-        return await this.d.approvals.decide(
-          { roomId: room.id, sessionId: session.id, turnId: turn.id, agentKey: key, ...call },
-          (event, payload) => stream.emit(event, payload),
-          signal,
-        );
+        return await decision;
       } catch (err) {
         if (err instanceof ApprovalShelved) {
           active.shelved = true;
           active.abort.abort();
         }
         throw err;
+      } finally {
+        active.awaitingApproval--;
+        active.approvalWaits.delete(decision);
       }
     };
     const result = await runAgent({

@@ -32,11 +32,12 @@ export class TurnSweep {
 
   private async run(all: boolean): Promise<void> {
     const { outbox, announcer, inHand, logger } = this.d;
-    // Before interrupting: a turn waiting for a tool approval is run again, not lost.
+    // Before interrupting: a turn waiting for a tool approval is run again, not lost. Its session
+    // is kicked by the last step, after the interrupting one (which, at an embedded start, would
+    // take a turn claimed in between for a leftover).
     await this.step('requeueing turns waiting for an approval', async () => {
       for (const t of await outbox.requeueAwaitingApproval(all, this.d.staleAfterMs)) {
         logger.info('turn waiting for a tool approval runs again', { turnId: t.turnId });
-        this.d.kick(t.sessionId);
       }
     });
     await this.step('interrupting abandoned turns', async () => {

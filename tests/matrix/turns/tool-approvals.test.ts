@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RoomMember, ToolApproval, ToolCallEvent, User } from '../../../src/db/entities';
+import { randomUUID } from 'node:crypto';
+import { Message, RoomMember, ToolApproval, ToolCallEvent, Turn, User } from '../../../src/db/entities';
 import { startFakeOpenAI, transcriptOf, type FakeOpenAI, type RecordedRequest } from '../../helpers/fake-openai';
 import { startFakeTavily, type FakeTavily } from '../../helpers/fake-tavily';
 import { createTestDatabase } from '../../helpers/services';
@@ -291,7 +292,7 @@ describe(`tool approvals that time out or outlive their node on ${testDb()}`, ()
     const searchesBefore = tavily.requests.length;
     const ack = await send(r.client, r.roomId, r.sessionId, '@scout search gadgets');
     await requested(r.client, ack.turnId);
-    const askedBefore = calls.length;
+    const nextRequest = fake.requests.length;
     r.client.close();
     await stop(first);
 
@@ -302,7 +303,8 @@ describe(`tool approvals that time out or outlive their node on ${testDb()}`, ()
       const join = await client.request('room:join', { roomId: r.roomId });
       expect(join.ok).toBe(true);
       // The turn runs again on the restarted node and waits on the same stored approval.
-      await client.until(() => calls.length > askedBefore, 'the turn running again', 30_000);
+      // The turn runs again on the restarted node: its model is asked again.
+      await fake.waitForRequest(nextRequest);
       const pending = await second.api(r.owner, 'GET', `/rooms/${r.roomId}/approvals`);
       expect(pending.body.items).toMatchObject([{ turnId: ack.turnId, toolCallId: 'call_search' }]);
       const approved = await client.request('tool:approve', { roomId: r.roomId, turnId: ack.turnId, toolCallId: 'call_search', decision: 'approve' });
@@ -316,6 +318,50 @@ describe(`tool approvals that time out or outlive their node on ${testDb()}`, ()
       expect(rows.map((t) => [t.status, t.approval?.decision])).toEqual([['succeeded', 'approve']]);
       const approvals = await second.orm.em.fork().find(ToolApproval, { turn: ack.turnId });
       expect(approvals).toHaveLength(1);
+    } finally {
+      client.close();
+      await stop(second);
+    }
+  }, 120_000);
+
+  it('runs again a turn a crashed node left waiting for an approval (the sweep requeues it instead of interrupting it), applying the stored answer', async () => {
+    const first = await start(120_000);
+    const r = await setupRoom(first, { mode: 'manual', agents: [{ key: 'scout', name: 'Scout', toolPermissions: ['web_search'] }] });
+    await first.api(r.owner, 'PATCH', `/rooms/${r.roomId}/agents/scout`, { toolApprovals: { web_search: 'ask' } });
+    const owner = (await first.api(r.owner, 'GET', '/auth/me')).body.user.id as string;
+    r.client.close();
+    // What a node that died mid-wait leaves: its turn `running`, its call's approval stored and pending.
+    const em = first.orm.em.fork();
+    const turn = em.create(Turn, {
+      room: r.roomId, session: r.sessionId, requestedBy: owner, mode: 'manual', status: 'running',
+      startedAt: new Date(), heartbeatAt: new Date(), queueAnnouncedAt: new Date(), runnerId: randomUUID(),
+    });
+    em.create(Message, { room: r.roomId, session: r.sessionId, turn, authorType: 'user', authorUser: owner, content: '@scout search gadgets', clientMsgId: 'crash-1', status: 'complete' });
+    em.create(ToolApproval, {
+      room: r.roomId, session: r.sessionId, turn, agentKey: 'scout', toolCallId: 'call_search', toolName: 'web_search',
+      input: { query: 'gadgets' }, inputKey: '{"query":"gadgets"}', status: 'pending', expiresAt: new Date(Date.now() + 120_000),
+    });
+    await em.flush();
+    await stop(first);
+
+    searchingModel(fake, 'gadgets');
+    const searchesBefore = tavily.requests.length;
+    const nextRequest = fake.requests.length;
+    const second = await start(120_000);
+    const client = new TestClient(second.url, r.owner);
+    try {
+      await client.connected();
+      expect((await client.request('room:join', { roomId: r.roomId })).ok).toBe(true);
+      await fake.waitForRequest(nextRequest);
+      const approved = await client.request('tool:approve', { roomId: r.roomId, turnId: turn.id, toolCallId: 'call_search', decision: 'approve' });
+      expect(approved.ok).toBe(true);
+      const end = await turnEnd(client, turn.id, 30_000);
+      expect(end.status).toBe('completed');
+      expect(tavily.requests.length).toBe(searchesBefore + 1);
+      expect(streamedText(client, turn.id).scout).toContain('7 gadgets');
+      // The run again asked nobody anew: the stored approval was the one answered.
+      expect(eventsOf(client, turn.id, 'tool:approval_requested')).toHaveLength(0);
+      expect(await second.orm.em.fork().count(ToolApproval, { turn: turn.id })).toBe(1);
     } finally {
       client.close();
     }
