@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, makeRoom, openRoom, replyTexts, startWebServer, type WebServer } from '../helpers/browser';
 
 // Code in waitForFunction runs in the page.
-declare const document: { querySelector(selector: string): { textContent: string | null } | null };
+declare const document: { querySelector(selector: string): ({ textContent: string | null } & { value?: number }) | null };
 
 // Two people in one room, in two browsers: the same reply streams to both, and one who loses the
 // network in the middle of it ends with the whole reply, once.
@@ -64,6 +64,70 @@ describe('the web room, live', () => {
     } finally {
       await aliceCtx.close();
       await bobCtx.close();
+    }
+  });
+
+  it('shows an upload’s progress, then its parse state until ready, and attaches it to the next message', async () => {
+    const { roomId } = await makeRoom(server, 'Carol', { agents: [{ key: 'writer', name: 'Writer' }] });
+    const ctx = await browser.newContext();
+    try {
+      const page = await openRoom(ctx, server.app.url, 'Carol', roomId);
+      // A slow uplink, so the upload takes a few seconds and its progress can be seen.
+      const cdp = await ctx.newCDPSession(page);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 256 * 1024 });
+      const buffer = Buffer.from('A line of notes for the team.\n'.repeat(40_000)); // 1.2 MB
+      await page.setInputFiles('[data-testid=file-input]', { name: 'notes.txt', mimeType: 'text/plain', buffer });
+      await page.waitForSelector('[data-testid=file][data-state=uploading]');
+      await page.waitForFunction(() => {
+        const p = document.querySelector('[data-testid=file][data-state=uploading] progress');
+        return p !== null && Number(p.value) > 0 && Number(p.value) < 100;
+      });
+      const midway = await page.textContent('[data-testid=file] .state');
+      expect(midway).toMatch(/^uploading \d+%$/);
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      await page.waitForSelector('[data-testid=file][data-state=ready]', { timeout: 60_000 });
+      expect(await page.textContent('[data-testid=file][data-state=ready] .name')).toBe('notes.txt');
+      expect(await page.textContent('[data-testid=file][data-state=ready] .state')).toBe('ready');
+      expect(await page.textContent('.chips')).toContain('notes.txt (ready)');
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('the stop button ends a running turn as cancelled with its partial text; a message sent meanwhile shows its queue position', async () => {
+    const long = Array.from({ length: 400 }, (_, i) => `s${i}`).join(' ');
+    let calls = 0;
+    server.fake.setResponder(() => (++calls === 1 ? { text: long, chunkDelayMs: 60 } : { text: 'Short answer.', chunkDelayMs: 5 }));
+    const { roomId } = await makeRoom(server, 'Dan', { agents: [{ key: 'writer', name: 'Writer' }] });
+    const ctx = await browser.newContext();
+    try {
+      const page = await openRoom(ctx, server.app.url, 'Dan', roomId);
+      await page.fill('#composer', '@writer write a long essay');
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => / s5 /.test(document.querySelector('[data-testid=reply][data-agent=writer] [data-testid=reply-text]')?.textContent ?? ''));
+      await page.fill('#composer', '@writer and then a short one');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('[data-testid=turn][data-status=queued] [data-testid=turn-status]:has-text("1 ahead")');
+
+      await page.click('[data-testid=turn][data-status=running] [data-testid=stop]');
+      await page.waitForSelector('[data-testid=turn][data-status=cancelled]');
+      const [partial] = await replyTexts(page, 'writer');
+      expect(await page.getAttribute('[data-testid=reply][data-agent=writer]', 'data-status')).toBe('cancelled');
+      expect(partial!.length).toBeGreaterThan(5);
+      expect(long.startsWith(partial!)).toBe(true);
+      expect(partial!.length).toBeLessThan(long.length);
+
+      // The queued message runs next and completes.
+      await page.waitForSelector('[data-testid=turn][data-status=completed]');
+      expect((await replyTexts(page, 'writer'))[1]).toBe('Short answer.');
+
+      // What was stopped is stored as it was: a reload shows the same partial text, cancelled.
+      await page.reload();
+      await page.waitForSelector('[data-testid=reply][data-agent=writer][data-status=cancelled]');
+      expect((await replyTexts(page, 'writer'))[0]).toBe(partial);
+    } finally {
+      await ctx.close();
     }
   });
 });

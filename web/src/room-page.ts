@@ -469,7 +469,7 @@ export class RoomPage {
     clear(box);
     const label =
       t.status === 'queued'
-        ? `Queued${t.position !== undefined ? ` · position ${t.position + 1}` : ''}`
+        ? `Queued${t.position === undefined ? '' : t.position === 0 ? ' · next' : ` · ${t.position} ahead`}`
         : t.status === 'running'
           ? 'Answering…'
           : `Turn ${t.status}`;
