@@ -48,7 +48,7 @@ export class RoomPage {
     timeline: h('ol', { class: 'timeline', 'aria-label': 'Messages', 'aria-live': 'polite', 'aria-relevant': 'additions', 'data-testid': 'timeline' }),
     typing: h('p', { class: 'typing', 'aria-live': 'polite', 'data-testid': 'typing' }),
     chips: h('div', { class: 'chips' }),
-    input: h('textarea', { id: 'composer', rows: 2, placeholder: 'Message — @agent to ask one (Enter sends, Shift+Enter for a new line)', 'aria-label': 'Message', maxLength: 16000 }),
+    input: h('textarea', { id: 'composer', rows: 2, placeholder: 'Message (@agent asks one; Enter sends)', 'aria-label': 'Message', maxLength: 16000 }),
     error: h('p', { class: 'error', role: 'alert', 'data-testid': 'error' }),
   };
 
