@@ -31,6 +31,7 @@ export class RoomPage {
   private frame = 0;
   private closed = false;
   private offState?: () => void;
+  private ticker?: ReturnType<typeof setInterval>;
   private typingSent = 0;
   private typingTimer?: ReturnType<typeof setTimeout>;
   private readonly el = {
@@ -62,6 +63,8 @@ export class RoomPage {
     this.model = this.client.model(this.roomId);
     this.model.subscribe(() => this.schedule());
     this.offState = this.client.onState(() => this.schedule());
+    // Typing indicators lapse by time: look again while someone is typing.
+    this.ticker = setInterval(() => this.model.typing.size && this.schedule(), 1500);
     this.layout();
     try {
       await this.client.join(this.roomId);
@@ -78,6 +81,7 @@ export class RoomPage {
   close() {
     this.closed = true;
     cancelAnimationFrame(this.frame);
+    clearInterval(this.ticker);
     this.offState?.();
     this.model?.close();
     void this.client.leave(this.roomId).catch(() => undefined);
