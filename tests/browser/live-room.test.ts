@@ -130,4 +130,36 @@ describe('the web room, live', () => {
       await ctx.close();
     }
   });
+
+  it('signs in by name, creates a room, adds an agent with a role, alias and tool by the forms, and gets its reply', async () => {
+    server.fake.setResponder(() => ({ text: 'Scribe here, noted.', chunkDelayMs: 5 }));
+    const ctx = await browser.newContext();
+    try {
+      const page = await ctx.newPage();
+      await page.goto(`${server.app.url}/`);
+      await page.fill('#signin-name', 'Eve');
+      await page.keyboard.press('Enter');
+      await page.fill('#room-name', 'Notes');
+      await page.selectOption('#room-mode', 'manual');
+      await page.click('text=Create room');
+      await page.waitForURL(/\/rooms\/[0-9a-f-]{36}$/);
+      await page.waitForSelector('[data-testid=conn][data-state=connected]');
+      await page.click('summary:has-text("Add an agent")');
+      await page.fill('#agent-key', 'scribe');
+      await page.fill('#agent-name', 'Scribe');
+      await page.fill('#agent-role', 'You keep the minutes.');
+      await page.fill('#agent-alias', 'fake');
+      await page.check('#tool-read_file');
+      await page.click('[data-testid=add-agent] button[type=submit]');
+      await page.waitForSelector('.agents li:has-text("Scribe @scribe")');
+      expect(await page.textContent('.agents li')).toContain('tools: read_file');
+      await page.fill('#composer', '@scribe note this');
+      await page.click('[data-testid=send]');
+      await page.waitForSelector('[data-testid=reply][data-agent=scribe][data-status=complete]');
+      expect(await replyTexts(page, 'scribe')).toEqual(['Scribe here, noted.']);
+      expect(await page.textContent('[data-testid=reply][data-agent=scribe] .alias')).toBe('fake');
+    } finally {
+      await ctx.close();
+    }
+  });
 });
