@@ -30,6 +30,10 @@ describe('the web room, live', () => {
       const alice = await openRoom(aliceCtx, server.app.url, 'Alice', roomId);
       const bob = await openRoom(bobCtx, server.app.url, 'Bob', roomId);
       await alice.waitForSelector('.online li:has-text("Bob")');
+      // Bob typing shows on Alice's page.
+      await bob.fill('#composer', 'thinking');
+      await alice.waitForSelector('[data-testid=typing]:has-text("Bob is typing")');
+      await bob.fill('#composer', '');
 
       await alice.fill('#composer', '@writer draft the intro');
       await alice.keyboard.press('Enter');
