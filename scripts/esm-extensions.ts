@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import path from 'node:path';
 
 const root = path.resolve(process.argv[2] ?? 'dist/client');
-const specifier = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]*)\2/g;
+const specifier = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}(?:\/[^'"]*)?)\2/g;
 
 function fix(file: string) {
   const dir = path.dirname(file);
@@ -13,8 +13,8 @@ function fix(file: string) {
   const out = text.replace(specifier, (all, lead: string, q: string, spec: string) => {
     if (/\.(m?js|json)$/.test(spec)) return all;
     const target = path.resolve(dir, spec);
-    if (existsSync(`${target}.js`) || existsSync(`${target}.d.ts`)) return `${lead}${q}${spec}.js${q}`;
-    if (existsSync(path.join(target, 'index.js')) || existsSync(path.join(target, 'index.d.ts'))) return `${lead}${q}${spec}/index.js${q}`;
+    if (/[^./]$/.test(spec) && (existsSync(`${target}.js`) || existsSync(`${target}.d.ts`))) return `${lead}${q}${spec}.js${q}`;
+    if (existsSync(path.join(target, 'index.js')) || existsSync(path.join(target, 'index.d.ts'))) return `${lead}${q}${spec.replace(/\/$/, '')}/index.js${q}`;
     throw new Error(`${file}: cannot resolve ${spec}`);
   });
   if (out !== text) writeFileSync(file, out);

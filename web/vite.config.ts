@@ -9,6 +9,7 @@ export default defineConfig({
   root,
   base: '/',
   publicDir: false,
+  cacheDir: path.resolve(root, '../dist/.vite-cache'),
   resolve: { alias: { 'pantheon/client': path.resolve(root, '../src/client/index.ts') } },
   build: {
     outDir: path.resolve(root, '../dist/web'),

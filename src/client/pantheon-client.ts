@@ -1,5 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import type { Ack, ClientEventName, ClientPayload, ClientResult, ClientToServerEvents, JoinAck, RoomEvent, RoomEventName, RoomSnapshot, ServerToClientEvents } from '../contract/events';
+import type { FileStatus } from '../contract/dto';
 import { PantheonError, PantheonRest, type UploadOptions, type UploadSource } from './rest';
 import { RoomModel, type RoomEventSource } from './room-model';
 
@@ -321,7 +322,7 @@ export class PantheonClient {
   }
 
   /** Uploads a file to a room with progress; parsing then shows as room events (`file:progress`...). */
-  upload(roomId: string, file: UploadSource, opts?: UploadOptions) {
+  upload(roomId: string, file: UploadSource, opts?: UploadOptions): Promise<{ id: string; status: FileStatus }> {
     return this.rest.upload(roomId, file, opts);
   }
 

@@ -52,7 +52,7 @@ export interface TurnView {
   sessionId: string;
   messageId?: string;
   status: TurnStatus;
-  /** Place in the session's queue when it was queued (0: next to run). */
+  /** Turns ahead of it in the session (the running one included) when it was queued. */
   position?: number;
   mode?: RoomMode;
   plan?: { agentKeys: string[]; fallback: boolean; reason?: string };

@@ -64,7 +64,9 @@ export function buildHttpApp(d: HttpDeps): Express {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
+  // Without dev login the path does not exist, for anyone: 404 before authentication.
   if (d.devLogin) api.use(devLoginRoutes(d.devLogin, d.rateLimiter, d.config.limits.jsonBodyBytes));
+  else api.post('/auth/dev-login', notFound);
   // Authenticate before reading a body: unauthenticated callers cost no parsing.
   api.use(authenticate(d.verifier, d.services.users));
   api.use(rateLimit(d.rateLimiter, d.config.limits.requestsPerMinute));

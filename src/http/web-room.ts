@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { Router } from 'express';
+import { notFound } from './middleware/errors';
 
 /**
  * The built web room (dist/web) at `/`: hashed assets cached for good, the page itself never, and
@@ -22,7 +23,8 @@ export function webRoom(dir: string): Router | undefined {
   });
   r.use(
     '/assets',
-    express.static(path.join(dir, 'assets'), { immutable: true, maxAge: '365d', fallthrough: false, index: false }),
+    express.static(path.join(dir, 'assets'), { immutable: true, maxAge: '365d', index: false }),
+    notFound,
   );
   r.use(express.static(dir, { index: false, maxAge: 0 }));
   r.get(/.*/, (req, res, next) => {

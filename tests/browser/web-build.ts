@@ -24,5 +24,5 @@ function newest(dirs: string[]): number {
 export default async function buildWebOnce() {
   const stale = !existsSync(OUT) || statSync(OUT).mtimeMs < newest(['web', 'src/client', 'src/contract']);
   if (!stale) return;
-  await build({ configFile: path.join(ROOT, 'web/vite.config.ts'), logLevel: 'warn' });
+  await build({ configFile: path.join(ROOT, 'web/vite.config.ts'), configLoader: 'native', logLevel: 'warn' });
 }

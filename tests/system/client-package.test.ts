@@ -108,6 +108,27 @@ describe('the client package (pantheon/client)', () => {
     expect(out.file).toMatchObject({ filename: 'notes.txt', state: 'ready' });
   }, 120_000);
 
+  it('type-checks a TypeScript consumer under Node’s own module resolution (nodenext)', async () => {
+    writeFileSync(
+      path.join(project, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: false, types: [] , lib: ['es2022', 'dom'] }, files: ['consumer.ts'] }),
+    );
+    writeFileSync(
+      path.join(project, 'consumer.ts'),
+      [
+        "import { PantheonClient, type AgentReply, type RoomEvent } from 'pantheon/client';",
+        "const client = new PantheonClient('http://localhost:3000', { token: async () => 't' });",
+        "client.on('agent:delta', (e: RoomEvent<'agent:delta'>) => console.log(e.text.length, e.seq));",
+        "const replies: AgentReply[] = client.model('r').repliesOf('t');",
+        "// @ts-expect-error: the contract's event names are checked",
+        "client.on('no:such-event', () => {});",
+        'export { replies };',
+      ].join('\n'),
+    );
+    const r = await run(process.execPath, [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.'], project);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  }, 120_000);
+
   it('examples/bot.ts, run through the installed package, answers a mention', async () => {
     const { owner, roomId, sessionId } = await room('manual');
     const added = await app.api(owner, 'POST', `/rooms/${roomId}/members`, { sub: 'helper-bot', displayName: 'Helper' });

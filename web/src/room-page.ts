@@ -31,6 +31,7 @@ export class RoomPage {
   private frame = 0;
   private closed = false;
   private offState?: () => void;
+  private ticker?: ReturnType<typeof setInterval>;
   private typingSent = 0;
   private typingTimer?: ReturnType<typeof setTimeout>;
   private readonly el = {
@@ -48,7 +49,7 @@ export class RoomPage {
     timeline: h('ol', { class: 'timeline', 'aria-label': 'Messages', 'aria-live': 'polite', 'aria-relevant': 'additions', 'data-testid': 'timeline' }),
     typing: h('p', { class: 'typing', 'aria-live': 'polite', 'data-testid': 'typing' }),
     chips: h('div', { class: 'chips' }),
-    input: h('textarea', { id: 'composer', rows: 2, placeholder: 'Message — @agent to ask one (Enter sends, Shift+Enter for a new line)', 'aria-label': 'Message', maxLength: 16000 }),
+    input: h('textarea', { id: 'composer', rows: 2, placeholder: 'Message (@agent asks one; Enter sends)', 'aria-label': 'Message', maxLength: 16000 }),
     error: h('p', { class: 'error', role: 'alert', 'data-testid': 'error' }),
   };
 
@@ -62,6 +63,8 @@ export class RoomPage {
     this.model = this.client.model(this.roomId);
     this.model.subscribe(() => this.schedule());
     this.offState = this.client.onState(() => this.schedule());
+    // Typing indicators lapse by time: look again while someone is typing.
+    this.ticker = setInterval(() => this.model.typing.size && this.schedule(), 1500);
     this.layout();
     try {
       await this.client.join(this.roomId);
@@ -78,6 +81,7 @@ export class RoomPage {
   close() {
     this.closed = true;
     cancelAnimationFrame(this.frame);
+    clearInterval(this.ticker);
     this.offState?.();
     this.model?.close();
     void this.client.leave(this.roomId).catch(() => undefined);
@@ -469,7 +473,7 @@ export class RoomPage {
     clear(box);
     const label =
       t.status === 'queued'
-        ? `Queued${t.position !== undefined ? ` · position ${t.position + 1}` : ''}`
+        ? `Queued${t.position === undefined ? '' : t.position === 0 ? ' · next' : ` · ${t.position} ahead`}`
         : t.status === 'running'
           ? 'Answering…'
           : `Turn ${t.status}`;
