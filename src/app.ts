@@ -21,6 +21,7 @@ import { SessionService } from './rooms/session-service';
 import { UserService } from './rooms/user-service';
 import type { HealthChecks, Services } from './services';
 import { DomainEvents } from './shared/domain-events';
+import type { Clock } from './shared/clock';
 import { createLogger, type Logger } from './shared/logger';
 import { createRedactor, type Redactor } from './shared/redactor';
 import { createTavilySearch } from './tools/search-provider';
@@ -52,6 +53,8 @@ export interface AppOptions {
   logger?: Logger;
   /** Tests only: act at exact points of the turn scheduler's loop. */
   turnProbes?: SchedulerProbes;
+  /** Tests only: the clock daily budgets are counted in. */
+  clock?: Clock;
 }
 
 export async function createApp(config: AppConfig, opts: AppOptions = {}): Promise<App> {
@@ -123,6 +126,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
       toolDeps: (roomId) => ({ roomId, search, files: fileReader, redactor }),
       logger,
       probes: opts.turnProbes,
+      clock: opts.clock,
     });
     // On close, services stop first (running turns finish within the grace period and still reach
     // their clients), then the transports, the event pipeline and the connections.

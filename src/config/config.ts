@@ -15,6 +15,10 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
 
+/** A limit that is unlimited when unset or empty. */
+const optionalLimit = (schema: z.ZodType<number, unknown>) =>
+  optionalString.pipe(z.union([z.undefined(), schema as z.ZodType<number, string>]));
+
 const envSchema = z.object({
   PORT: intFrom(3000, 0, 65535),
   HOST: z.string().default('0.0.0.0'),
@@ -101,6 +105,18 @@ const envSchema = z.object({
   MAX_ROLE_PROMPT_CHARS: intFrom(4000, 1, 100_000),
   /** The whole system message one agent gets: persona, role, team and rules. */
   MAX_SYSTEM_PROMPT_CHARS: intFrom(8000, 2000, 1_000_000),
+
+  // budgets (docs/api.md); unset means unlimited
+  /** Tokens a room's agents may spend per UTC day; a room's `budget.dailyTokens` overrides it. */
+  ROOM_DAILY_TOKENS: optionalLimit(z.coerce.number().int().positive().max(1e12)),
+  /** Cost in USD a room's agents may spend per UTC day; a room's `budget.dailyCostUsd` overrides it. */
+  ROOM_DAILY_COST_USD: optionalLimit(z.coerce.number().nonnegative().max(1e9)),
+  /** Tokens one user's turns may spend per UTC day, across rooms. */
+  USER_DAILY_TOKENS: optionalLimit(z.coerce.number().int().positive().max(1e12)),
+  /** Cost in USD one user's turns may spend per UTC day, across rooms. */
+  USER_DAILY_COST_USD: optionalLimit(z.coerce.number().nonnegative().max(1e9)),
+  /** Output tokens one agent may produce in one turn, tool rounds included. */
+  AGENT_TURN_MAX_OUTPUT_TOKENS: optionalLimit(z.coerce.number().int().positive().max(1e9)),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -170,12 +186,22 @@ export interface AppConfig {
     rolePromptChars: number;
     systemPromptChars: number;
   };
+  /** Default budgets (a room's settings override the room ones); undefined is unlimited. */
+  budgets: BudgetDefaults;
   /** Turn scheduling across nodes: heartbeats, when a node counts as dead, the sweep. */
   turns: {
     heartbeatMs: number;
     staleAfterMs: number;
     sweepMs: number;
   };
+}
+
+export interface BudgetDefaults {
+  roomDailyTokens?: number;
+  roomDailyCostUsd?: number;
+  userDailyTokens?: number;
+  userDailyCostUsd?: number;
+  agentTurnMaxOutputTokens?: number;
 }
 
 export class ConfigError extends Error {
@@ -310,6 +336,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       queuedTurnsPerSession: e.MAX_QUEUED_TURNS_PER_SESSION,
       rolePromptChars: e.MAX_ROLE_PROMPT_CHARS,
       systemPromptChars: e.MAX_SYSTEM_PROMPT_CHARS,
+    },
+    budgets: {
+      roomDailyTokens: e.ROOM_DAILY_TOKENS,
+      roomDailyCostUsd: e.ROOM_DAILY_COST_USD,
+      userDailyTokens: e.USER_DAILY_TOKENS,
+      userDailyCostUsd: e.USER_DAILY_COST_USD,
+      agentTurnMaxOutputTokens: e.AGENT_TURN_MAX_OUTPUT_TOKENS,
     },
     turns: {
       heartbeatMs: e.TURN_HEARTBEAT_MS,

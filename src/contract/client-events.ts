@@ -3,7 +3,7 @@
 // validates with them, and its handler table is typed by them, so a field renamed here fails the
 // type check wherever it is read or answered. No server imports here.
 import { z } from 'zod';
-import { agentDtoSchema, errorBodySchema, memberDtoSchema, messageDtoSchema, sessionDtoSchema, turnStateDtoSchema } from './dto';
+import { agentDtoSchema, budgetStatusDtoSchema, errorBodySchema, memberDtoSchema, messageDtoSchema, sessionDtoSchema, turnStateDtoSchema } from './dto';
 import { ROOM_MODES, TURN_STATUSES } from './enums';
 
 const uuid = z.uuid();
@@ -60,6 +60,8 @@ export const roomSnapshotSchema = z.object({
   /** The turns of the recent messages and where they stand (a turn that ended while the client was away). */
   recentTurns: z.array(turnStateDtoSchema),
   turnsInFlight: z.array(inFlightTurnSchema),
+  /** The room's spend of the day and what is left of its budgets; `budget:updated` follows it live. */
+  budget: budgetStatusDtoSchema,
 });
 
 // What each ack carries besides `ok: true`.

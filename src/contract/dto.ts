@@ -65,11 +65,20 @@ export const agentDtoSchema = z.object({
 });
 export type AgentDto = z.infer<typeof agentDtoSchema>;
 
+/** A summary stage that fell back to its deterministic rule, and why. */
+export const summaryFallbackDtoSchema = z.object({
+  stage: z.enum(['generation', 'extraction']),
+  reason: z.string(),
+});
+export type SummaryFallbackDto = z.infer<typeof summaryFallbackDtoSchema>;
+
 export const sessionDtoSchema = z.object({
   id: z.string(),
   roomId: z.string(),
   title: z.string(),
   summary: z.string().nullable(),
+  /** The stages of the last summary run that fell back, and why (empty when none did or none ran). */
+  summaryFallback: z.array(summaryFallbackDtoSchema),
   createdAt: z.string(),
 });
 export type SessionDto = z.infer<typeof sessionDtoSchema>;
@@ -96,3 +105,24 @@ export const turnStateDtoSchema = z.object({
   status: z.enum(TURN_STATUSES),
 });
 export type TurnStateDto = z.infer<typeof turnStateDtoSchema>;
+
+const budgetAmountSchema = z.object({
+  /** Settled spend of the day. */
+  spent: z.number(),
+  /** Held by model calls in flight. */
+  reserved: z.number(),
+  /** null: unlimited. */
+  limit: z.number().nullable(),
+  /** What calls may still spend (limit - spent - reserved, never below 0); null: unlimited. */
+  remaining: z.number().nullable(),
+});
+
+/** A room's spend of the UTC day and what is left of its daily budgets (snapshot, `budget:updated`). */
+export const budgetStatusDtoSchema = z.object({
+  day: z.string(),
+  /** When the day's budgets reset (the next UTC midnight). */
+  resetsAt: z.string(),
+  tokens: budgetAmountSchema,
+  costUsd: budgetAmountSchema,
+});
+export type BudgetStatusDto = z.infer<typeof budgetStatusDtoSchema>;

@@ -46,6 +46,7 @@ export const presentSession = (s: Session): SessionDto => ({
   roomId: s.room.id,
   title: s.title,
   summary: s.summary ?? null,
+  summaryFallback: s.summaryData?.fallback ?? [],
   createdAt: s.createdAt.toISOString(),
 });
 

@@ -6,6 +6,8 @@ import type { ModelProvider } from '../llm/model-provider';
 import type { Broadcaster } from '../events/broadcaster';
 import type { NodeBus } from '../events/node-bus';
 import type { Logger } from '../shared/logger';
+import { systemClock, type Clock } from '../shared/clock';
+import { BudgetRepository } from './budget-repository';
 import type { ToolDeps } from '../tools/registry';
 import { ActiveTurns } from './active-turns';
 import { CrossNodeTurns } from './cross-node-turns';
@@ -44,6 +46,8 @@ export async function createTurnEngine(d: {
   logger: Logger;
   /** Tests only: act at exact points of the scheduler's loop. */
   probes?: SchedulerProbes;
+  /** The time daily budgets are counted in (tests move it); the system clock by default. */
+  clock?: Clock;
 }): Promise<TurnEngine> {
   const { config, models, logger } = d;
   const limits = config.limits;
@@ -51,6 +55,8 @@ export async function createTurnEngine(d: {
   const nodeId = randomUUID();
   const repo = new TurnRepository(d.orm, nodeId);
   const outbox = new OutboxRepository(d.orm, nodeId);
+  const budgets = new BudgetRepository(d.orm);
+  const clock = d.clock ?? systemClock;
   const active = new ActiveTurns();
   const inHand = new TurnsInHand();
   // Aborted at shutdown, once running turns had their grace period: writes that must be stored
@@ -85,6 +91,8 @@ export async function createTurnEngine(d: {
         signal: req.signal,
       }),
     overBudget: (summary, messages, budget) => contextExceedsBudget({ summary, messages }, budget),
+    budgets,
+    clock,
   });
 
   const kick = (sessionId: string) => scheduler.kick(sessionId);
@@ -104,7 +112,7 @@ export async function createTurnEngine(d: {
 
   const intake = new TurnIntake(repo, { queuedTurnsPerSession: limits.queuedTurnsPerSession });
   const cluster = new CrossNodeTurns(d.bus, active, logger);
-  const turns = new TurnService({ repo, intake, announcer, inHand, cluster, kick, logger });
+  const turns = new TurnService({ repo, intake, announcer, inHand, cluster, kick, logger, budgets, clock, budgetDefaults: config.budgets });
 
   await scheduler.start();
   return {

@@ -11,6 +11,9 @@ import type { ModelProvider } from '../llm/model-provider';
 import type { ModelCallUsage } from '../llm/usage';
 import type { Logger } from '../shared/logger';
 import { retry } from '../shared/retry';
+import type { Clock } from '../shared/clock';
+import type { BudgetRepository } from './budget-repository';
+import { roomLimits, TurnBudget, userLimits } from './turn-budget';
 import type { ToolDeps } from '../tools/registry';
 import type { ActiveTurn, ActiveTurns } from './active-turns';
 import { runAgent } from './agent-runner';
@@ -54,6 +57,10 @@ export interface TurnExecutorDeps {
   summarize: (req: SummaryRequest) => Promise<SummaryResult>;
   /** True when the session's context (summary + messages) exceeds the budget. */
   overBudget: (summary: string | null, messages: ConversationMessage[], budget: number) => boolean;
+  /** The daily budget ledger of rooms and users. */
+  budgets: BudgetRepository;
+  /** The time budgets are counted in. */
+  clock: Clock;
   logger: Logger;
 }
 
@@ -61,6 +68,8 @@ export interface TurnExecutorDeps {
 const MAX_LISTED_FILES = 20;
 const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
 const COULD_NOT_START: ErrorBody = { code: 'TURN_FAILED', message: 'The turn could not start' };
+const charged = (calls: readonly ModelCallUsage[]) => calls.filter((c) => c.charged);
+const infrastructure = (calls: readonly ModelCallUsage[]) => calls.filter((c) => !c.charged);
 const toUsage = (calls: readonly ModelCallUsage[]): Usage => {
   if (!calls.length) return ZERO_USAGE;
   const s = sumUsage(calls);
@@ -102,13 +111,13 @@ export class TurnExecutor {
    * Announces what the database holds once the turn's outcome is settled. Only a turn whose row
    * is gone is announced from memory: there is nothing stored to announce from, or to mark.
    */
-  private async conclude(t: TurnRef, settled: Settled, fallback: ErrorBody, usage: Usage): Promise<void> {
+  private async conclude(t: TurnRef, settled: Settled, fallback: ErrorBody, usage: Usage, infrastructureUsage: Usage = ZERO_USAGE): Promise<void> {
     const { logger } = this.d;
     if (settled === 'stored') {
       await this.d.announcer.announceEnd(t.turnId).catch((err) => logger.warn('announcing a turn end failed; the sweep will', { turnId: t.turnId, err }));
     } else if (settled === 'gone') {
       await this.d.broadcaster
-        .publish(t.roomId, 'turn:end', { turnId: t.turnId, sessionId: t.sessionId, status: 'failed', error: fallback, usage })
+        .publish(t.roomId, 'turn:end', { turnId: t.turnId, sessionId: t.sessionId, status: 'failed', error: fallback, usage, infrastructureUsage })
         .catch((err) => logger.warn('announcing the end of a deleted turn failed', { turnId: t.turnId, err }));
     } else if (settled === 'taken') {
       logger.warn('turn was interrupted by a sweep before its commit; the sweep announces it', { turnId: t.turnId });
@@ -126,6 +135,17 @@ export class TurnExecutor {
     const { signal } = active.abort;
 
     const staged: StagedTurn = { messages: [], usage: [], tools: [] };
+    const budget = new TurnBudget({
+      repo: this.d.budgets,
+      clock: this.d.clock,
+      roomId: room.id,
+      userId: turn.requestedBy.id,
+      roomLimits: roomLimits(room.settings, config.budgets),
+      userLimits: userLimits(config.budgets),
+      agentTurnMaxOutputTokens: config.budgets.agentTurnMaxOutputTokens,
+      onRoomSpend: (status) => stream.emit('budget:updated', { budget: status }),
+      logger,
+    });
     let plan: Plan = { agentKeys: [], fallback: false };
     let turnError: ErrorBody | undefined;
     let summary: SummaryResult | undefined;
@@ -136,7 +156,7 @@ export class TurnExecutor {
       const team = ctx.agents.map((a) => ({ key: a.key, name: a.name, rolePrompt: a.rolePrompt, position: a.position }));
       const planned = await this.d.planner.plan({ mode: turn.mode, settings: room.settings, team, text: ctx.text, recent: ctx.recent, signal });
       plan = planned.plan;
-      for (const u of planned.usage) staged.usage.push({ ...u, agentKey: null });
+      for (const u of planned.usage) staged.usage.push({ ...u, agentKey: null, at: this.d.clock.now() });
       stream.emit('turn:plan', { turnId: turn.id, agentKeys: plan.agentKeys, fallback: plan.fallback, ...(plan.reason ? { reason: plan.reason } : {}) });
 
       if (plan.agentKeys.length === 0) systemNotice = noAgentNotice(team);
@@ -147,7 +167,7 @@ export class TurnExecutor {
         const agent = ctx.agents.find((a) => a.key === key);
         if (!agent) continue;
         active.agentKey = key;
-        sameTurn.push(await this.runAgentStep(ctx, agent, team, sameTurn, stream, active, staged));
+        sameTurn.push(await this.runAgentStep(ctx, agent, team, sameTurn, stream, active, staged, budget));
       }
       active.agentKey = null;
 
@@ -157,7 +177,11 @@ export class TurnExecutor {
         if (this.d.overBudget(session.summary ?? null, context, budget)) {
           stream.emit('summary:started', { turnId: turn.id, sessionId: session.id });
           summary = await this.d.summarize({ previous: session.summary ?? null, messages: context, modelAlias: config.defaultModelAlias, signal });
-          for (const u of summary.usage) staged.usage.push({ ...u, agentKey: null });
+          for (const u of summary.usage) staged.usage.push({ ...u, agentKey: null, at: this.d.clock.now() });
+          // One line per fallen-back summary: which stage and why, never the model's answer.
+          if (summary.fallback.length) {
+            logger.warn('summary fell back', { turnId: turn.id, stages: summary.fallback.map((f) => `${f.stage}: ${f.reason}`).join('; ') });
+          }
           stream.emit('summary:updated', { turnId: turn.id, sessionId: session.id, summary: summary.summary, usedFallback: summary.data.usedFallback });
         }
       }
@@ -170,13 +194,24 @@ export class TurnExecutor {
 
     const status = finalStatus(signal.aborted, turnError, staged.messages, plan);
     if (!turnError && status === 'failed') {
-      turnError = { code: 'ALL_AGENTS_FAILED', message: 'Every agent of the turn failed' };
+      // Agents a budget refused all: the turn says which budget, rather than that they failed.
+      const refused = staged.messages.every((m) => m.error?.startsWith('BUDGET_EXCEEDED: '));
+      turnError =
+        refused && staged.messages.length
+          ? { code: 'BUDGET_EXCEEDED', message: staged.messages[0]!.error!.slice('BUDGET_EXCEEDED: '.length) }
+          : { code: 'ALL_AGENTS_FAILED', message: 'Every agent of the turn failed' };
     }
     const settled = await this.d.settlement.commit(turn.id, { room, session, requestedBy: turn.requestedBy, plan, status, turnError, staged, summary, systemNotice });
     await stream.drain();
     // Off the registry before turn:end, so a snapshot taken after it no longer shows the turn.
     this.d.active.end(turn.id);
-    await this.conclude(claimed, settled, { code: 'COMMIT_FAILED', message: 'The turn could not be saved' }, toUsage(staged.usage));
+    await this.conclude(
+      claimed,
+      settled,
+      { code: 'COMMIT_FAILED', message: 'The turn could not be saved' },
+      toUsage(charged(staged.usage)),
+      toUsage(infrastructure(staged.usage)),
+    );
   }
 
   /** One agent of the turn: its live stream, and its answer, usage and tool calls staged for the commit. */
@@ -188,6 +223,7 @@ export class TurnExecutor {
     stream: TurnStream,
     active: ActiveTurn,
     staged: StagedTurn,
+    budget: TurnBudget,
   ): Promise<SameTurnAnswer> {
     const { config } = this.d;
     const { turn, room, session, files } = ctx;
@@ -216,6 +252,7 @@ export class TurnExecutor {
         recursionLimit: config.limits.turnRecursionLimit,
       },
       signal: active.abort.signal,
+      budget: budget.forAgent(),
       callbacks: {
         onDelta: (delta) => stream.delta(key, delta),
         onToolStart: (e) => {
@@ -240,8 +277,10 @@ export class TurnExecutor {
     stream.flush(key);
     // The provider's own words (`detail`) go to the log only, which redacts secrets; members get our reason.
     if (result.error) this.d.logger.warn('agent failed', { turnId: turn.id, agentKey: key, ...result.error });
-    for (const u of result.usage) staged.usage.push({ ...u, agentKey: key });
-    const status: MessageStatus = result.cancelled ? 'cancelled' : result.error ? 'failed' : 'complete';
+    for (const u of result.usage) staged.usage.push({ ...u, agentKey: key, at: this.d.clock.now() });
+    // A budget that stopped the stream keeps its text: the answer is partial, not failed.
+    const stoppedWithText = result.error?.code === 'BUDGET_EXCEEDED' && result.text.trim() !== '';
+    const status: MessageStatus = result.cancelled ? 'cancelled' : stoppedWithText ? 'partial' : result.error ? 'failed' : 'complete';
     staged.messages.push({
       id: messageId,
       agentKey: key,
@@ -257,7 +296,9 @@ export class TurnExecutor {
       status,
       finishReason: result.finishReason,
       usage: toUsage(result.usage),
-      ...(result.error ? { error: { code: result.error.code, message: result.error.message } } : {}),
+      ...(result.error
+        ? { error: { code: result.error.code, message: result.error.message, ...('details' in result.error ? { details: result.error.details } : {}) } }
+        : {}),
     });
     return { agentKey: key, agentName: agent.name, content: result.text, status };
   }

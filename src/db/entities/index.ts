@@ -7,6 +7,7 @@ export * from './message';
 export * from './usage-event';
 export * from './tool-call-event';
 export * from './file';
+export * from './budget-ledger';
 
 import { User } from './user';
 import { Room, RoomMember } from './room';
@@ -17,6 +18,7 @@ import { Message } from './message';
 import { LlmUsageEvent } from './usage-event';
 import { ToolCallEvent } from './tool-call-event';
 import { StoredFile } from './file';
+import { BudgetLedger } from './budget-ledger';
 
 export const ALL_ENTITIES = [
   User,
@@ -29,4 +31,5 @@ export const ALL_ENTITIES = [
   LlmUsageEvent,
   ToolCallEvent,
   StoredFile,
+  BudgetLedger,
 ];

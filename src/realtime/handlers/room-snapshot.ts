@@ -41,13 +41,14 @@ export async function snapshotAt(ctx: RealtimeContext, roomId: string, at: Strea
 }
 
 async function buildSnapshot(ctx: RealtimeContext, roomId: string, at: StreamPosition): Promise<RoomSnapshot> {
-  const [data, online, turnsInFlight] = await Promise.all([
+  const [data, online, turnsInFlight, budget] = await Promise.all([
     ctx.services.rooms.snapshotData(roomId, { sessions: SNAPSHOT_SESSIONS, messages: SNAPSHOT_MESSAGES }),
     membersOnline(ctx, roomId).then(async (members) => {
       const roles = await ctx.services.access.rolesOf(roomId, members.map((m) => m.userId));
       return members.map((m) => ({ ...m, role: roles.get(m.userId) ?? m.role }));
     }),
     ctx.services.turns.inFlight(roomId),
+    ctx.services.turns.roomBudget(roomId),
   ]);
   return {
     roomId,
@@ -61,6 +62,7 @@ async function buildSnapshot(ctx: RealtimeContext, roomId: string, at: StreamPos
     recentMessages: data.recentMessages,
     recentTurns: data.recentTurns,
     turnsInFlight,
+    budget,
   };
 }
 

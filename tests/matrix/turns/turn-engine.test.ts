@@ -319,7 +319,9 @@ describe.each([{ omitRole: false }, { omitRole: true }])(`turn engine on ${testD
     await turnEnd(r.client, ack.turnId);
     const usage = await app.api(r.owner, 'GET', `/rooms/${r.roomId}/usage`);
     expect(usage.status).toBe(200);
-    expect(usage.body.items).toEqual([{ purpose: 'agent', modelAlias: 'fake', calls: 1, inputTokens: 30, outputTokens: 8, costUsd: 0.000046 }]);
+    expect(usage.body.items).toEqual([{ key: 'agent', infrastructure: false, calls: 1, failedCalls: 0, inputTokens: 30, outputTokens: 8, costUsd: 0.000046 }]);
+    const byAlias = await app.api(r.owner, 'GET', `/rooms/${r.roomId}/usage?groupBy=alias`);
+    expect(byAlias.body.items).toEqual([expect.objectContaining({ key: 'fake', calls: 1 })]);
     const stranger = await app.api(app.token('stranger'), 'GET', `/sessions/${r.sessionId}/turns/${ack.turnId}`);
     expect(stranger.status).toBe(404);
     expect(stranger.body.error.code).toBe('SESSION_NOT_FOUND');
