@@ -81,8 +81,8 @@ export interface RoomEventPayloads {
     /** The manager's and the summary's calls: recorded, never charged. */
     infrastructureUsage: Usage;
   };
-  /** The room's spend changed (a charged model call settled). */
-  'budget:updated': { budget: BudgetStatusDto };
+  /** The room's spend changed: a charged model call of turn `turnId` settled. */
+  'budget:updated': { turnId?: string; budget: BudgetStatusDto };
   'file:progress': { fileId: string; stage: 'queued' | 'reading' | 'parsing' | 'storing'; percent: number };
   'file:ready': { fileId: string; filename: string; kind: string; status: FileStatus };
   'file:failed': { fileId: string; filename: string; code: string; message: string };

@@ -143,7 +143,7 @@ export class TurnExecutor {
       roomLimits: roomLimits(room.settings, config.budgets),
       userLimits: userLimits(config.budgets),
       agentTurnMaxOutputTokens: config.budgets.agentTurnMaxOutputTokens,
-      onRoomSpend: (status) => stream.emit('budget:updated', { budget: status }),
+      onRoomSpend: (status) => stream.emit('budget:updated', { turnId: turn.id, budget: status }),
       logger,
     });
     let plan: Plan = { agentKeys: [], fallback: false };

@@ -27,6 +27,8 @@ export interface TestAppOptions {
   redisKeyPrefix?: string;
   env?: Record<string, string>;
   turnProbes?: AppOptions['turnProbes'];
+  /** The clock daily budgets are counted in (a test moves it to the next day). */
+  clock?: AppOptions['clock'];
 }
 
 /**
@@ -57,7 +59,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     ...opts.env,
   };
   const config = loadConfig(env);
-  const app = await createApp(config, { turnProbes: opts.turnProbes });
+  const app = await createApp(config, { turnProbes: opts.turnProbes, clock: opts.clock });
   const baseClose = app.close;
   return {
     ...app,
