@@ -179,8 +179,9 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
       // Only the call in flight can be stopped: text of a call that answered is already whole.
       limitOf: (messageId) => {
         if (calls.some((c) => c.message?.id === messageId)) return undefined;
-        const hold = calls.at(-1)?.hold;
-        return hold?.boundBy ? hold.outputTokens : undefined;
+        // What the call was granted: a budget's share, or the output cap the request asked the
+        // provider to keep (held to it here too, should the provider not).
+        return calls.at(-1)?.hold?.outputTokens;
       },
       stop: () => budgetStop.abort(),
     },
@@ -215,7 +216,9 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   if (cancelled) return { ...result, finishReason: 'cancelled' };
   if (stopped) {
     const hold = made.at(-1)?.hold;
-    return { ...result, finishReason: 'length', error: budgetError(new BudgetExceededError(hold?.boundBy ?? 'agentTurnOutputTokens', hold?.resetsAt ?? null)) };
+    // Cut at the output cap alone, the answer is complete as a provider's own `length` stop would be.
+    if (!hold?.boundBy) return { ...result, finishReason: 'length' };
+    return { ...result, finishReason: 'length', error: budgetError(new BudgetExceededError(hold.boundBy, hold.resetsAt)) };
   }
   const refusal = budgetRefusal(failure);
   if (refusal) return { ...result, finishReason: null, error: budgetError(refusal) };

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../config/config';
 import type { Orm } from '../db/orm';
-import { contextExceedsBudget } from '../domain/budget';
 import type { ModelProvider } from '../llm/model-provider';
 import type { Broadcaster } from '../events/broadcaster';
 import type { NodeBus } from '../events/node-bus';
@@ -90,7 +89,6 @@ export async function createTurnEngine(d: {
         limits: { summaryMaxTokens: limits.summaryMaxTokens, modelTimeoutMs: limits.modelTimeoutMs },
         signal: req.signal,
       }),
-    overBudget: (summary, messages, budget) => contextExceedsBudget({ summary, messages }, budget),
     budgets,
     clock,
   });

@@ -17,6 +17,8 @@ import { roomLimits, TurnBudget, userLimits } from './turn-budget';
 import type { ToolDeps } from '../tools/registry';
 import type { ActiveTurn, ActiveTurns } from './active-turns';
 import { runAgent } from './agent-runner';
+import { requestTokens, tokenCounterFor, toolSchemasText, type TokenCounter } from '../llm/token-count';
+import { buildTools } from '../tools/registry';
 import type { ManagerAgent } from './manager';
 import type { PlanStep } from './plan-step';
 import { buildAgentMessages, type ConversationMessage, type SameTurnAnswer } from './prompt';
@@ -55,8 +57,6 @@ export interface TurnExecutorDeps {
   planner: PlanStep;
   /** Runs when the session's context exceeds its budget. */
   summarize: (req: SummaryRequest) => Promise<SummaryResult>;
-  /** True when the session's context (summary + messages) exceeds the budget. */
-  overBudget: (summary: string | null, messages: ConversationMessage[], budget: number) => boolean;
   /** The daily budget ledger of rooms and users. */
   budgets: BudgetRepository;
   /** The time budgets are counted in. */
@@ -173,8 +173,9 @@ export class TurnExecutor {
 
       if (!signal.aborted && plan.agentKeys.length > 0) {
         const context = [...ctx.recent, ...sameTurn.map((a) => ({ authorType: 'agent' as const, authorName: a.agentName, agentKey: a.agentKey, content: a.content }))];
-        const budget = Number(room.settings?.contextBudgetTokens) || config.limits.contextBudgetTokens;
-        if (this.d.overBudget(session.summary ?? null, context, budget)) {
+        // Over budget when the next request of some agent, counted whole as it would be sent, is.
+        const next = Math.max(...ctx.agents.map((a) => this.requestEstimate(ctx, a, team, context)));
+        if (next > this.contextBudget(ctx)) {
           stream.emit('summary:started', { turnId: turn.id, sessionId: session.id });
           summary = await this.d.summarize({ previous: session.summary ?? null, messages: context, modelAlias: config.defaultModelAlias, signal });
           for (const u of summary.usage) staged.usage.push({ ...u, agentKey: null, at: this.d.clock.now() });
@@ -214,6 +215,32 @@ export class TurnExecutor {
     );
   }
 
+  /** The room's context budget (its setting, else the server's). */
+  private contextBudget(ctx: TurnContext): number {
+    return ctx.room.settings?.contextBudgetTokens ?? this.d.config.limits.contextBudgetTokens;
+  }
+
+  /** How an agent's model counts, and the tool definitions its requests carry. */
+  private requestShape(agent: Agent, roomId: string): { counter: TokenCounter; toolSchemas: string[] } {
+    const model = this.d.models.has(agent.modelAlias) ? this.d.models.describe(agent.modelAlias).model : '';
+    const tools = buildTools(agent.toolPermissions, this.d.toolDeps(roomId));
+    return { counter: tokenCounterFor(model), toolSchemas: tools.length ? toolSchemasText(tools) : [] };
+  }
+
+  /** The tokens of the request an agent would send next, untrimmed: what the context budget is about. */
+  private requestEstimate(ctx: TurnContext, agent: Agent, team: readonly ManagerAgent[], recent: ConversationMessage[]): number {
+    const { counter, toolSchemas } = this.requestShape(agent, ctx.room.id);
+    const messages = buildAgentMessages({
+      agent: { key: agent.key, name: agent.name, rolePrompt: agent.rolePrompt },
+      team,
+      summary: ctx.session.summary,
+      recent,
+      ...(agent.toolPermissions.includes('read_file') && ctx.files.length ? { files: ctx.files } : {}),
+      maxSystemChars: this.d.config.limits.systemPromptChars,
+    });
+    return requestTokens(counter, messages, toolSchemas);
+  }
+
   /** One agent of the turn: its live stream, and its answer, usage and tool calls staged for the commit. */
   private async runAgentStep(
     ctx: TurnContext,
@@ -241,8 +268,9 @@ export class TurnExecutor {
         sameTurn,
         // Only an agent that may read files is told which exist.
         ...(agent.toolPermissions.includes('read_file') && files.length ? { files } : {}),
-        maxContextTokens: config.limits.contextBudgetTokens,
+        maxContextTokens: this.contextBudget(ctx),
         maxSystemChars: config.limits.systemPromptChars,
+        ...this.requestShape(agent, room.id),
       }),
       models: this.d.models,
       toolDeps: this.d.toolDeps(room.id),
