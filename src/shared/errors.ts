@@ -42,6 +42,8 @@ export const ErrorCodes = {
   /** The session already has its cap of queued turns; details `{ limit, max }`. Retry once turns ran. */
   QUEUE_FULL: 429,
   RATE_LIMITED: 429,
+  /** A model call over a room's, a user's or an agent's budget (in agent:end / turn:end); details `{ budget, resetsAt }`. */
+  BUDGET_EXCEEDED: 429,
   TOO_MANY_CONNECTIONS: 429,
   UNKNOWN_EVENT: 400,
   INTERNAL: 500,
