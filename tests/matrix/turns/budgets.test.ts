@@ -276,3 +276,29 @@ describe(`usage records and answers on ${testDb()}`, () => {
     r.client.close();
   });
 });
+
+describe(`an agent's output per turn on ${testDb()}`, () => {
+  let fake: FakeOpenAI;
+  let app: TestApp;
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    fake.setResponder(answerAs({ Writer: () => ({ text: longAnswer, chunkDelayMs: 1 }) }));
+    app = await startTestApp({ env: fakeModelsEnv(fake, { AGENT_TURN_MAX_OUTPUT_TOKENS: '40' }) });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await fake?.close();
+  });
+
+  it('stops an agent at its output budget for the turn, and the next agent answers in full', async () => {
+    const r = await setupRoom(app, { mode: 'roundtable', agents: [{ key: 'writer', name: 'Writer' }, { key: 'editor', name: 'Editor' }] });
+    const ack = await send(r.client, r.roomId, r.sessionId, 'write a lot');
+    expect((await turnEnd(r.client, ack.turnId)).status).toBe('partial');
+    const [writer, editor] = eventsOf(r.client, ack.turnId, 'agent:end').map((e) => e.data);
+    expect(writer).toMatchObject({ status: 'partial', error: { code: 'BUDGET_EXCEEDED', details: { budget: 'agentTurnOutputTokens', resetsAt: null } } });
+    expect(writer!.usage.outputTokens).toBe(40);
+    expect(editor).toMatchObject({ status: 'complete', usage: { inputTokens: 30, outputTokens: 8 } });
+    expect(streamedText(r.client, ack.turnId).writer).toBe(longAnswer.slice(0, 160));
+    r.client.close();
+  });
+});
