@@ -143,7 +143,11 @@ export class TurnExecutor {
       roomLimits: roomLimits(room.settings, config.budgets),
       userLimits: userLimits(config.budgets),
       agentTurnMaxOutputTokens: config.budgets.agentTurnMaxOutputTokens,
-      onRoomSpend: (status) => stream.emit('budget:updated', { turnId: turn.id, budget: status }),
+      // After the text streamed so far: the spend it reports covers that text.
+      onRoomSpend: (status) => {
+        stream.flushAll();
+        stream.emit('budget:updated', { turnId: turn.id, budget: status });
+      },
       logger,
     });
     let plan: Plan = { agentKeys: [], fallback: false };
