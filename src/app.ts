@@ -24,6 +24,7 @@ import type { HealthChecks, Services } from './services';
 import { DomainEvents } from './shared/domain-events';
 import { createLogger, type LogDestination, type Logger } from './shared/logger';
 import { createPromMetrics, type PromMetrics } from './infra/metrics';
+import type { Clock } from './shared/clock';
 import { createRedactor, type Redactor } from './shared/redactor';
 import { ToolCatalog } from './tools/catalog';
 import { McpTools } from './tools/mcp/mcp-tools';
@@ -60,6 +61,8 @@ export interface AppOptions {
   logDestination?: LogDestination;
   /** Tests only: act at exact points of the turn scheduler's loop. */
   turnProbes?: SchedulerProbes;
+  /** Tests only: the clock daily budgets are counted in. */
+  clock?: Clock;
 }
 
 export async function createApp(config: AppConfig, opts: AppOptions = {}): Promise<App> {
@@ -150,6 +153,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
       logger,
       metrics,
       probes: opts.turnProbes,
+      clock: opts.clock,
     });
     // On close, services stop first (running turns finish within the grace period and still reach
     // their clients), then the transports, the event pipeline and the connections.

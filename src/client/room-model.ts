@@ -284,7 +284,7 @@ export class RoomModel {
       return;
     }
     if (this.items.has(m.id)) return;
-    if (!this.sessions.some((s) => s.id === m.sessionId)) this.sessions.push({ id: m.sessionId, roomId: this.roomId, title: 'Session', summary: null, createdAt: m.createdAt });
+    if (!this.sessions.some((s) => s.id === m.sessionId)) this.sessions.push({ id: m.sessionId, roomId: this.roomId, title: 'Session', summary: null, summaryFallback: [], createdAt: m.createdAt });
     this.push(m.sessionId, { kind: 'message', key: m.id, message: m });
   }
 

@@ -18,6 +18,10 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
 
+/** A limit that is unlimited when unset or empty. */
+const optionalLimit = (schema: z.ZodType<number, unknown>) =>
+  optionalString.pipe(z.union([z.undefined(), schema as z.ZodType<number, string>]));
+
 const envSchema = z.object({
   PORT: intFrom(3000, 0, 65535),
   HOST: z.string().default('0.0.0.0'),
@@ -134,6 +138,17 @@ const envSchema = z.object({
   ATTACHMENT_CONTEXT_CHARS: intFrom(20_000, 0, 1_000_000),
   /** Messages one export of a session holds at most (the oldest first). */
   EXPORT_MAX_MESSAGES: intFrom(5000, 1, 1_000_000),
+  // budgets (docs/api.md); unset means unlimited
+  /** Tokens a room's agents may spend per UTC day; a room's `budget.dailyTokens` overrides it. */
+  ROOM_DAILY_TOKENS: optionalLimit(z.coerce.number().int().positive().max(1e12)),
+  /** Cost in USD a room's agents may spend per UTC day; a room's `budget.dailyCostUsd` overrides it. */
+  ROOM_DAILY_COST_USD: optionalLimit(z.coerce.number().nonnegative().max(1e9)),
+  /** Tokens one user's turns may spend per UTC day, across rooms. */
+  USER_DAILY_TOKENS: optionalLimit(z.coerce.number().int().positive().max(1e12)),
+  /** Cost in USD one user's turns may spend per UTC day, across rooms. */
+  USER_DAILY_COST_USD: optionalLimit(z.coerce.number().nonnegative().max(1e9)),
+  /** Output tokens one agent may produce in one turn, tool rounds included. */
+  AGENT_TURN_MAX_OUTPUT_TOKENS: optionalLimit(z.coerce.number().int().positive().max(1e9)),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -225,12 +240,22 @@ export interface AppConfig {
     mcpMaxOutputChars: number;
     mcpReconnectMs: number;
   };
+  /** Default budgets (a room's settings override the room ones); undefined is unlimited. */
+  budgets: BudgetDefaults;
   /** Turn scheduling across nodes: heartbeats, when a node counts as dead, the sweep. */
   turns: {
     heartbeatMs: number;
     staleAfterMs: number;
     sweepMs: number;
   };
+}
+
+export interface BudgetDefaults {
+  roomDailyTokens?: number;
+  roomDailyCostUsd?: number;
+  userDailyTokens?: number;
+  userDailyCostUsd?: number;
+  agentTurnMaxOutputTokens?: number;
 }
 
 export class ConfigError extends Error {
@@ -396,6 +421,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       mcpToolTimeoutMs: e.MCP_TOOL_TIMEOUT_MS,
       mcpMaxOutputChars: e.MCP_MAX_OUTPUT_CHARS,
       mcpReconnectMs: e.MCP_RECONNECT_MS,
+    },
+    budgets: {
+      roomDailyTokens: e.ROOM_DAILY_TOKENS,
+      roomDailyCostUsd: e.ROOM_DAILY_COST_USD,
+      userDailyTokens: e.USER_DAILY_TOKENS,
+      userDailyCostUsd: e.USER_DAILY_COST_USD,
+      agentTurnMaxOutputTokens: e.AGENT_TURN_MAX_OUTPUT_TOKENS,
     },
     turns: {
       heartbeatMs: e.TURN_HEARTBEAT_MS,

@@ -3,7 +3,7 @@
 // validates with them, and its handler table is typed by them, so a field renamed here fails the
 // type check wherever it is read or answered. No server imports here.
 import { z } from 'zod';
-import { agentDtoSchema, errorBodySchema, memberDtoSchema, messageDtoSchema, pendingApprovalDtoSchema, sessionDtoSchema, turnStateDtoSchema } from './dto';
+import { agentDtoSchema, budgetStatusDtoSchema, errorBodySchema, memberDtoSchema, messageDtoSchema, pendingApprovalDtoSchema, sessionDtoSchema, turnStateDtoSchema } from './dto';
 import { APPROVAL_DECISIONS, IN_FLIGHT_STATES, ROOM_MODES, TURN_STATUSES } from './enums';
 
 const uuid = z.uuid();
@@ -90,6 +90,8 @@ export const roomSnapshotSchema = z.object({
   turnsInFlight: z.array(inFlightTurnSchema),
   /** Tool calls waiting for a member's approval, on any node (stored, so they survive a restart). */
   pendingApprovals: z.array(pendingApprovalDtoSchema),
+  /** The room's spend of the day and what is left of its budgets; `budget:updated` follows it live. */
+  budget: budgetStatusDtoSchema,
 });
 
 // What each ack carries besides `ok: true`.

@@ -82,6 +82,12 @@ export const summaryFieldsDtoSchema = z.object({
   openQuestions: z.array(z.string()),
 });
 export type SummaryFieldsDto = z.infer<typeof summaryFieldsDtoSchema>;
+/** A summary stage that fell back to its deterministic rule, and why. */
+export const summaryFallbackDtoSchema = z.object({
+  stage: z.enum(['generation', 'extraction']),
+  reason: z.string(),
+});
+export type SummaryFallbackDto = z.infer<typeof summaryFallbackDtoSchema>;
 
 export const sessionDtoSchema = z.object({
   id: z.string(),
@@ -90,6 +96,8 @@ export const sessionDtoSchema = z.object({
   summary: z.string().nullable(),
   /** The summary's structured fields; absent or null until a summary ran. */
   summaryData: summaryFieldsDtoSchema.nullable().optional(),
+  /** The stages of the last summary run that fell back, and why (empty when none did or none ran). */
+  summaryFallback: z.array(summaryFallbackDtoSchema),
   createdAt: z.string(),
 });
 export type SessionDto = z.infer<typeof sessionDtoSchema>;
@@ -183,3 +191,23 @@ export const searchHitDtoSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('file'), id: z.string(), fileId: z.string(), filename: z.string(), snippet: z.string(), createdAt: z.string() }),
 ]);
 export type SearchHitDto = z.infer<typeof searchHitDtoSchema>;
+const budgetAmountSchema = z.object({
+  /** Settled spend of the day. */
+  spent: z.number(),
+  /** Held by model calls in flight. */
+  reserved: z.number(),
+  /** null: unlimited. */
+  limit: z.number().nullable(),
+  /** What calls may still spend (limit - spent - reserved, never below 0); null: unlimited. */
+  remaining: z.number().nullable(),
+});
+
+/** A room's spend of the UTC day and what is left of its daily budgets (snapshot, `budget:updated`). */
+export const budgetStatusDtoSchema = z.object({
+  day: z.string(),
+  /** When the day's budgets reset (the next UTC midnight). */
+  resetsAt: z.string(),
+  tokens: budgetAmountSchema,
+  costUsd: budgetAmountSchema,
+});
+export type BudgetStatusDto = z.infer<typeof budgetStatusDtoSchema>;

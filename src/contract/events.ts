@@ -1,6 +1,6 @@
 // The server-to-client half of the Socket.IO contract: every room event and its payload, shared by
 // the server and the client SDK. The client-to-server half is in client-events.ts. No server imports here.
-import type { AgentDto, ApprovalDecision, ApprovalReason, ErrorBody, FileStatus, MemberDto, MemberRole, MessageDto, RoomMode, SessionDto, SummaryFieldsDto, TurnStatus } from './dto';
+import type { AgentDto, ApprovalDecision, ApprovalReason, BudgetStatusDto, ErrorBody, FileStatus, MemberDto, MemberRole, MessageDto, RoomMode, SessionDto, SummaryFieldsDto, TurnStatus } from './dto';
 
 export type {
   Ack,
@@ -45,6 +45,12 @@ export interface ToolCallApproval {
   by: string | null;
   decidedAt: string;
   note?: string;
+}
+
+/** The error of an agent or turn a budget stopped (`code: 'BUDGET_EXCEEDED'`): which budget, and when it resets (null: with the next turn). */
+export interface BudgetExceededDetails {
+  budget: 'roomDailyTokens' | 'roomDailyCostUsd' | 'userDailyTokens' | 'userDailyCostUsd' | 'agentTurnOutputTokens';
+  resetsAt: string | null;
 }
 
 /** Payloads of sequenced room events (without the envelope). */
@@ -99,14 +105,27 @@ export interface RoomEventPayloads {
     turnId: string;
     agentKey: string;
     messageId: string | null;
-    status: 'complete' | 'failed' | 'cancelled';
+    /** `partial`: a budget stopped it mid-stream; the text so far is kept (error BUDGET_EXCEEDED). */
+    status: 'complete' | 'partial' | 'failed' | 'cancelled';
     finishReason: string | null;
+    /** Its model calls, tool rounds included: charged to the room's and the user's budgets. */
     usage: Usage;
     error?: ErrorBody;
   };
   'summary:started': { turnId: string; sessionId: string };
   'summary:updated': { turnId: string; sessionId: string; summary: string; usedFallback: boolean; fields?: SummaryFieldsDto };
-  'turn:end': { turnId: string; sessionId: string; status: Exclude<TurnStatus, 'queued' | 'running'>; error?: ErrorBody; usage: Usage };
+  'turn:end': {
+    turnId: string;
+    sessionId: string;
+    status: Exclude<TurnStatus, 'queued' | 'running'>;
+    error?: ErrorBody;
+    /** The agents' calls: what the turn charged to the budgets. */
+    usage: Usage;
+    /** The manager's and the summary's calls: recorded, never charged. */
+    infrastructureUsage: Usage;
+  };
+  /** The room's spend changed: a charged model call of turn `turnId` settled. */
+  'budget:updated': { turnId?: string; budget: BudgetStatusDto };
   'file:progress': { fileId: string; stage: 'queued' | 'reading' | 'parsing' | 'storing'; percent: number };
   'file:ready': { fileId: string; filename: string; kind: string; status: FileStatus };
   'file:failed': { fileId: string; filename: string; code: string; message: string };

@@ -4,7 +4,7 @@ import type { StructuredToolInterface } from '@langchain/core/tools';
 import { END, MessagesAnnotation, START, StateGraph, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import { ToolNode, toolsCondition } from '@langchain/langgraph/prebuilt';
 import { BoundedCache } from '../shared/bounded-cache';
-import { mergeStream, type ChatRunnable } from './call-model';
+import { mergeStream, type ChatRunnable, type StreamProgress } from './call-model';
 import { withDeadline } from './deadline';
 
 /**
@@ -28,6 +28,10 @@ export interface ModelCallReport {
   message?: AIMessageChunk;
   /** Set when the call ended, answered or not. */
   latencyMs?: number;
+  /** Whether its stream started: a call that failed before it was refused by the provider. */
+  progress: StreamProgress;
+  /** False when `beforeCall` refused it: no request was sent. */
+  made: boolean;
 }
 
 export interface AgentGraphOptions {
@@ -41,6 +45,10 @@ export interface AgentGraphOptions {
 export interface AgentRunConfigurable {
   /** Called at the start of each call with a record the graph completes in place when the call ends. */
   onModelCall(report: ModelCallReport): void;
+  /** Before the request is sent (a budget reservation); throwing refuses the call and ends the run. */
+  beforeCall?(report: ModelCallReport): Promise<void>;
+  /** After a call that answered, before the graph goes on (the budget settlement). */
+  afterCall?(report: ModelCallReport): Promise<void>;
 }
 
 /** Graphs kept per model instance, at most this many each (an agent configuration per key). */
@@ -67,17 +75,23 @@ export function buildAgentGraph(opts: AgentGraphOptions) {
   const runnable: ChatRunnable = tools.length && opts.model.bindTools ? (opts.model.bindTools(tools) as ChatRunnable) : opts.model;
 
   const callModel = async (state: typeof MessagesAnnotation.State, config: LangGraphRunnableConfig) => {
-    const report: ModelCallReport = { prompt: state.messages, startedAt: performance.now() };
-    (config.configurable as Partial<AgentRunConfigurable> | undefined)?.onModelCall?.(report);
+    const report: ModelCallReport = { prompt: state.messages, startedAt: performance.now(), progress: { streamed: false }, made: false };
+    const run = config.configurable as Partial<AgentRunConfigurable> | undefined;
+    run?.onModelCall?.(report);
+    await run?.beforeCall?.(report);
+    report.made = true;
+    report.startedAt = performance.now();
+    let message: AIMessageChunk | undefined;
     try {
       // Passing `config` on keeps LangGraph's callbacks: that is how tokens reach the `messages` stream.
-      const message = await withDeadline(opts.timeoutMs, config.signal, (signal) => mergeStream(runnable, report.prompt, { ...config, signal }));
+      message = await withDeadline(opts.timeoutMs, config.signal, (signal) => mergeStream(runnable, report.prompt, { ...config, signal }, report.progress));
       if (!message) throw new Error('The model returned an empty stream');
       report.message = message;
-      return { messages: [message] };
     } finally {
       report.latencyMs = performance.now() - report.startedAt;
     }
+    await run?.afterCall?.(report);
+    return { messages: [message] };
   };
 
   const graph = new StateGraph(MessagesAnnotation).addNode(MODEL_NODE, callModel);

@@ -20,10 +20,26 @@ import { textOfContent } from './message-text';
 export type ChatRunnable = Runnable<BaseLanguageModelInput, AIMessageChunk>;
 
 /** Streams one call to completion and merges the chunks; the merged message carries usage and finish_reason. */
-export async function mergeStream(model: ChatRunnable, messages: BaseMessage[], config: RunnableConfig): Promise<AIMessageChunk | undefined> {
+export async function mergeStream(
+  model: ChatRunnable,
+  messages: BaseMessage[],
+  config: RunnableConfig,
+  progress?: StreamProgress,
+): Promise<AIMessageChunk | undefined> {
   let merged: AIMessageChunk | undefined;
-  for await (const chunk of await model.stream(messages, config)) merged = merged ? merged.concat(chunk) : chunk;
+  for await (const chunk of await model.stream(messages, config)) {
+    if (progress) progress.streamed = true;
+    merged = merged ? merged.concat(chunk) : chunk;
+  }
   return merged;
+}
+
+/**
+ * Whether a call's stream started: a call that fails before its first chunk was refused by the
+ * provider (an HTTP error, no usage) and bills nothing.
+ */
+export interface StreamProgress {
+  streamed: boolean;
 }
 
 export interface ModelCallResult {
@@ -36,9 +52,9 @@ export interface ModelCallResult {
 export async function streamModelCall(
   model: ChatRunnable,
   messages: BaseMessage[],
-  opts: { timeoutMs: number; signal?: AbortSignal },
+  opts: { timeoutMs: number; signal?: AbortSignal; progress?: StreamProgress },
 ): Promise<ModelCallResult> {
   const started = performance.now();
-  const message = await withDeadline(opts.timeoutMs, opts.signal, (signal) => mergeStream(model, messages, { signal }));
+  const message = await withDeadline(opts.timeoutMs, opts.signal, (signal) => mergeStream(model, messages, { signal }, opts.progress));
   return { message, text: message ? textOfContent(message.content) : '', latencyMs: performance.now() - started };
 }

@@ -48,6 +48,7 @@ export const presentSession = (s: Session): SessionDto => ({
   title: s.title,
   summary: s.summary ?? null,
   summaryData: s.summaryData ? { topics: s.summaryData.topics, decisions: s.summaryData.decisions, openQuestions: s.summaryData.openQuestions } : null,
+  summaryFallback: s.summaryData?.fallback ?? [],
   createdAt: s.createdAt.toISOString(),
 });
 

@@ -55,6 +55,8 @@ export const ErrorCodes = {
   /** The room's busyPolicy is `reject` and a turn of the session runs or waits; details `{ turnId, sessionId }`. */
   SESSION_BUSY: 409,
   RATE_LIMITED: 429,
+  /** A model call over a room's, a user's or an agent's budget (in agent:end / turn:end); details `{ budget, resetsAt }`. */
+  BUDGET_EXCEEDED: 429,
   TOO_MANY_CONNECTIONS: 429,
   UNKNOWN_EVENT: 400,
   INTERNAL: 500,

@@ -5,7 +5,10 @@ import { agentGraphFor, buildAgentGraph, MODEL_NODE, TOOLS_NODE, type AgentRunCo
 import { classifyModelError, type ModelFailure } from '../llm/errors';
 import type { ModelDescription, ModelProvider } from '../llm/model-provider';
 import { textOfContent } from '../llm/message-text';
+import { requestTokens, tokenCounterFor, toolSchemasText, type TokenCounter } from '../llm/token-count';
 import { usageOfCall, type ModelCallUsage } from '../llm/usage';
+import { BudgetExceededError, type BudgetName } from '../domain/budget';
+import type { CallBudget, CallHold } from './turn-budget';
 import { isAppError } from '../shared/errors';
 import { isToolStreamEvent, type ToolRunConfigurable, type ToolStreamEvent } from '../tools/tool-events';
 import { isMcpToolName } from '../domain/tool-names';
@@ -57,9 +60,26 @@ export interface AgentRunInput {
   /** Aborting it stops the model call in flight (its HTTP request is closed) and keeps what streamed. */
   signal?: AbortSignal;
   callbacks?: AgentRunCallbacks;
+  /**
+   * Checked before each model call (which is not made when a budget is spent) and settled after
+   * it; a stream that reaches what its call was granted is stopped there, keeping its text.
+   */
+  budget?: CallBudget;
 }
 
-export type AgentRunError = ModelFailure | { code: 'UNKNOWN_MODEL_ALIAS' | 'EMPTY_ANSWER'; message: string };
+export type AgentRunError =
+  | ModelFailure
+  | { code: 'UNKNOWN_MODEL_ALIAS' | 'EMPTY_ANSWER'; message: string }
+  | { code: 'BUDGET_EXCEEDED'; message: string; details: { budget: BudgetName; resetsAt: string | null } };
+
+/** Report fields the runner adds: the budget hold of the call, and whether it was settled. */
+type RunnerReport = ModelCallReport & { hold?: CallHold; settled?: boolean };
+
+const budgetError = (e: BudgetExceededError): AgentRunError => ({
+  code: 'BUDGET_EXCEEDED',
+  message: e.message,
+  details: { budget: e.budget, resetsAt: e.resetsAt },
+});
 
 export interface AgentRunResult {
   /** Everything streamed, exactly the concatenation of the deltas. */
@@ -99,23 +119,65 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
     return { text: '', finishReason: null, usage: [], toolCalls: [], error: { code: 'UNKNOWN_MODEL_ALIAS', message: err.message }, cancelled: false };
   }
 
-  const calls: ModelCallReport[] = [];
   // One graph per agent configuration: the tools it may use, the room a room-scoped tool reads and
-  // the backends they call.
+  // the backends they call. What belongs to this run (the approval guard, the budget's reserve and
+  // settle) travels in the run's config, not in the shared graph. A graph whose tools change from
+  // turn to turn (files attached to this message, MCP tools that come and go with their server) is
+  // built for this run alone.
   const deps = input.toolDeps;
-  // The turn's approval guard travels in the run's config, not in the shared tools. A graph whose
-  // tools change from turn to turn (files attached to this message, MCP tools that come and go with
-  // their server) is built for this run alone.
   const { guard: toolGuard, ...shared } = deps;
   const perRun = Boolean(deps.attachedFileIds?.length) || agent.toolPermissions.some(isMcpToolName);
-  const build = () => buildTools(agent.toolPermissions, shared);
+  const tools = buildTools(agent.toolPermissions, shared);
+  const counter = tokenCounterFor(description.model);
+  const toolSchemas = tools.length ? toolSchemasText(tools) : [];
+  const budget = input.budget;
+  // A budget stop aborts the run like a cancel does, but only the run: the turn goes on.
+  const budgetStop = new AbortController();
+  const runSignal = signal ? AbortSignal.any([signal, budgetStop.signal]) : budgetStop.signal;
+  const calls: RunnerReport[] = [];
+
+  const usageOf = (call: RunnerReport, outcome: 'completed' | 'failed' | 'cancelled' | 'stopped'): ModelCallUsage =>
+    usageOfCall({
+      purpose: 'agent',
+      description,
+      reported: call.message?.usage_metadata,
+      prompt: call.prompt,
+      toolSchemas,
+      // A call without an answer (failed, aborted, stopped) is estimated from what it streamed.
+      outputText: call.message ? textOfContent(call.message.content) : state.textOutside(calls),
+      latencyMs: call.latencyMs ?? performance.now() - call.startedAt,
+      outcome,
+      refused: !call.progress.streamed,
+    });
+  const settle = async (call: RunnerReport, usage: ModelCallUsage) => {
+    if (call.settled) return;
+    call.settled = true;
+    await budget?.settle(call.hold, usage);
+  };
+
   const toolsKey = agent.toolPermissions.length
     ? JSON.stringify([[...agent.toolPermissions].sort(), deps.roomId, identity(deps.search), identity(deps.files), identity(deps.redactor)])
     : '';
   const graph = perRun
-    ? buildAgentGraph({ model, timeoutMs: limits.modelTimeoutMs, tools: build() })
-    : agentGraphFor(toolsKey, { model, timeoutMs: limits.modelTimeoutMs, tools: build });
-  const configurable: AgentRunConfigurable & ToolRunConfigurable = { onModelCall: (report) => calls.push(report), ...(toolGuard ? { toolGuard } : {}) };
+    ? buildAgentGraph({ model, timeoutMs: limits.modelTimeoutMs, tools })
+    : agentGraphFor(toolsKey, { model, timeoutMs: limits.modelTimeoutMs, tools: () => tools });
+  const configurable: AgentRunConfigurable & ToolRunConfigurable = {
+    onModelCall: (report) => calls.push(report as RunnerReport),
+    ...(budget
+      ? {
+          beforeCall: async (report: ModelCallReport) => {
+            (report as RunnerReport).hold = await budget.reserve({
+              inputTokens: requestTokens(counter, report.prompt, toolSchemas),
+              wanted: limits.maxOutputTokens,
+              prices: description.prices,
+            });
+          },
+          // Settled as soon as it answered, so the next round's reservation sees what it really spent.
+          afterCall: (report: ModelCallReport) => settle(report as RunnerReport, usageOf(report as RunnerReport, 'completed')),
+        }
+      : {}),
+    ...(toolGuard ? { toolGuard } : {}),
+  };
 
   // A callback that throws is the caller's bug, not a model failure: remember it and rethrow it
   // after the run has been wound down, instead of reporting it as MODEL_STREAM_ERROR.
@@ -130,17 +192,30 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
         throw error;
       }
     });
-  const state = new RunState({
-    onDelta: guard(cb.onDelta),
-    onToolStart: guard(cb.onToolStart),
-    onToolProgress: guard(cb.onToolProgress),
-    onToolEnd: guard(cb.onToolEnd),
-  });
+  const state = new RunState(
+    {
+      onDelta: guard(cb.onDelta),
+      onToolStart: guard(cb.onToolStart),
+      onToolProgress: guard(cb.onToolProgress),
+      onToolEnd: guard(cb.onToolEnd),
+    },
+    {
+      counter,
+      // Only the call in flight can be stopped: text of a call that answered is already whole.
+      limitOf: (messageId) => {
+        if (calls.some((c) => c.message?.id === messageId)) return undefined;
+        // What the call was granted: a budget's share, or the output cap the request asked the
+        // provider to keep (held to it here too, should the provider not).
+        return calls.at(-1)?.hold?.outputTokens;
+      },
+      stop: () => budgetStop.abort(),
+    },
+  );
   let failure: unknown;
   try {
     const stream = await graph.stream(
       { messages: input.messages },
-      { streamMode: ['messages', 'updates', 'custom'], signal, recursionLimit: limits.recursionLimit, configurable },
+      { streamMode: ['messages', 'updates', 'custom'], signal: runSignal, recursionLimit: limits.recursionLimit, configurable },
     );
     for await (const [mode, chunk] of stream as AsyncIterable<[string, unknown]>) {
       if (mode === 'messages') state.onMessage(chunk as [BaseMessage, Record<string, unknown>]);
@@ -153,20 +228,25 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
 
   if (callbackError) throw callbackError.error;
   const cancelled = signal?.aborted === true;
-  state.closeOpenToolCalls(cancelled ? 'cancelled' : 'the agent stopped before the tool finished');
-  const usage = calls.map((call) =>
-    usageOfCall({
-      purpose: 'agent',
-      description,
-      reported: call.message?.usage_metadata,
-      prompt: call.prompt,
-      // A call without an answer (failed, aborted) is estimated from what it streamed.
-      outputText: call.message ? textOfContent(call.message.content) : state.textOutside(calls),
-      latencyMs: call.latencyMs ?? performance.now() - call.startedAt,
-    }),
-  );
+  const stopped = !cancelled && budgetStop.signal.aborted;
+  state.closeOpenToolCalls(cancelled ? 'cancelled' : stopped ? 'the agent reached its budget' : 'the agent stopped before the tool finished');
+  const made = calls.filter((c) => c.made);
+  const usage: ModelCallUsage[] = [];
+  for (const call of made) {
+    const u = usageOf(call, call.message ? 'completed' : stopped ? 'stopped' : cancelled ? 'cancelled' : 'failed');
+    usage.push(u);
+    await settle(call, u);
+  }
   const result: AgentRunResult = { text: state.text, finishReason: state.finishReason, usage, toolCalls: state.toolCalls, cancelled };
   if (cancelled) return { ...result, finishReason: 'cancelled' };
+  if (stopped) {
+    const hold = made.at(-1)?.hold;
+    // Cut at the output cap alone, the answer is complete as a provider's own `length` stop would be.
+    if (!hold?.boundBy) return { ...result, finishReason: 'length' };
+    return { ...result, finishReason: 'length', error: budgetError(new BudgetExceededError(hold.boundBy, hold.resetsAt)) };
+  }
+  const refusal = budgetRefusal(failure);
+  if (refusal) return { ...result, finishReason: null, error: budgetError(refusal) };
   if (failure !== undefined) return { ...result, finishReason: null, error: classifyModelError(failure, { streamStarted: state.streamStartedSinceLastCall }) };
   // A run that ended normally with nothing to show must not pass for an answer: flagged, the turn
   // counts it as a failed agent instead of committing a blank message as complete. Whitespace is
@@ -175,6 +255,23 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
     return { ...result, error: { code: 'EMPTY_ANSWER', message: `The model finished without any text or tool call (finish reason: ${state.finishReason ?? 'none'})` } };
   }
   return result;
+}
+
+/** The budget refusal a run failed with, however the graph wrapped it. */
+function budgetRefusal(err: unknown): BudgetExceededError | undefined {
+  for (let e = err, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) {
+    if (e instanceof BudgetExceededError) return e;
+  }
+  return undefined;
+}
+
+/** How a run counts its output against what the call in flight was granted. */
+interface OutputLimit {
+  counter: TokenCounter;
+  /** The output tokens the call streaming `messageId` may produce; undefined when no budget binds it. */
+  limitOf(messageId: string): number | undefined;
+  /** Stops the run: the budget is reached. */
+  stop(): void;
 }
 
 /** The bookkeeping of one run: streamed text, tool calls in flight and done, the last finish reason. */
@@ -188,13 +285,21 @@ class RunState {
   private readonly seenToolCallIds = new Set<string>();
   private readonly textByMessageId = new Map<string, string>();
   private lastMessageId: string | undefined;
+  /** Set once a budget stopped the run: chunks still queued are dropped. */
+  stopped = false;
+  /** Per message: an upper bound of its output tokens (summed per delta), recounted near the limit. */
+  private readonly counted = new Map<string, number>();
 
-  constructor(private readonly cb: AgentRunCallbacks) {}
+  constructor(
+    private readonly cb: AgentRunCallbacks,
+    private readonly limit?: OutputLimit,
+  ) {}
 
   onMessage([message, metadata]: [BaseMessage, Record<string, unknown>]) {
     // Every chunk a model streams is an AIMessageChunk, whatever shape the server's stream has
     // (src/llm/openai-model.ts reads role-less deltas as the assistant's).
     if (metadata.langgraph_node !== MODEL_NODE || !AIMessageChunk.isInstance(message)) return;
+    if (this.stopped) return;
     this.streamStartedSinceLastCall = true;
     const delta = textOfContent(message.content);
     if (!delta) return;
@@ -206,7 +311,35 @@ class RunState {
       if (sep) this.emit(sep, id);
     }
     this.lastMessageId = id;
-    this.emit(delta, id);
+    const fitting = this.withinLimit(delta, id);
+    if (fitting) this.emit(fitting, id);
+    if (fitting !== delta) {
+      this.stopped = true;
+      this.limit!.stop();
+    }
+  }
+
+  /**
+   * The part of `delta` that fits the call's grant: all of it while the output stays within, the
+   * prefix that reaches it exactly when it would cross (the stream is then stopped there).
+   */
+  private withinLimit(delta: string, id: string): string {
+    const max = this.limit?.limitOf(id);
+    if (max === undefined) return delta;
+    const { counter } = this.limit!;
+    const before = this.textByMessageId.get(id) ?? '';
+    const bound = (this.counted.get(id) ?? counter.count(before)) + counter.count(delta);
+    if (bound <= max) {
+      this.counted.set(id, bound);
+      return delta;
+    }
+    const exact = counter.count(before + delta);
+    if (exact <= max) {
+      this.counted.set(id, exact);
+      return delta;
+    }
+    const fits = counter.truncate(before + delta, max);
+    return fits.length > before.length ? fits.slice(before.length) : '';
   }
 
   private emit(text: string, messageId: string) {

@@ -90,8 +90,9 @@ export async function planWithManager(input: ManagerInput): Promise<ManagerResul
   const messages = managerMessages(input);
   const model = input.models.chatModel(input.alias, { maxTokens: input.limits.managerMaxTokens, timeoutMs: input.limits.modelTimeoutMs });
   const started = performance.now();
+  const progress = { streamed: false };
   try {
-    const call = await streamModelCall(model, messages, { timeoutMs: input.limits.modelTimeoutMs, signal: input.signal });
+    const call = await streamModelCall(model, messages, { timeoutMs: input.limits.modelTimeoutMs, signal: input.signal, progress });
     const usage = usageOfCall({
       purpose: 'manager',
       description,
@@ -103,7 +104,16 @@ export async function planWithManager(input: ManagerInput): Promise<ManagerResul
     return { plan: planFromManagerAnswer(call.text, agents, tagged), usage: [usage] };
   } catch (err) {
     const latencyMs = performance.now() - started;
-    const usage = usageOfCall({ purpose: 'manager', description, reported: undefined, prompt: messages, outputText: '', latencyMs });
+    const usage = usageOfCall({
+      purpose: 'manager',
+      description,
+      reported: undefined,
+      prompt: messages,
+      outputText: '',
+      latencyMs,
+      outcome: input.signal?.aborted ? 'cancelled' : 'failed',
+      refused: !progress.streamed,
+    });
     const reason = input.signal?.aborted ? 'the turn was cancelled' : `the manager call failed (${classifyModelError(err, { streamStarted: false }).code})`;
     return { plan: fallbackPlan(agents, tagged, reason), usage: [usage] };
   }

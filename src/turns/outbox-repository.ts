@@ -22,7 +22,10 @@ export interface QueuedRecord extends FoundTurn {
 /** What a turn's `turn:end` announces, read from the database. */
 export interface EndRecord extends FoundTurn {
   error: string | null;
+  /** The agents' calls (charged). */
   usage: { inputTokens: number; outputTokens: number; costUsd: number };
+  /** The manager's and the summary's calls (infrastructure, never charged). */
+  infrastructureUsage: { inputTokens: number; outputTokens: number; costUsd: number };
   /** System notices the turn committed: they are announced as new messages before `turn:end`. */
   notices: Message[];
   queueAnnounced: boolean;
@@ -231,22 +234,26 @@ export class OutboxRepository {
       em.findOne(Turn, { id: turnId }),
       em
         .getConnection()
-        .execute<{ input: string; output: string; cost: string }[]>(
-          `select coalesce(sum("input_tokens"), 0) as input, coalesce(sum("output_tokens"), 0) as output, coalesce(sum("cost_usd"), 0) as cost
-             from "llm_usage_events" where "turn_id" = ?`,
+        .execute<{ charged: boolean; input: string; output: string; cost: string }[]>(
+          `select "charged", coalesce(sum("input_tokens"), 0) as input, coalesce(sum("output_tokens"), 0) as output, coalesce(sum("cost_usd"), 0) as cost
+             from "llm_usage_events" where "turn_id" = ? group by "charged"`,
           [turnId],
         ),
       em.find(Message, { turn: turnId, authorType: 'system' }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
     ]);
     if (!turn) return null;
-    const u = usage[0];
+    const sum = (charged: boolean) => {
+      const u = usage.find((r) => r.charged === charged);
+      return { inputTokens: Number(u?.input ?? 0), outputTokens: Number(u?.output ?? 0), costUsd: Number(u?.cost ?? 0) };
+    };
     return {
       turnId,
       sessionId: turn.session.id,
       roomId: turn.room.id,
       status: turn.status,
       error: turn.error ?? null,
-      usage: { inputTokens: Number(u?.input ?? 0), outputTokens: Number(u?.output ?? 0), costUsd: Number(u?.cost ?? 0) },
+      usage: sum(true),
+      infrastructureUsage: sum(false),
       notices,
       queueAnnounced: turn.queueAnnouncedAt != null,
       endAnnounced: turn.endAnnouncedAt != null,

@@ -1,5 +1,7 @@
 import { AIMessage, HumanMessage, SystemMessage, type BaseMessage } from '@langchain/core/messages';
-import { estimateMessagesTokens, estimateTokens } from '../domain/budget';
+import { MESSAGE_OVERHEAD_TOKENS } from '../domain/budget';
+import { textOfContent } from '../llm/message-text';
+import { charCounter, requestTokens, type TokenCounter } from '../llm/token-count';
 
 /**
  * The messages one agent sees. The system message holds only what the room's owner configured:
@@ -45,8 +47,15 @@ export interface AgentPromptInput {
   files?: readonly { id: string; filename: string; kind: string }[];
   /** Files attached to the message that started the turn, with their text (cut to the budget). */
   attachments?: readonly { id: string; filename: string; kind: string; text: string; truncated: boolean }[];
-  /** Drop the oldest recent messages while the estimate is above this; the last one always stays. */
+  /**
+   * Drop the oldest recent messages while the whole request (system prompt, room data, messages,
+   * tool schemas) counts more than this; the last one always stays.
+   */
   maxContextTokens?: number;
+  /** How the agent's model counts tokens (token-count.ts); the character rule by default. */
+  counter?: TokenCounter;
+  /** The tool definitions the request will carry, as sent (token-count.ts `toolSchemasText`). */
+  toolSchemas?: readonly string[];
   /** Cap on the system message (MAX_SYSTEM_PROMPT_CHARS); the parts that do not fit are cut. */
   maxSystemChars?: number;
 }
@@ -148,8 +157,6 @@ function sameTurnMessage(a: SameTurnAnswer): BaseMessage | undefined {
   return new HumanMessage(spoken({ from: a.agentName, as: 'agent', text: a.content, ...(cut ? { cut_off: true as const } : {}) }));
 }
 
-const tokensOf = (messages: readonly BaseMessage[]) => estimateMessagesTokens(messages.map((m) => ({ content: m.content as string })));
-
 export function buildAgentMessages(input: AgentPromptInput): BaseMessage[] {
   const system = new SystemMessage(systemPrompt(input));
   const data = roomDataMessage(input);
@@ -158,9 +165,10 @@ export function buildAgentMessages(input: AgentPromptInput): BaseMessage[] {
   const fixed = [system, ...(data ? [data] : [])];
 
   if (input.maxContextTokens !== undefined) {
-    let total = estimateTokens(system.content as string) + tokensOf(fixed.slice(1)) + tokensOf(sameTurn) + tokensOf(history);
+    const counter = input.counter ?? charCounter;
+    let total = requestTokens(counter, [...fixed, ...history, ...sameTurn], input.toolSchemas);
     while (history.length > 1 && total > input.maxContextTokens) {
-      total -= tokensOf([history.shift()!]);
+      total -= MESSAGE_OVERHEAD_TOKENS + counter.count(textOfContent(history.shift()!.content));
     }
   }
   return [...fixed, ...history, ...sameTurn];

@@ -9,7 +9,9 @@ import {
   type SummarySourceMessage,
 } from '../domain/summary';
 import type { ParseResult } from '../domain/plan';
+import type { SummaryFallback } from '../db/entities';
 import { streamModelCall } from '../llm/call-model';
+import { classifyModelError } from '../llm/errors';
 import type { ModelDescription, ModelProvider } from '../llm/model-provider';
 import { usageOfCall, type ModelCallUsage } from '../llm/usage';
 
@@ -38,6 +40,8 @@ export interface SummaryResult {
   data: SummaryFields & { usedFallback: boolean };
   /** One entry per model call made, purpose 'summary'. */
   usage: ModelCallUsage[];
+  /** Each stage that fell back, and why (empty when both used the model's answer). */
+  fallback: SummaryFallback[];
 }
 
 const DEFAULT_MAX_INPUT_TOKENS = 8000;
@@ -80,11 +84,12 @@ export function extractionMessages(summary: string): BaseMessage[] {
 
 interface StepOutcome<T> {
   value: T;
-  usedFallback: boolean;
+  /** Why the step fell back; undefined when the model's answer was used. */
+  fellBack?: string;
   usage?: ModelCallUsage;
 }
 
-/** One model step: call, validate, or fall back. */
+/** One model step: call, validate, or fall back, saying why. */
 async function modelStep<T>(
   input: SummaryInput,
   description: ModelDescription,
@@ -92,18 +97,30 @@ async function modelStep<T>(
   validate: (text: string) => ParseResult<T>,
   fallback: () => T,
 ): Promise<StepOutcome<T>> {
-  if (input.signal?.aborted) return { value: fallback(), usedFallback: true };
+  if (input.signal?.aborted) return { value: fallback(), fellBack: 'the turn was cancelled' };
   const model = input.models.chatModel(input.alias, { maxTokens: input.limits.summaryMaxTokens, timeoutMs: input.limits.modelTimeoutMs });
   const started = performance.now();
+  const progress = { streamed: false };
   try {
-    const call = await streamModelCall(model, messages, { timeoutMs: input.limits.modelTimeoutMs, signal: input.signal });
+    const call = await streamModelCall(model, messages, { timeoutMs: input.limits.modelTimeoutMs, signal: input.signal, progress });
     const usage = usageOfCall({ purpose: 'summary', description, reported: call.message?.usage_metadata, prompt: messages, outputText: call.text, latencyMs: call.latencyMs });
     const valid = validate(call.text);
-    return valid.ok ? { value: valid.value, usedFallback: false, usage } : { value: fallback(), usedFallback: true, usage };
-  } catch {
-    // A failed or cancelled call is still counted: it is estimated from the prompt.
-    const usage = usageOfCall({ purpose: 'summary', description, reported: undefined, prompt: messages, outputText: '', latencyMs: performance.now() - started });
-    return { value: fallback(), usedFallback: true, usage };
+    return valid.ok ? { value: valid.value, usage } : { value: fallback(), fellBack: valid.reason, usage };
+  } catch (err) {
+    // A failed or cancelled call is still recorded: estimated from the prompt, or nothing when refused.
+    const cancelled = input.signal?.aborted === true;
+    const usage = usageOfCall({
+      purpose: 'summary',
+      description,
+      reported: undefined,
+      prompt: messages,
+      outputText: '',
+      latencyMs: performance.now() - started,
+      outcome: cancelled ? 'cancelled' : 'failed',
+      refused: !progress.streamed,
+    });
+    const reason = cancelled ? 'the turn was cancelled' : `the model call failed (${classifyModelError(err, { streamStarted: progress.streamed }).code})`;
+    return { value: fallback(), fellBack: reason, usage };
   }
 }
 
@@ -119,7 +136,16 @@ export async function runSummaryPipeline(input: SummaryInput): Promise<SummaryRe
   }
   if (!description || description.kind === 'demo') {
     const summary = textFallback();
-    return { summary, data: { ...fallbackSummaryFields(summary, input.messages), usedFallback: true }, usage: [] };
+    const reason = description ? 'the offline demo model cannot summarize' : `the model alias "${input.alias}" is not configured`;
+    return {
+      summary,
+      data: { ...fallbackSummaryFields(summary, input.messages), usedFallback: true },
+      usage: [],
+      fallback: [
+        { stage: 'generation', reason },
+        { stage: 'extraction', reason },
+      ],
+    };
   }
 
   const generated = await modelStep(input, description, generationMessages(input.previousSummary, input.messages, maxInputTokens), cleanSummaryText, textFallback);
@@ -127,7 +153,11 @@ export async function runSummaryPipeline(input: SummaryInput): Promise<SummaryRe
   const extracted = await modelStep(input, description, extractionMessages(summary), parseSummaryFields, () => fallbackSummaryFields(summary, input.messages));
   return {
     summary,
-    data: { ...extracted.value, usedFallback: generated.usedFallback || extracted.usedFallback },
+    data: { ...extracted.value, usedFallback: generated.fellBack !== undefined || extracted.fellBack !== undefined },
     usage: [generated.usage, extracted.usage].filter((u): u is ModelCallUsage => u !== undefined),
+    fallback: [
+      ...(generated.fellBack ? [{ stage: 'generation' as const, reason: generated.fellBack }] : []),
+      ...(extracted.fellBack ? [{ stage: 'extraction' as const, reason: extracted.fellBack }] : []),
+    ],
   };
 }

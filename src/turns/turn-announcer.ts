@@ -71,6 +71,7 @@ export class TurnAnnouncer {
         status: rec.status,
         ...(error ? { error } : {}),
         usage: rec.usage,
+        infrastructureUsage: rec.infrastructureUsage,
       });
       await this.store(() => this.d.outbox.markEndAnnounced(turnId));
     } finally {

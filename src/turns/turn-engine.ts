@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../config/config';
 import type { Orm } from '../db/orm';
-import { contextExceedsBudget } from '../domain/budget';
 import type { ModelProvider } from '../llm/model-provider';
 import type { Broadcaster } from '../events/broadcaster';
 import type { NodeBus } from '../events/node-bus';
 import type { Logger } from '../shared/logger';
 import { noMetrics, type Metrics } from '../shared/metrics';
+import { systemClock, type Clock } from '../shared/clock';
+import { BudgetRepository } from './budget-repository';
 import type { ToolDeps } from '../tools/registry';
 import { ActiveTurns } from './active-turns';
 import { CrossNodeTurns } from './cross-node-turns';
@@ -53,6 +54,8 @@ export async function createTurnEngine(d: {
   metrics?: Metrics;
   /** Tests only: act at exact points of the scheduler's loop. */
   probes?: SchedulerProbes;
+  /** The time daily budgets are counted in (tests move it); the system clock by default. */
+  clock?: Clock;
 }): Promise<TurnEngine> {
   const { config, models, logger } = d;
   const metrics = d.metrics ?? noMetrics;
@@ -62,6 +65,8 @@ export async function createTurnEngine(d: {
   const repo = new TurnRepository(d.orm, nodeId);
   metrics.gauge('queueDepth', () => repo.countAllQueued());
   const outbox = new OutboxRepository(d.orm, nodeId);
+  const budgets = new BudgetRepository(d.orm);
+  const clock = d.clock ?? systemClock;
   const active = new ActiveTurns();
   const inHand = new TurnsInHand();
   // Aborted at shutdown, once running turns had their grace period: writes that must be stored
@@ -98,7 +103,8 @@ export async function createTurnEngine(d: {
         limits: { summaryMaxTokens: limits.summaryMaxTokens, modelTimeoutMs: limits.modelTimeoutMs },
         signal: req.signal,
       }),
-    overBudget: (summary, messages, budget) => contextExceedsBudget({ summary, messages }, budget),
+    budgets,
+    clock,
   });
 
   const kick = (sessionId: string) => scheduler.kick(sessionId);
@@ -118,7 +124,7 @@ export async function createTurnEngine(d: {
 
   const intake = new TurnIntake(repo, { queuedTurnsPerSession: limits.queuedTurnsPerSession, queuedTurnsPerSender: limits.queuedTurnsPerSender });
   const cluster = new CrossNodeTurns(d.bus, active, logger);
-  const turns = new TurnService({ repo, intake, announcer, inHand, cluster, kick, logger });
+  const turns = new TurnService({ repo, intake, announcer, inHand, cluster, kick, logger, budgets, clock, budgetDefaults: config.budgets });
   const messages = new MessageActions({ repo, messages: new MessageRepository(d.orm, nodeId), intake, announcer, inHand, broadcaster: d.broadcaster, kick, logger, messageChars: limits.messageChars });
 
   await scheduler.start();

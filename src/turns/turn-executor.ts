@@ -12,10 +12,15 @@ import type { ModelCallUsage } from '../llm/usage';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import { retry } from '../shared/retry';
+import type { Clock } from '../shared/clock';
+import type { BudgetRepository } from './budget-repository';
+import { roomLimits, TurnBudget, userLimits } from './turn-budget';
 import type { ToolDeps } from '../tools/registry';
 import type { ToolGuard } from '../tools/tool-events';
 import type { ActiveTurn, ActiveTurns } from './active-turns';
 import { runAgent } from './agent-runner';
+import { requestTokens, tokenCounterFor, toolSchemasText, type TokenCounter } from '../llm/token-count';
+import { buildTools } from '../tools/registry';
 import type { ManagerAgent } from './manager';
 import type { PlanStep } from './plan-step';
 import { buildAgentMessages, type ConversationMessage, type SameTurnAnswer } from './prompt';
@@ -57,8 +62,10 @@ export interface TurnExecutorDeps {
   planner: PlanStep;
   /** Runs when the session's context exceeds its budget. */
   summarize: (req: SummaryRequest) => Promise<SummaryResult>;
-  /** True when the session's context (summary + messages) exceeds the budget. */
-  overBudget: (summary: string | null, messages: ConversationMessage[], budget: number) => boolean;
+  /** The daily budget ledger of rooms and users. */
+  budgets: BudgetRepository;
+  /** The time budgets are counted in. */
+  clock: Clock;
   logger: Logger;
   metrics: Metrics;
 }
@@ -67,6 +74,8 @@ export interface TurnExecutorDeps {
 const MAX_LISTED_FILES = 20;
 const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
 const COULD_NOT_START: ErrorBody = { code: 'TURN_FAILED', message: 'The turn could not start' };
+const charged = (calls: readonly ModelCallUsage[]) => calls.filter((c) => c.charged);
+const infrastructure = (calls: readonly ModelCallUsage[]) => calls.filter((c) => !c.charged);
 const toUsage = (calls: readonly ModelCallUsage[]): Usage => {
   if (!calls.length) return ZERO_USAGE;
   const s = sumUsage(calls);
@@ -112,13 +121,13 @@ export class TurnExecutor {
    * Announces what the database holds once the turn's outcome is settled. Only a turn whose row
    * is gone is announced from memory: there is nothing stored to announce from, or to mark.
    */
-  private async conclude(t: TurnRef, settled: Settled, fallback: ErrorBody, usage: Usage): Promise<void> {
+  private async conclude(t: TurnRef, settled: Settled, fallback: ErrorBody, usage: Usage, infrastructureUsage: Usage = ZERO_USAGE): Promise<void> {
     const { logger } = this.d;
     if (settled === 'stored') {
       await this.d.announcer.announceEnd(t.turnId).catch((err) => logger.warn('announcing a turn end failed; the sweep will', { turnId: t.turnId, err }));
     } else if (settled === 'gone') {
       await this.d.broadcaster
-        .publish(t.roomId, 'turn:end', { turnId: t.turnId, sessionId: t.sessionId, status: 'failed', error: fallback, usage })
+        .publish(t.roomId, 'turn:end', { turnId: t.turnId, sessionId: t.sessionId, status: 'failed', error: fallback, usage, infrastructureUsage })
         .catch((err) => logger.warn('announcing the end of a deleted turn failed', { turnId: t.turnId, err }));
     } else if (settled === 'taken') {
       logger.warn('turn was interrupted by a sweep before its commit; the sweep announces it', { turnId: t.turnId });
@@ -137,6 +146,21 @@ export class TurnExecutor {
     const { signal } = active.abort;
 
     const staged: StagedTurn = { messages: [], usage: [], tools: [] };
+    const budget = new TurnBudget({
+      repo: this.d.budgets,
+      clock: this.d.clock,
+      roomId: room.id,
+      userId: turn.requestedBy.id,
+      roomLimits: roomLimits(room.settings, config.budgets),
+      userLimits: userLimits(config.budgets),
+      agentTurnMaxOutputTokens: config.budgets.agentTurnMaxOutputTokens,
+      // After the text streamed so far: the spend it reports covers that text.
+      onRoomSpend: (status) => {
+        stream.flushAll();
+        stream.emit('budget:updated', { turnId: turn.id, budget: status });
+      },
+      logger,
+    });
     let plan: Plan = { agentKeys: [], fallback: false };
     let turnError: ErrorBody | undefined;
     let summary: SummaryResult | undefined;
@@ -153,7 +177,7 @@ export class TurnExecutor {
       } else {
         const planned = await this.d.planner.plan({ mode: turn.mode, settings: room.settings, team, text: ctx.text, recent: ctx.recent, signal });
         plan = planned.plan;
-        for (const u of planned.usage) staged.usage.push({ ...u, agentKey: null });
+        for (const u of planned.usage) staged.usage.push({ ...u, agentKey: null, at: this.d.clock.now() });
         this.countModelCalls(planned.usage);
         if (planned.notice) systemNotice = planned.notice;
       }
@@ -169,18 +193,23 @@ export class TurnExecutor {
         const agent = ctx.agents.find((a) => a.key === key);
         if (!agent) continue;
         active.agentKey = key;
-        sameTurn.push(await this.runAgentStep(ctx, agent, team, sameTurn, stream, active, staged));
+        sameTurn.push(await this.runAgentStep(ctx, agent, team, sameTurn, stream, active, staged, budget));
       }
       active.agentKey = null;
 
       if (!signal.aborted && plan.agentKeys.length > 0 && !ctx.regenerate) {
         const context = [...ctx.recent, ...sameTurn.map((a) => ({ authorType: 'agent' as const, authorName: a.agentName, agentKey: a.agentKey, content: a.content }))];
-        const budget = Number(room.settings?.contextBudgetTokens) || config.limits.contextBudgetTokens;
-        if (this.d.overBudget(session.summary ?? null, context, budget)) {
+        // Over budget when the next request of some agent, counted whole as it would be sent, is.
+        const next = Math.max(...ctx.agents.map((a) => this.requestEstimate(ctx, a, team, context)));
+        if (next > this.contextBudget(ctx)) {
           stream.emit('summary:started', { turnId: turn.id, sessionId: session.id });
           summary = await this.d.summarize({ previous: session.summary ?? null, messages: context, modelAlias: config.defaultModelAlias, signal });
-          for (const u of summary.usage) staged.usage.push({ ...u, agentKey: null });
+          for (const u of summary.usage) staged.usage.push({ ...u, agentKey: null, at: this.d.clock.now() });
           this.countModelCalls(summary.usage);
+          // One line per fallen-back summary: which stage and why, never the model's answer.
+          if (summary.fallback.length) {
+            logger.warn('summary fell back', { turnId: turn.id, stages: summary.fallback.map((f) => `${f.stage}: ${f.reason}`).join('; ') });
+          }
           stream.emit('summary:updated', {
             turnId: turn.id,
             sessionId: session.id,
@@ -213,13 +242,18 @@ export class TurnExecutor {
 
     const status = finalStatus(signal.aborted, turnError, staged.messages, plan);
     if (!turnError && status === 'failed') {
-      turnError = { code: 'ALL_AGENTS_FAILED', message: 'Every agent of the turn failed' };
+      // Agents a budget refused all: the turn says which budget, rather than that they failed.
+      const refused = staged.messages.every((m) => m.error?.startsWith('BUDGET_EXCEEDED: '));
+      turnError =
+        refused && staged.messages.length
+          ? { code: 'BUDGET_EXCEEDED', message: staged.messages[0]!.error!.slice('BUDGET_EXCEEDED: '.length) }
+          : { code: 'ALL_AGENTS_FAILED', message: 'Every agent of the turn failed' };
     }
     const settled = await this.d.settlement.commit(turn.id, { room, session, requestedBy: turn.requestedBy, plan, status, turnError, staged, summary, systemNotice });
     await stream.drain();
     // Off the registry before turn:end, so a snapshot taken after it no longer shows the turn.
     this.d.active.end(turn.id);
-    const usage = toUsage(staged.usage);
+    const usage = toUsage(charged(staged.usage));
     const seconds = (performance.now() - startedAt) / 1000;
     this.d.metrics.turnEnded(status, seconds);
     logger.info('turn ended', {
@@ -235,12 +269,38 @@ export class TurnExecutor {
       ...(turnError ? { code: turnError.code } : {}),
       ...(settled === 'stored' ? {} : { settled }),
     });
-    await this.conclude(claimed, settled, { code: 'COMMIT_FAILED', message: 'The turn could not be saved' }, usage);
+    await this.conclude(claimed, settled, { code: 'COMMIT_FAILED', message: 'The turn could not be saved' }, usage, toUsage(infrastructure(staged.usage)));
   }
 
   /** Model latency by alias and purpose; the last call of a failed agent is the one that failed. */
   private countModelCalls(calls: readonly ModelCallUsage[], failed = false): void {
     calls.forEach((c, i) => this.d.metrics.modelCall(c.modelAlias, c.purpose, failed && i === calls.length - 1 ? 'error' : 'ok', c.latencyMs / 1000));
+  }
+
+  /** The room's context budget (its setting, else the server's). */
+  private contextBudget(ctx: TurnContext): number {
+    return ctx.room.settings?.contextBudgetTokens ?? this.d.config.limits.contextBudgetTokens;
+  }
+
+  /** How an agent's model counts, and the tool definitions its requests carry. */
+  private requestShape(agent: Agent, roomId: string): { counter: TokenCounter; toolSchemas: string[] } {
+    const model = this.d.models.has(agent.modelAlias) ? this.d.models.describe(agent.modelAlias).model : '';
+    const tools = buildTools(agent.toolPermissions, this.d.toolDeps(roomId));
+    return { counter: tokenCounterFor(model), toolSchemas: tools.length ? toolSchemasText(tools) : [] };
+  }
+
+  /** The tokens of the request an agent would send next, untrimmed: what the context budget is about. */
+  private requestEstimate(ctx: TurnContext, agent: Agent, team: readonly ManagerAgent[], recent: ConversationMessage[]): number {
+    const { counter, toolSchemas } = this.requestShape(agent, ctx.room.id);
+    const messages = buildAgentMessages({
+      agent: { key: agent.key, name: agent.name, rolePrompt: agent.rolePrompt },
+      team,
+      summary: ctx.session.summary,
+      recent,
+      ...(agent.toolPermissions.includes('read_file') && ctx.files.length ? { files: ctx.files } : {}),
+      maxSystemChars: this.d.config.limits.systemPromptChars,
+    });
+    return requestTokens(counter, messages, toolSchemas);
   }
 
   /** One agent of the turn: its live stream, and its answer, usage and tool calls staged for the commit. */
@@ -252,6 +312,7 @@ export class TurnExecutor {
     stream: TurnStream,
     active: ActiveTurn,
     staged: StagedTurn,
+    budget: TurnBudget,
   ): Promise<SameTurnAnswer> {
     const { config } = this.d;
     const { turn, room, session, files, attachments } = ctx;
@@ -300,8 +361,9 @@ export class TurnExecutor {
         // Only an agent that may read files is told which exist.
         ...(agent.toolPermissions.includes('read_file') && files.length ? { files } : {}),
         attachments,
-        maxContextTokens: config.limits.contextBudgetTokens,
+        maxContextTokens: this.contextBudget(ctx),
         maxSystemChars: config.limits.systemPromptChars,
+        ...this.requestShape(agent, room.id),
       }),
       models: this.d.models,
       toolDeps: { ...this.d.toolDeps(room.id), guard, ...(cutShort.length ? { attachedFileIds: cutShort } : {}) },
@@ -311,6 +373,7 @@ export class TurnExecutor {
         recursionLimit: config.limits.turnRecursionLimit,
       },
       signal: active.abort.signal,
+      budget: budget.forAgent(),
       callbacks: {
         onDelta: (delta) => stream.delta(key, delta),
         onToolStart: (e) => {
@@ -345,8 +408,10 @@ export class TurnExecutor {
       this.d.logger.warn('agent failed', { turnId: turn.id, roomId: room.id, agentKey: key, modelAlias: agent.modelAlias, latencyMs, ...result.error });
     }
     this.countModelCalls(result.usage, Boolean(result.error) && !result.cancelled);
-    for (const u of result.usage) staged.usage.push({ ...u, agentKey: key });
-    const status: MessageStatus = result.cancelled ? 'cancelled' : result.error ? 'failed' : 'complete';
+    for (const u of result.usage) staged.usage.push({ ...u, agentKey: key, at: this.d.clock.now() });
+    // A budget that stopped the stream keeps its text: the answer is partial, not failed.
+    const stoppedWithText = result.error?.code === 'BUDGET_EXCEEDED' && result.text.trim() !== '';
+    const status: MessageStatus = result.cancelled ? 'cancelled' : stoppedWithText ? 'partial' : result.error ? 'failed' : 'complete';
     staged.messages.push({
       id: messageId,
       agentKey: key,
@@ -363,7 +428,9 @@ export class TurnExecutor {
       status,
       finishReason: result.finishReason,
       usage: toUsage(result.usage),
-      ...(result.error ? { error: { code: result.error.code, message: result.error.message } } : {}),
+      ...(result.error
+        ? { error: { code: result.error.code, message: result.error.message, ...('details' in result.error ? { details: result.error.details } : {}) } }
+        : {}),
     });
     return { agentKey: key, agentName: agent.name, content: result.text, status };
   }

@@ -18,6 +18,8 @@ export interface StagedAgentMessage {
 
 export interface StagedUsage extends ModelCallUsage {
   agentKey: string | null;
+  /** When the call was made (the budget clock): the usage row's time. */
+  at?: Date;
 }
 
 export type StagedToolCall = ToolCallRecord & { agentKey: string };
@@ -36,6 +38,7 @@ export function finalStatus(cancelled: boolean, turnError: ErrorBody | undefined
   if (turnError) return messages.some((m) => m.status === 'complete') ? 'partial' : 'failed';
   if (plan.agentKeys.length === 0) return 'completed';
   const failed = messages.filter((m) => m.status === 'failed').length;
-  if (failed === 0) return 'completed';
+  // A message a budget cut short (`partial`) makes the turn partial too.
+  if (failed === 0 && messages.every((m) => m.status === 'complete')) return 'completed';
   return failed === messages.length ? 'failed' : 'partial';
 }

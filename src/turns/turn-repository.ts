@@ -10,6 +10,7 @@ import type { SameTurnAnswer } from './prompt';
 import { conversationOf, type TurnContext } from './turn-context';
 import type { SummaryResult } from './summary';
 import type { FinalStatus, StagedTurn } from './turn-outcome';
+import type { UsageGrouping } from './usage-query';
 
 /** A turn as scheduling hands it around: which turn, of which session and room. */
 export interface TurnRef {
@@ -31,15 +32,26 @@ export interface TurnCommit {
   systemNotice?: string;
 }
 
-/** A room's model usage for one purpose and alias, as the database sums it. */
-export interface UsageRow {
-  purpose: string;
-  model_alias: string;
+/** Usage summed by one grouping key, charged and infrastructure apart. */
+export interface GroupedUsageRow {
+  key: string | null;
+  charged: boolean;
   calls: string;
+  failed: string;
   input: string;
   output: string;
   cost: string;
 }
+
+/** The SQL of each grouping's key: fixed expressions, never built from input. */
+const GROUP_KEYS: Record<UsageGrouping, string> = {
+  agent: `"agent_key"`,
+  user: `"user_id"::text`,
+  day: `to_char("created_at" at time zone 'UTC', 'YYYY-MM-DD')`,
+  purpose: `"purpose"::text`,
+  room: `"room_id"::text`,
+  alias: `"model_alias"`,
+};
 
 /** True when a write lost to a unique constraint (a repeated send raced the first one). */
 export const isDuplicateKey = (err: unknown): boolean => err instanceof UniqueConstraintViolationException;
@@ -349,6 +361,10 @@ export class TurnRepository {
           outputTokens: u.outputTokens,
           costUsd: u.costUsd,
           latencyMs: Math.round(u.latencyMs),
+          status: u.status,
+          estimated: u.estimated,
+          charged: u.charged,
+          ...(u.at ? { createdAt: u.at } : {}),
         });
       }
       for (const tc of c.staged.tools) {
@@ -371,9 +387,10 @@ export class TurnRepository {
       if (c.summary) {
         session.summary = c.summary.summary;
         const { topics, decisions, openQuestions, usedFallback } = c.summary.data;
-        session.summaryData = { topics, decisions, openQuestions, usedFallback };
+        session.summaryData = { topics, decisions, openQuestions, usedFallback, fallback: c.summary.fallback };
         session.summaryUpdatedAt = new Date();
         turn.summaryTriggered = true;
+        turn.summaryFallback = c.summary.fallback.length ? c.summary.fallback : null;
       }
       turn.status = c.status;
       turn.plan = { agentKeys: c.plan.agentKeys, fallback: c.plan.fallback, ...(c.plan.reason ? { reason: c.plan.reason } : {}) };
@@ -445,16 +462,25 @@ export class TurnRepository {
     return { turn, messages, trigger: answered ?? messages.find((m) => m.authorType === 'user') ?? null, usage, tools };
   }
 
-  /** A room's model usage summed by purpose and alias. */
-  roomUsage(roomId: string): Promise<UsageRow[]> {
+  /** Model usage of a room or a user in [from, to), summed by one grouping, charged and infrastructure apart. */
+  groupedUsage(scope: { roomId: string } | { userId: string }, window: { from: Date; to: Date }, groupBy: UsageGrouping): Promise<GroupedUsageRow[]> {
+    const key = GROUP_KEYS[groupBy];
+    const [column, id] = 'roomId' in scope ? ['room_id', scope.roomId] : ['user_id', scope.userId];
     return this.orm.em
       .fork()
       .getConnection()
-      .execute<UsageRow[]>(
-        `select "purpose", "model_alias", count(*) as calls, coalesce(sum("input_tokens"), 0) as input,
-                coalesce(sum("output_tokens"), 0) as output, coalesce(sum("cost_usd"), 0) as cost
-           from "llm_usage_events" where "room_id" = ? group by "purpose", "model_alias" order by "purpose", "model_alias"`,
-        [roomId],
+      .execute<GroupedUsageRow[]>(
+        `select ${key} as key, "charged", count(*) as calls, count(*) filter (where "status" = 'failed') as failed,
+                coalesce(sum("input_tokens"), 0) as input, coalesce(sum("output_tokens"), 0) as output, coalesce(sum("cost_usd"), 0) as cost
+           from "llm_usage_events" where "${column}" = ? and "created_at" >= ? and "created_at" < ?
+          group by 1, 2 order by 1 nulls first, 2 desc`,
+        [id, window.from, window.to],
       );
+  }
+
+  /** A room's settings (for its budget limits); null when the room is gone. */
+  async roomSettings(roomId: string): Promise<Room['settings'] | null> {
+    const room = await this.orm.em.fork().findOne(Room, { id: roomId }, { fields: ['settings'] });
+    return room ? room.settings : null;
   }
 }

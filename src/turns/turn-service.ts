@@ -11,6 +11,14 @@ import type { SendInput, TurnIntake } from './turn-intake';
 import type { ClientResult } from '../contract/client-events';
 import type { TurnRepository } from './turn-repository';
 import type { TurnsInHand } from './turns-in-hand';
+import type { BudgetDefaults } from '../config/config';
+import type { BudgetStatusDto } from '../contract/dto';
+import { utcDay } from '../domain/budget';
+import type { Clock } from '../shared/clock';
+import type { BudgetRepository } from './budget-repository';
+import { budgetStatus, roomLimits } from './turn-budget';
+import type { GroupedUsageRow } from './turn-repository';
+import { usageWindow, type UsageQuery } from './usage-query';
 
 const round = (n: number) => Math.round(n * 1e8) / 1e8;
 
@@ -24,7 +32,27 @@ export interface TurnServiceDeps {
   /** Asks the scheduler to run the session's next queued turn. */
   kick: (sessionId: string) => void;
   logger: Logger;
+  budgets: BudgetRepository;
+  clock: Clock;
+  budgetDefaults: BudgetDefaults;
 }
+
+/** Usage sums in one shape; cost summed in units of 1e-8 USD, so sums equal their rows exactly. */
+interface UsageSums {
+  calls: number;
+  failedCalls: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+const ZERO_SUMS: UsageSums = { calls: 0, failedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+const addSums = (a: UsageSums, b: UsageSums): UsageSums => ({
+  calls: a.calls + b.calls,
+  failedCalls: a.failedCalls + b.failedCalls,
+  inputTokens: a.inputTokens + b.inputTokens,
+  outputTokens: a.outputTokens + b.outputTokens,
+  costUsd: (Math.round(a.costUsd * 1e8) + Math.round(b.costUsd * 1e8)) / 1e8,
+});
 
 export class TurnService {
   private readonly repo: TurnRepository;
@@ -144,6 +172,7 @@ export class TurnService {
         summaryTriggered: turn.summaryTriggered,
         /** A regeneration: the answer it makes a new version of. */
         regenerates: turn.regenerateMessageId ? { messageId: turn.regenerateMessageId, agentKey: turn.regenerateAgentKey } : null,
+        summaryFallback: turn.summaryFallback ?? [],
       },
       /** The message the turn answers, with the texts it had before each edit (none once deleted). */
       trigger: trigger
@@ -178,6 +207,9 @@ export class TurnService {
         outputTokens: u.outputTokens,
         costUsd: round(Number(u.costUsd)),
         latencyMs: u.latencyMs ?? null,
+        status: u.status,
+        estimated: u.estimated,
+        infrastructure: !u.charged,
       })),
       toolCalls: tools.map((t) => ({
         toolCallId: t.toolCallId,
@@ -190,29 +222,52 @@ export class TurnService {
         approval: t.approval ?? null,
       })),
       totals: usageOf(usage),
+      charged: usageOf(usage.filter((u) => u.charged)),
+      infrastructure: usageOf(usage.filter((u) => !u.charged)),
     };
   }
 
-  /** A room's model usage, by purpose and by alias. */
-  async roomUsage(userId: string, roomId: string) {
+  /** A room's spend of the day and what is left of its budgets (the join snapshot). */
+  async roomBudget(roomId: string): Promise<BudgetStatusDto> {
+    const day = utcDay(this.d.clock.now());
+    const [settings, state] = await Promise.all([this.repo.roomSettings(roomId), this.d.budgets.state({ scope: 'room', scopeId: roomId }, day)]);
+    return budgetStatus(day, roomLimits(settings, this.d.budgetDefaults), state);
+  }
+
+  /** A room's model usage in a window, grouped; manager and summary calls marked as infrastructure. */
+  async roomUsage(userId: string, roomId: string, q: UsageQuery) {
     await this.repo.requireMember(roomId, userId);
-    const rows = await this.repo.roomUsage(roomId);
-    const items = rows.map((r) => ({
-      purpose: r.purpose,
-      modelAlias: r.model_alias,
+    return this.usageAnswer({ roomId }, q);
+  }
+
+  /** The caller's own model usage across rooms (what their turns spent), grouped. */
+  async userUsage(userId: string, q: UsageQuery) {
+    return this.usageAnswer({ userId }, q);
+  }
+
+  private async usageAnswer(scope: { roomId: string } | { userId: string }, q: UsageQuery) {
+    const window = usageWindow(q, this.d.clock.now());
+    if ('problem' in window) throw new AppError('VALIDATION_FAILED', `${window.path}: ${window.problem}`, [{ path: [window.path], message: window.problem }]);
+    const rows = await this.repo.groupedUsage(scope, window, q.groupBy);
+    const items = rows.map((r: GroupedUsageRow) => ({
+      key: r.key,
+      infrastructure: !r.charged,
       calls: Number(r.calls),
+      failedCalls: Number(r.failed),
       inputTokens: Number(r.input),
       outputTokens: Number(r.output),
       costUsd: round(Number(r.cost)),
     }));
+    const sum = (list: UsageSums[]) => list.reduce(addSums, ZERO_SUMS);
+    const pick = ({ calls, failedCalls, inputTokens, outputTokens, costUsd }: UsageSums): UsageSums => ({ calls, failedCalls, inputTokens, outputTokens, costUsd });
     return {
+      from: window.from.toISOString(),
+      to: window.to.toISOString(),
+      groupBy: q.groupBy,
       items,
-      totals: {
-        calls: items.reduce((s, i) => s + i.calls, 0),
-        inputTokens: items.reduce((s, i) => s + i.inputTokens, 0),
-        outputTokens: items.reduce((s, i) => s + i.outputTokens, 0),
-        costUsd: round(items.reduce((s, i) => s + i.costUsd, 0)),
-      },
+      totals: pick(sum(items)),
+      charged: pick(sum(items.filter((i) => !i.infrastructure))),
+      infrastructure: pick(sum(items.filter((i) => i.infrastructure))),
     };
   }
 }

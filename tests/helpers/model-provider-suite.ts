@@ -11,7 +11,7 @@ import { streamModelCall, type ChatRunnable } from '../../src/llm/call-model';
 import { textOfContent } from '../../src/llm/message-text';
 import type { ModelProvider } from '../../src/llm/model-provider';
 import { usageOfCall } from '../../src/llm/usage';
-import { estimateMessagesTokens, estimateTokens } from '../../src/domain/budget';
+import { requestTokens, tokenCounterFor } from '../../src/llm/token-count';
 
 export interface ScriptedReply {
   /** The text, chunk by chunk. */
@@ -128,8 +128,9 @@ export function modelProviderSuite(name: string, h: ModelProviderHarness) {
       } else {
         expect(message?.usage_metadata).toBeUndefined();
         expect(record).toMatchObject({
-          inputTokens: estimateMessagesTokens(p.map((m) => ({ content: textOfContent(m.content) }))),
-          outputTokens: estimateTokens(text),
+          // The whole request as sent, counted with the model's tokenizer (the character rule for these test models).
+          inputTokens: requestTokens(tokenCounterFor(h.models.describe(h.alias).model), p),
+          outputTokens: tokenCounterFor(h.models.describe(h.alias).model).count(text),
           estimated: true,
         });
       }

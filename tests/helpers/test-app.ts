@@ -29,6 +29,8 @@ export interface TestAppOptions {
   turnProbes?: AppOptions['turnProbes'];
   /** Where the app's logger writes (with LOG_LEVEL from `env`, else TEST_LOG_LEVEL or silent). */
   logDestination?: AppOptions['logDestination'];
+  /** The clock daily budgets are counted in (a test moves it to the next day). */
+  clock?: AppOptions['clock'];
 }
 
 /**
@@ -59,7 +61,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     ...opts.env,
   };
   const config = loadConfig(env);
-  const app = await createApp(config, { turnProbes: opts.turnProbes, logDestination: opts.logDestination });
+  const app = await createApp(config, { turnProbes: opts.turnProbes, logDestination: opts.logDestination, clock: opts.clock });
   const baseClose = app.close;
   return {
     ...app,

@@ -8,6 +8,7 @@ export * from './usage-event';
 export * from './tool-call-event';
 export * from './file';
 export * from './tool-approval';
+export * from './budget-ledger';
 
 import { User } from './user';
 import { Room, RoomMember } from './room';
@@ -19,6 +20,7 @@ import { LlmUsageEvent } from './usage-event';
 import { ToolCallEvent } from './tool-call-event';
 import { StoredFile } from './file';
 import { ToolApproval } from './tool-approval';
+import { BudgetLedger } from './budget-ledger';
 
 export const ALL_ENTITIES = [
   User,
@@ -32,4 +34,5 @@ export const ALL_ENTITIES = [
   ToolCallEvent,
   StoredFile,
   ToolApproval,
+  BudgetLedger,
 ];

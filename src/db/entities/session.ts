@@ -1,13 +1,19 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import { newId, now } from './common';
+import type { SummaryFallbackDto } from '../../contract/dto';
 import { Room } from './room';
 import { User } from './user';
+
+/** A summary stage that fell back to its deterministic rule, and why. */
+export type SummaryFallback = SummaryFallbackDto;
 
 export interface SummaryData {
   topics: string[];
   decisions: string[];
   openQuestions: string[];
   usedFallback: boolean;
+  /** Which stage fell back, and why (summaries written before this was kept have none). */
+  fallback?: SummaryFallback[];
 }
 
 /** A conversation thread inside a room; turns run one at a time per session. */

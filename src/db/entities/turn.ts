@@ -12,7 +12,7 @@ export interface PartialAgentText {
 }
 import { ROOM_MODES, TURN_STATUSES } from '../../contract/enums';
 import { Room } from './room';
-import { Session } from './session';
+import { Session, type SummaryFallback } from './session';
 import { User } from './user';
 
 export { TURN_STATUSES, type TurnStatus } from '../../contract/enums';
@@ -35,6 +35,8 @@ export const TurnSchema = defineEntity({
     startedAt: p.datetime().nullable(),
     endedAt: p.datetime().nullable(),
     summaryTriggered: p.boolean().default(false),
+    /** Which stage of the summary pipeline fell back, and why (null: none did, or no summary ran). */
+    summaryFallback: p.json<SummaryFallback[]>().nullable(),
     /**
      * The node responsible for the turn's next step (announcing it, running it, announcing its
      * end), and that node's last sign of life for it: a stale heartbeat means nobody works on it

@@ -7,6 +7,8 @@ import { editMessageBody, regenerateBody } from '../../rooms/schemas';
 import { currentUser } from '../middleware/auth';
 import { body } from '../middleware/validate';
 import { idParam } from './ids';
+import { query } from '../middleware/validate';
+import { usageQuery } from '../../turns/usage-query';
 
 /** The body of a REST approval: the socket payload without what the path names. */
 const approveBody = toolApprovePayload.omit({ roomId: true, turnId: true, toolCallId: true });
@@ -19,7 +21,10 @@ export function turnRoutes(s: Services): Router {
     res.json(await s.turns.audit(currentUser(req).id, sessionId, idParam(req.params.turnId, 'TURN_NOT_FOUND')));
   });
   r.get('/rooms/:roomId/usage', async (req, res) => {
-    res.json(await s.turns.roomUsage(currentUser(req).id, idParam(req.params.roomId, 'ROOM_NOT_FOUND')));
+    res.json(await s.turns.roomUsage(currentUser(req).id, idParam(req.params.roomId, 'ROOM_NOT_FOUND'), query(req, usageQuery)));
+  });
+  r.get('/users/me/usage', async (req, res) => {
+    res.json(await s.turns.userUsage(currentUser(req).id, query(req, usageQuery)));
   });
   // Tool calls waiting for a member's approval (same rules as the socket event `tool:approve`).
   r.get('/rooms/:roomId/approvals', async (req, res) => {

@@ -44,11 +44,12 @@ export async function snapshotAt(ctx: RealtimeContext, roomId: string, at: Strea
 }
 
 async function buildSnapshot(ctx: RealtimeContext, roomId: string, at: StreamPosition): Promise<RoomSnapshot> {
-  const [data, online, inFlight, pendingApprovals] = await Promise.all([
+  const [data, online, inFlight, pendingApprovals, budget] = await Promise.all([
     ctx.services.rooms.snapshotData(roomId, { sessions: SNAPSHOT_SESSIONS, messages: SNAPSHOT_MESSAGES }),
     membersOnline(ctx, roomId),
     ctx.services.turns.inFlight(roomId),
     ctx.services.approvals.pending(roomId),
+    ctx.services.turns.roomBudget(roomId),
   ]);
   // A turn with a tool call waiting for a member shows as `awaiting_approval`.
   const awaiting = new Set(pendingApprovals.map((a) => a.turnId));
@@ -67,6 +68,7 @@ async function buildSnapshot(ctx: RealtimeContext, roomId: string, at: StreamPos
     recentTurns: data.recentTurns,
     turnsInFlight,
     pendingApprovals,
+    budget,
   };
 }
 

@@ -64,7 +64,19 @@ describe.each([{ omitRole: false }, { omitRole: true }])(`turn engine on ${testD
     expect(messages[0]!.content).toBe('Critic answers: point one, point two.');
     expect(audit.turn.plan).toEqual(['critic', 'writer']);
     const order = eventsOf(r.client, ack.turnId).map((e) => e.event).filter((e) => e !== 'agent:delta');
-    expect(order).toEqual(['turn:queued', 'turn:started', 'turn:plan', 'agent:start', 'agent:end', 'agent:start', 'agent:end', 'turn:end']);
+    // Each agent's settled call updates the room's spend (budget:updated) before its agent:end.
+    expect(order).toEqual([
+      'turn:queued',
+      'turn:started',
+      'turn:plan',
+      'agent:start',
+      'budget:updated',
+      'agent:end',
+      'agent:start',
+      'budget:updated',
+      'agent:end',
+      'turn:end',
+    ]);
     const agentEnd = eventsOf(r.client, ack.turnId, 'agent:end')[0]!.data;
     expect(agentEnd.usage).toEqual({ inputTokens: 30, outputTokens: 8, costUsd: (30 * 1 + 8 * 2) / 1e6 });
     expect(agentEnd.finishReason).toBe('stop');
@@ -319,7 +331,9 @@ describe.each([{ omitRole: false }, { omitRole: true }])(`turn engine on ${testD
     await turnEnd(r.client, ack.turnId);
     const usage = await app.api(r.owner, 'GET', `/rooms/${r.roomId}/usage`);
     expect(usage.status).toBe(200);
-    expect(usage.body.items).toEqual([{ purpose: 'agent', modelAlias: 'fake', calls: 1, inputTokens: 30, outputTokens: 8, costUsd: 0.000046 }]);
+    expect(usage.body.items).toEqual([{ key: 'agent', infrastructure: false, calls: 1, failedCalls: 0, inputTokens: 30, outputTokens: 8, costUsd: 0.000046 }]);
+    const byAlias = await app.api(r.owner, 'GET', `/rooms/${r.roomId}/usage?groupBy=alias`);
+    expect(byAlias.body.items).toEqual([expect.objectContaining({ key: 'fake', calls: 1 })]);
     const stranger = await app.api(app.token('stranger'), 'GET', `/sessions/${r.sessionId}/turns/${ack.turnId}`);
     expect(stranger.status).toBe(404);
     expect(stranger.body.error.code).toBe('SESSION_NOT_FOUND');

@@ -35,7 +35,7 @@ function source() {
 const agents = [{ key: 'writer', name: 'Writer', rolePrompt: '', modelAlias: 'fake', toolPermissions: ['read_file'], toolApprovals: {}, position: 0 }];
 /** Fields every message DTO carries (attachments, versions, edits). */
 const messageExtras = { attachments: [], version: 1, versionOf: null, editedAt: null, deletedAt: null };
-const session = { id: sessionId, roomId, title: 'General', summary: null, createdAt: '2026-01-01T00:00:00.000Z' };
+const session = { id: sessionId, roomId, title: 'General', summary: null, summaryFallback: [], createdAt: '2026-01-01T00:00:00.000Z' };
 
 describe('RoomModel', () => {
   it('assembles a turn: message, queue position, plan, a reply with its tool call, usage, the end', () => {

@@ -32,11 +32,33 @@ describe('usageOfCall', () => {
       outputText: 'ignored',
       latencyMs: 12.6,
     });
-    expect(u).toEqual({ purpose: 'agent', modelAlias: 'gpt', model: 'gpt-x', inputTokens: 100, outputTokens: 50, costUsd: 0.000045, latencyMs: 13, estimated: false });
+    expect(u).toEqual({
+      purpose: 'agent',
+      modelAlias: 'gpt',
+      model: 'gpt-x',
+      inputTokens: 100,
+      outputTokens: 50,
+      costUsd: 0.000045,
+      latencyMs: 13,
+      estimated: false,
+      status: 'completed',
+      charged: true,
+    });
   });
 
   it('estimates from the prompt and the output when nothing was reported', () => {
     const u = usageOfCall({ purpose: 'manager', description, reported: undefined, prompt: [new HumanMessage('abcdefgh')], outputText: 'abcd', latencyMs: 1 });
-    expect(u).toMatchObject({ purpose: 'manager', inputTokens: 2 + 4, outputTokens: 1, estimated: true });
+    // The whole request: 8 characters, 4 of framing per message, 3 priming the reply.
+    expect(u).toMatchObject({ purpose: 'manager', inputTokens: 2 + 4 + 3, outputTokens: 1, estimated: true, charged: false });
+  });
+
+  it('bills nothing for a request the provider refused (no stream, no usage)', () => {
+    const u = usageOfCall({ purpose: 'agent', description, reported: undefined, prompt: [new HumanMessage('abcdefgh')], outputText: '', latencyMs: 1, outcome: 'failed', refused: true });
+    expect(u).toMatchObject({ inputTokens: 0, outputTokens: 0, costUsd: 0, estimated: false, status: 'failed', charged: true });
+  });
+
+  it('still estimates a call whose stream was cut after it started', () => {
+    const u = usageOfCall({ purpose: 'agent', description, reported: undefined, prompt: [new HumanMessage('abcdefgh')], outputText: 'abcd', latencyMs: 1, outcome: 'failed', refused: false });
+    expect(u).toMatchObject({ inputTokens: 9, outputTokens: 1, estimated: true, status: 'failed' });
   });
 });

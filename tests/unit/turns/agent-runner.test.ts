@@ -65,7 +65,18 @@ describe('runAgent: streaming and usage', () => {
     expect(result).toMatchObject({ text: 'Green tea is great.', finishReason: 'stop', cancelled: false, toolCalls: [] });
     expect(result.error).toBeUndefined();
     expect(result.usage).toEqual([
-      { purpose: 'agent', modelAlias: 'fake', model: 'fake-model', inputTokens: 40, outputTokens: 4, costUsd: 0.000048, latencyMs: expect.any(Number), estimated: false },
+      {
+        purpose: 'agent',
+        modelAlias: 'fake',
+        model: 'fake-model',
+        inputTokens: 40,
+        outputTokens: 4,
+        costUsd: 0.000048,
+        latencyMs: expect.any(Number),
+        estimated: false,
+        status: 'completed',
+        charged: true,
+      },
     ]);
   });
 

@@ -57,11 +57,13 @@ describe('planWithManager', () => {
     expect(result.plan).toEqual({ agentKeys: ['critic'], fallback: true, reason: 'the manager selected unknown agents: poet' });
   });
 
-  it('falls back when the manager call fails, still counting the call', async () => {
+  it('falls back when the manager call fails, recording the refused call as failed with nothing billed', async () => {
     fake.enqueue({ status: 503 });
     const result = await planWithManager(input());
     expect(result.plan).toMatchObject({ fallback: true, reason: 'the manager call failed (MODEL_ERROR)' });
-    expect(result.usage).toEqual([expect.objectContaining({ purpose: 'manager', estimated: true })]);
+    expect(result.usage).toEqual([
+      expect.objectContaining({ purpose: 'manager', status: 'failed', inputTokens: 0, outputTokens: 0, costUsd: 0, estimated: false, charged: false }),
+    ]);
   });
 
   it('falls back when the manager times out', async () => {

@@ -89,8 +89,9 @@ describe('buildAgentMessages', () => {
     const fits = (text: string) => estimateTokens(text) + MESSAGE_OVERHEAD_TOKENS;
     const last = spoken({ from: 'Bob', as: 'person', text: 'x'.repeat(4000) });
     const critic = spoken({ from: 'Critic', as: 'agent', text: 'Too generic.' });
-    // Room for the system prompt and the last two history messages, not for a third.
-    const budget = estimateTokens(systemPrompt(long)) + fits(last) + fits(critic);
+    // Room for the whole request with the system prompt (3 tokens prime the reply, each message
+    // has its framing) and the last two history messages, not for a third.
+    const budget = 3 + fits(systemPrompt(long)) + fits(last) + fits(critic);
     const trimmed = simple(buildAgentMessages({ ...long, maxContextTokens: budget }));
     expect(trimmed.slice(1)).toEqual([
       ['human', critic],

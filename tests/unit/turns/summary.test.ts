@@ -61,7 +61,19 @@ describe('runSummaryPipeline', () => {
     const result = await runSummaryPipeline(input());
     expect(result.summary).toBe(fallbackSummaryText('Alice runs a tea shop.', messages));
     expect(result.data).toEqual({ topics: ['tea'], decisions: [], openQuestions: [], usedFallback: true });
-    expect(result.usage.map((u) => u.estimated)).toEqual([true, false]);
+    // The refused generation call bills nothing; the extraction's usage is the server's.
+    expect(result.usage.map((u) => [u.status, u.inputTokens, u.estimated, u.charged])).toEqual([
+      ['failed', 0, false, false],
+      ['completed', expect.any(Number), false, false],
+    ]);
+    expect(result.fallback).toEqual([{ stage: 'generation', reason: 'the model call failed (MODEL_ERROR)' }]);
+  });
+
+  it('says which stage fell back and why when the extraction is not JSON', async () => {
+    fake.enqueue({ text: 'Alice runs a tea shop and wants to launch a new blend in May.' }, { text: 'Sure! Topics: tea.' });
+    const result = await runSummaryPipeline(input());
+    expect(result.data.usedFallback).toBe(true);
+    expect(result.fallback).toEqual([{ stage: 'extraction', reason: 'the extraction answer was not a JSON object' }]);
   });
 
   it('treats an empty generation as unusable', async () => {
