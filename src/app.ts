@@ -37,6 +37,8 @@ export interface App {
   services: Services;
   logger: Logger;
   httpServer: HttpServer;
+  /** The express app the HTTP server runs (its router stack lists the routes). */
+  httpApp: ReturnType<typeof buildHttpApp>;
   /** The room event pipeline (sequenced publishing and the replay log). */
   roomEvents: RoomEvents;
   realtime: Realtime;
@@ -198,7 +200,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
     const url = `http://${host}:${port}`;
     logger.info('listening', startupBanner(config, url));
 
-    return { url, port, config, orm, services, logger, httpServer, roomEvents, realtime, metrics, close };
+    return { url, port, config, orm, services, logger, httpServer, httpApp, roomEvents, realtime, metrics, close };
   } catch (err) {
     await close();
     throw err;

@@ -16,6 +16,8 @@ import type { RateLimiter } from '../infra/rate-limiter';
 import { fileRoutes } from './routes/files';
 import { turnRoutes } from './routes/turns';
 import { metricsRoutes } from './routes/metrics';
+import { buildOpenApi } from './openapi';
+import { API_PREFIX } from './route-table';
 import type { PromMetrics } from '../infra/metrics';
 import { noMetrics } from '../shared/metrics';
 
@@ -55,6 +57,11 @@ export function buildHttpApp(d: HttpDeps): Express {
 
   const api = Router();
   api.use(healthRoutes(d.health, d.logger));
+  // The OpenAPI document, generated once from the route table and its zod schemas.
+  const openApi = buildOpenApi();
+  api.get('/openapi.json', (_req, res) => {
+    res.json(openApi);
+  });
   // Everything past health is some user's data: no cache (shared or private) may keep it.
   api.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -72,7 +79,7 @@ export function buildHttpApp(d: HttpDeps): Express {
   api.use(turnRoutes(d.services));
   api.use(fileRoutes(d.services, d.config.limits));
 
-  app.use('/api/v1', api);
+  app.use(API_PREFIX, api);
   app.use(notFound);
   app.use(errorHandler(d.logger));
   return app;

@@ -39,6 +39,8 @@ export interface RealtimeDeps {
 
 export interface Realtime {
   io: AppServer;
+  /** The client events the handler table answers (compared with the contract and docs/asyncapi.json). */
+  handledEvents: string[];
   close(): Promise<void>;
 }
 
@@ -196,6 +198,7 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
 
   return {
     io,
+    handledEvents: [...knownEvents],
     async close() {
       d.events.off('member:removed', onRemoved);
       d.events.off('agents:changed', onAgents);
