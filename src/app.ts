@@ -17,6 +17,7 @@ import { createRealtime, type Realtime } from './realtime/socket-server';
 import { RoomAccess } from './rooms/access';
 import { AgentService } from './rooms/agent-service';
 import { RoomService } from './rooms/room-service';
+import { RoomStreams } from './rooms/room-streams';
 import { SessionService } from './rooms/session-service';
 import { UserService } from './rooms/user-service';
 import type { HealthChecks, Services } from './services';
@@ -159,6 +160,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
       access,
       turns: turnEngine.turns,
       files: new FileService(orm, access, filePipeline),
+      streams: new RoomStreams(orm, roomEvents),
     };
 
     // Transports last.

@@ -2,6 +2,7 @@ import type { FileService } from './files/service/file-service';
 import type { RoomAccess } from './rooms/access';
 import type { AgentService } from './rooms/agent-service';
 import type { RoomService } from './rooms/room-service';
+import type { RoomStreams } from './rooms/room-streams';
 import type { SessionService } from './rooms/session-service';
 import type { UserService } from './rooms/user-service';
 import type { TurnService } from './turns/turn-service';
@@ -16,6 +17,8 @@ export interface Services {
   access: RoomAccess;
   turns: TurnService;
   files: FileService;
+  /** Room events by position (replay, then live) for transports other than sockets. */
+  streams: RoomStreams;
 }
 
 /** Readiness probes by name (database, redis, queue); each resolves when its part is usable. */

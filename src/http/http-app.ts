@@ -15,6 +15,7 @@ import { rateLimit } from './middleware/rate-limit';
 import type { RateLimiter } from '../infra/rate-limiter';
 import { fileRoutes } from './routes/files';
 import { turnRoutes } from './routes/turns';
+import { chatRoutes } from './routes/chat';
 import { metricsRoutes } from './routes/metrics';
 import { buildOpenApi } from './openapi';
 import { API_PREFIX } from './route-table';
@@ -70,6 +71,8 @@ export function buildHttpApp(d: HttpDeps): Express {
   // Authenticate before reading a body: unauthenticated callers cost no parsing.
   api.use(authenticate(d.verifier, d.services.users));
   api.use(rateLimit(d.rateLimiter, d.config.limits.requestsPerMinute));
+  // Before the common body parser: the chat route reads its (larger) body itself.
+  api.use(chatRoutes(d.services, d.config, d.rateLimiter, d.logger));
   api.use(express.json({ limit: d.config.limits.jsonBodyBytes, strict: true, type: ['application/json', '+json'] }));
   api.get('/auth/me', (req, res) => {
     res.json({ user: presentUser(currentUser(req)) });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { agentDtoSchema, memberDtoSchema, messageDtoSchema, roomDtoSchema, sessionDtoSchema, userDtoSchema } from '../contract/dto';
+import { chatBodySchema, chatStreamQuerySchema } from '../contract/chat';
 import { addMemberBody, createAgentBody, createRoomBody, createSessionBody, listQuery, updateAgentBody, updateRoomBody } from '../rooms/schemas';
 
 /**
@@ -74,6 +75,27 @@ export const ROUTES: RouteSpec[] = [
   { method: 'post', path: api('/rooms/:roomId/sessions'), summary: 'Start a session', tag: 'sessions', auth: 'bearer', body: createSessionBody, responses: { 201: { description: 'the session', schema: sessionDtoSchema } } },
   { method: 'get', path: api('/rooms/:roomId/sessions'), summary: 'Sessions of a room', tag: 'sessions', auth: 'bearer', query: listQuery, responses: { 200: { description: 'a page of sessions', schema: page(sessionDtoSchema) } } },
   { method: 'get', path: api('/sessions/:sessionId/messages'), summary: 'Messages of a session, newest first', tag: 'sessions', auth: 'bearer', query: listQuery, responses: { 200: { description: 'a page of messages', schema: page(messageDtoSchema) } } },
+  {
+    method: 'post',
+    path: api('/sessions/:sessionId/chat'),
+    summary: "Send a message (useChat's body, or { text }) and stream its turn as an AI SDK UI message stream",
+    tag: 'chat',
+    auth: 'bearer',
+    body: chatBodySchema,
+    responses: { 200: { description: 'server-sent events, x-vercel-ai-ui-message-stream: v1; each event that ends a room event has id <epoch>:<seq>', contentType: 'text/event-stream' } },
+  },
+  {
+    method: 'get',
+    path: api('/sessions/:sessionId/chat/stream'),
+    summary: "Resume a turn's stream after a position (Last-Event-ID, or afterSeq and epoch)",
+    tag: 'chat',
+    auth: 'bearer',
+    query: chatStreamQuerySchema,
+    responses: {
+      200: { description: 'the rest of the turn as server-sent events', contentType: 'text/event-stream' },
+      204: { description: 'no turn to resume (none, or the newest ended and no position was given)' },
+    },
+  },
   { method: 'get', path: api('/sessions/:sessionId/turns/:turnId'), summary: 'Audit of a turn: plan, agents, tool calls, usage', tag: 'turns', auth: 'bearer', responses: { 200: { description: 'the audit', schema: described('turn, agents, usage, toolCalls, totals (docs/api.md)') } } },
   { method: 'get', path: api('/rooms/:roomId/usage'), summary: 'Usage of a room by purpose and alias', tag: 'turns', auth: 'bearer', responses: { 200: { description: 'usage with totals', schema: described('usage by purpose and alias, with totals') } } },
   { method: 'post', path: api('/rooms/:roomId/files'), summary: 'Upload a file (multipart field "file")', tag: 'files', auth: 'bearer', body: 'multipart', responses: { 201: { description: 'registered; parsed in the background', schema: z.object({ id: z.string(), status: z.string() }) } } },
