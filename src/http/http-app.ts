@@ -49,7 +49,9 @@ export function buildHttpApp(d: HttpDeps): Express {
     cors({
       origin: d.config.corsOrigins,
       methods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
-      allowedHeaders: ['Authorization', 'Content-Type'],
+      // Last-Event-ID: a browser resuming a chat stream; X-Request-Id: a caller's own request id.
+      allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'X-Request-Id'],
+      exposedHeaders: ['X-Request-Id'],
       maxAge: 600,
     }),
   );
