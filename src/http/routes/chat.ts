@@ -25,7 +25,7 @@ const parseEventId = (id: string | undefined) => {
 };
 
 /** Open event streams per user on this node, capped like sockets (MAX_SOCKETS_PER_USER). */
-class StreamSlots {
+export class StreamSlots {
   private readonly open = new Map<string, number>();
   constructor(private readonly max: number) {}
   take(userId: string): () => void {
