@@ -19,6 +19,8 @@ export interface TurnMetadata {
   status?: string;
   usage?: RoomEventPayloads['turn:end']['usage'];
   error?: { code: string; message: string };
+  /** The stream could not be replayed from the position asked: the answer was read from the database. */
+  replayGap?: boolean;
 }
 export interface AgentData {
   agentKey: string;
@@ -88,3 +90,25 @@ export function turnChunks(turnId: string, event: RoomEventName, data: RoomEvent
       return [];
   }
 }
+
+/**
+ * A turn that ended, told from what was committed: each agent's answer as one text part, then the
+ * finish. For a resume whose position the replay log no longer holds.
+ */
+export function committedChunks(turn: { status: string; answers: { agentKey: string; content: string; status: string; modelAlias: string | null }[] }): TurnChunk[] {
+  const chunks: TurnChunk[] = [];
+  for (const a of turn.answers) {
+    const id = partId(a.agentKey);
+    // A partial answer (kept from an interrupted turn) shows as failed.
+    const status = a.status === 'complete' || a.status === 'cancelled' ? a.status : 'failed';
+    chunks.push(
+      { type: 'data-agent', id, data: { agentKey: a.agentKey, ...(a.modelAlias ? { modelAlias: a.modelAlias } : {}), status } },
+      { type: 'text-start', id },
+      ...(a.content ? [{ type: 'text-delta' as const, id, delta: a.content }] : []),
+      { type: 'text-end', id },
+    );
+  }
+  chunks.push({ type: 'finish', finishReason: FINISH[turn.status] ?? 'other', messageMetadata: { status: turn.status, replayGap: true } });
+  return chunks;
+}
+

@@ -1,7 +1,7 @@
 import type { LoggedRoomEvent, RoomEvent, RoomEventName } from '../contract/events';
 import type { TurnStatus } from '../contract/enums';
 import type { Orm } from '../db/orm';
-import { Turn } from '../db/entities';
+import { Message, Turn } from '../db/entities';
 import type { RoomEvents } from '../events/room-events';
 import type { StreamPosition } from '../events/stream-position';
 import { requireSessionMember } from './access';
@@ -49,6 +49,21 @@ export class RoomStreams {
       ? await em.findOne(Turn, { id: turnId, session: sessionId })
       : await em.findOne(Turn, { session: sessionId }, { orderBy: [{ queuedAt: 'desc' }, { id: 'desc' }] });
     return turn ? { turnId: turn.id, status: turn.status } : null;
+  }
+
+  /**
+   * What a turn that ended left in the database: its status and its agents' messages in order.
+   * Null while it has not ended (its answers are not committed yet).
+   */
+  async committedTurn(turnId: string): Promise<{ status: TurnStatus; answers: { agentKey: string; content: string; status: string; modelAlias: string | null }[] } | null> {
+    const em = this.orm.em.fork();
+    const turn = await em.findOne(Turn, { id: turnId });
+    if (!turn || turn.status === 'queued' || turn.status === 'running') return null;
+    const messages = await em.find(Message, { turn: turnId, authorType: 'agent' }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    return {
+      status: turn.status,
+      answers: messages.map((m) => ({ agentKey: m.agentKey ?? 'agent', content: m.content, status: String(m.status), modelAlias: m.modelAlias ?? null })),
+    };
   }
 
   /**

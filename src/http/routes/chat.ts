@@ -10,7 +10,7 @@ import { AppError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { currentUser } from '../middleware/auth';
 import { body, query } from '../middleware/validate';
-import { turnChunks, type TurnChunk } from '../ui-message-chunks';
+import { committedChunks, turnChunks, type TurnChunk } from '../ui-message-chunks';
 import { idParam } from './ids';
 
 /** A comment line this often keeps proxies from closing a quiet stream (a model thinking). */
@@ -143,10 +143,21 @@ export function chatRoutes(s: Services, config: AppConfig, rateLimiter: RateLimi
 
     write({ type: 'start', messageId: meta.turnId, messageMetadata: meta });
     if (stream.gap) {
-      // The log no longer reaches back to the position: the client reads the committed messages.
-      write({ type: 'error', errorText: 'REPLAY_GAP: the stream no longer reaches back to that position; read the session messages' });
-      write('[DONE]');
-      end();
+      // The log no longer reaches back to the position: a turn that ended is told from what was
+      // committed (the whole answer again, as one message); one still running cannot be.
+      stream.close();
+      void s.streams.committedTurn(meta.turnId).then(
+        (turn) => {
+          if (turn) for (const c of committedChunks(turn)) write(c);
+          else write({ type: 'error', errorText: 'REPLAY_GAP: the stream no longer reaches back to that position; read the session messages' });
+          write('[DONE]');
+          end();
+        },
+        (err: unknown) => {
+          logger.warn('chat stream: reading a committed turn failed', { turnId: meta.turnId, err });
+          end();
+        },
+      );
       return;
     }
     stream.start(({ event, data }) => {

@@ -126,6 +126,14 @@ describe(`the AI SDK chat stream on ${testDb()}`, () => {
     const byQuery = await fetch(`${app.url}/api/v1/sessions/${r.sessionId}/chat/stream?turnId=${turnId}&afterSeq=${seq}&epoch=${epoch}`, { headers: { authorization: `Bearer ${r.owner}` } });
     expect(framesOf(await byQuery.text()).slice(1).map((f) => f.data)).toEqual(after.map((f) => f.data));
 
+    // A position the log does not hold (another epoch): the ended turn is told from the database.
+    const gap = await fetch(`${app.url}/api/v1/sessions/${r.sessionId}/chat/stream?turnId=${turnId}`, {
+      headers: { authorization: `Bearer ${r.owner}`, 'last-event-id': `another-epoch:${seq}` },
+    });
+    const fromDb = await readWithAiSdk(await gap.text());
+    expect(textsOf(fromDb.message)).toEqual(stored.map((m) => m.content));
+    expect(fromDb.message.metadata).toMatchObject({ turnId, status: 'completed', replayGap: true });
+
     // The same message again (a client's retry) is not sent twice: its turn's stream comes again.
     const again = await post(r.owner, r.sessionId, { id: 'chat-1', messages: [{ id: 'msg-1', role: 'user', parts: [{ type: 'text', text: '@writer then @critic, please' }] }] });
     const replay = await readWithAiSdk(await again.text());
