@@ -18,6 +18,7 @@ import { RoomAccess } from './rooms/access';
 import { AgentService } from './rooms/agent-service';
 import { RoomService } from './rooms/room-service';
 import { SearchService } from './rooms/search-service';
+import { RoomStreams } from './rooms/room-streams';
 import { SessionService } from './rooms/session-service';
 import { UserService } from './rooms/user-service';
 import type { HealthChecks, Services } from './services';
@@ -41,6 +42,8 @@ export interface App {
   services: Services;
   logger: Logger;
   httpServer: HttpServer;
+  /** The express app the HTTP server runs (its router stack lists the routes). */
+  httpApp: ReturnType<typeof buildHttpApp>;
   /** The room event pipeline (sequenced publishing and the replay log). */
   roomEvents: RoomEvents;
   realtime: Realtime;
@@ -186,6 +189,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
       tools: toolCatalog,
       messages: turnEngine.messages,
       files,
+      streams: new RoomStreams(orm, roomEvents),
     };
 
     // Transports last.
@@ -237,7 +241,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
     const url = `http://${host}:${port}`;
     logger.info('listening', startupBanner(config, url));
 
-    return { url, port, config, orm, services, logger, httpServer, roomEvents, realtime, metrics, close };
+    return { url, port, config, orm, services, logger, httpServer, httpApp, roomEvents, realtime, metrics, close };
   } catch (err) {
     await close();
     throw err;

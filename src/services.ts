@@ -3,6 +3,7 @@ import type { RoomAccess } from './rooms/access';
 import type { AgentService } from './rooms/agent-service';
 import type { RoomService } from './rooms/room-service';
 import type { SearchService } from './rooms/search-service';
+import type { RoomStreams } from './rooms/room-streams';
 import type { SessionService } from './rooms/session-service';
 import type { UserService } from './rooms/user-service';
 import type { ToolCatalog } from './tools/catalog';
@@ -28,6 +29,8 @@ export interface Services {
   /** Regenerating answers, editing and deleting messages. */
   messages: MessageActions;
   files: FileService;
+  /** Room events by position (replay, then live) for transports other than sockets. */
+  streams: RoomStreams;
 }
 
 /** Readiness probes by name (database, redis, queue); each resolves when its part is usable. */

@@ -69,6 +69,8 @@ const envSchema = z.object({
 
   // limits
   MAX_JSON_BODY_BYTES: intFrom(64 * 1024, 1024, 16 * 1024 * 1024),
+  /** The chat endpoint's body: an AI SDK client sends the whole conversation with each message. */
+  MAX_CHAT_BODY_BYTES: intFrom(1024 * 1024, 1024, 16 * 1024 * 1024),
   MAX_SOCKET_PAYLOAD_BYTES: intFrom(64 * 1024, 1024, 16 * 1024 * 1024),
   MAX_MESSAGE_CHARS: intFrom(16_000, 1, 1_000_000),
   MAX_UPLOAD_BYTES: intFrom(20 * 1024 * 1024, 1, 1024 * 1024 * 1024),
@@ -194,6 +196,7 @@ export interface AppConfig {
   botsMayCreateRooms: boolean;
   limits: {
     jsonBodyBytes: number;
+    chatBodyBytes: number;
     socketPayloadBytes: number;
     socketEventsPerSecond: number;
     userEventsPerSecond: number;
@@ -377,6 +380,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     botsMayCreateRooms: e.BOTS_MAY_CREATE_ROOMS,
     limits: {
       jsonBodyBytes: e.MAX_JSON_BODY_BYTES,
+      chatBodyBytes: e.MAX_CHAT_BODY_BYTES,
       socketPayloadBytes: e.MAX_SOCKET_PAYLOAD_BYTES,
       socketEventsPerSecond: e.SOCKET_EVENTS_PER_SECOND,
       userEventsPerSecond: e.USER_EVENTS_PER_SECOND,

@@ -1,6 +1,8 @@
 // The server-to-client half of the Socket.IO contract: every room event and its payload, shared by
 // the server and the client SDK. The client-to-server half is in client-events.ts. No server imports here.
-import type { AgentDto, ApprovalDecision, ApprovalReason, BudgetStatusDto, ErrorBody, FileStatus, MemberDto, MemberRole, MessageDto, RoomMode, SessionDto, SummaryFieldsDto, TurnStatus } from './dto';
+import { z } from 'zod';
+import { agentDtoSchema, budgetStatusDtoSchema, errorBodySchema, memberDtoSchema, messageDtoSchema, sessionDtoSchema, summaryFieldsDtoSchema } from './dto';
+import { APPROVAL_DECISIONS, APPROVAL_REASONS, FILE_STATUSES, MEMBER_ROLES, ROOM_MODES, TURN_STATUSES, USER_KINDS, type MemberRole } from './enums';
 
 export type {
   Ack,
@@ -18,34 +20,37 @@ export type {
  * within the room's `epoch`; a new epoch means the room's stream restarted (seq begins at 1 again),
  * so seqs compare only within one epoch.
  */
-export interface RoomEnvelope {
-  roomId: string;
-  epoch: string;
-  seq: number;
+export const roomEnvelopeSchema = z.object({
+  roomId: z.string(),
+  epoch: z.string(),
+  seq: z.number(),
   /**
    * Set on an `agent:delta` sent to a socket that catches up (a replay, or the events after a
    * snapshot): it stands for the consecutive deltas `fromSeq..seq` of one turn and agent, their
    * texts joined. Live events never carry it.
    */
-  fromSeq?: number;
+  fromSeq: z.number().optional(),
   /** Server time in epoch milliseconds. */
-  ts: number;
-}
+  ts: z.number(),
+});
+export type RoomEnvelope = z.infer<typeof roomEnvelopeSchema>;
 
-export interface Usage {
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number;
-}
+export const usageSchema = z.object({
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  costUsd: z.number(),
+});
+export type Usage = z.infer<typeof usageSchema>;
 
 /** The approval a tool call went through: who decided, how, when. */
-export interface ToolCallApproval {
-  decision: ApprovalDecision;
-  reason: ApprovalReason;
-  by: string | null;
-  decidedAt: string;
-  note?: string;
-}
+export const toolCallApprovalSchema = z.object({
+  decision: z.enum(APPROVAL_DECISIONS),
+  reason: z.enum(APPROVAL_REASONS),
+  by: z.string().nullable(),
+  decidedAt: z.string(),
+  note: z.string().optional(),
+});
+export type ToolCallApproval = z.infer<typeof toolCallApprovalSchema>;
 
 /** The error of an agent or turn a budget stopped (`code: 'BUDGET_EXCEEDED'`): which budget, and when it resets (null: with the next turn). */
 export interface BudgetExceededDetails {
@@ -53,99 +58,114 @@ export interface BudgetExceededDetails {
   resetsAt: string | null;
 }
 
-/** Payloads of sequenced room events (without the envelope). */
-export interface RoomEventPayloads {
-  presence: { userId: string; displayName: string; kind: 'human' | 'bot'; state: 'joined' | 'left' };
-  'message:created': { message: MessageDto };
+const ENDED_TURN_STATUSES = TURN_STATUSES.filter((s): s is Exclude<(typeof TURN_STATUSES)[number], 'queued' | 'running'> => s !== 'queued' && s !== 'running');
+
+/**
+ * Payloads of sequenced room events (without the envelope), as zod schemas: the types below are
+ * inferred from them, and docs/asyncapi.json is generated from them.
+ */
+export const roomEventSchemas = {
+  presence: z.object({ userId: z.string(), displayName: z.string(), kind: z.enum(USER_KINDS), state: z.enum(['joined', 'left']) }),
+  'message:created': z.object({ message: messageDtoSchema }),
   /** The author edited a message: its new text (the earlier ones are in the turn's audit). */
-  'message:updated': { message: MessageDto };
+  'message:updated': z.object({ message: messageDtoSchema }),
   /** The author deleted a message: it stays in history as a tombstone without its text. */
-  'message:deleted': { messageId: string; sessionId: string; deletedAt: string };
-  'turn:queued': { turnId: string; sessionId: string; messageId: string; position: number };
-  'turn:started': { turnId: string; sessionId: string; mode: RoomMode };
-  'turn:plan': { turnId: string; agentKeys: string[]; fallback: boolean; reason?: string };
-  'agent:start': { turnId: string; agentKey: string; modelAlias: string };
-  'agent:delta': { turnId: string; agentKey: string; text: string };
-  'tool:start': { turnId: string; agentKey: string; toolCallId: string; toolName: string; input: Record<string, unknown> };
-  'tool:progress': { turnId: string; agentKey: string; toolCallId: string; toolName: string; message: string; percent?: number };
-  'tool:end': {
-    turnId: string;
-    agentKey: string;
-    toolCallId: string;
-    toolName: string;
-    status: 'succeeded' | 'failed';
-    latencyMs: number;
-    error?: string;
+  'message:deleted': z.object({ messageId: z.string(), sessionId: z.string(), deletedAt: z.string() }),
+  'turn:queued': z.object({ turnId: z.string(), sessionId: z.string(), messageId: z.string(), position: z.number() }),
+  'turn:started': z.object({ turnId: z.string(), sessionId: z.string(), mode: z.enum(ROOM_MODES) }),
+  'turn:plan': z.object({ turnId: z.string(), agentKeys: z.array(z.string()), fallback: z.boolean(), reason: z.string().optional() }),
+  'agent:start': z.object({ turnId: z.string(), agentKey: z.string(), modelAlias: z.string() }),
+  'agent:delta': z.object({ turnId: z.string(), agentKey: z.string(), text: z.string() }),
+  'tool:start': z.object({ turnId: z.string(), agentKey: z.string(), toolCallId: z.string(), toolName: z.string(), input: z.record(z.string(), z.unknown()) }),
+  'tool:progress': z.object({
+    turnId: z.string(),
+    agentKey: z.string(),
+    toolCallId: z.string(),
+    toolName: z.string(),
+    message: z.string(),
+    percent: z.number().optional(),
+  }),
+  'tool:end': z.object({
+    turnId: z.string(),
+    agentKey: z.string(),
+    toolCallId: z.string(),
+    toolName: z.string(),
+    status: z.enum(['succeeded', 'failed']),
+    latencyMs: z.number(),
+    error: z.string().optional(),
     /** Present when the call went through an approval (or was denied by policy). */
-    approval?: ToolCallApproval;
-  };
+    approval: toolCallApprovalSchema.optional(),
+  }),
   /** A tool call under `ask` waits for a member with the approving role; the turn is `awaiting_approval` until it is resolved. */
-  'tool:approval_requested': {
-    turnId: string;
-    toolCallId: string;
-    agentKey: string;
-    tool: string;
-    input: Record<string, unknown>;
+  'tool:approval_requested': z.object({
+    turnId: z.string(),
+    toolCallId: z.string(),
+    agentKey: z.string(),
+    tool: z.string(),
+    input: z.record(z.string(), z.unknown()),
     /** ISO time at which it counts as denied (TOOL_APPROVAL_TIMEOUT_MS). */
-    expiresAt: string;
-  };
+    expiresAt: z.string(),
+  }),
   /** `by` is the member who answered; null when it timed out or the turn was cancelled. */
-  'tool:approval_resolved': {
-    turnId: string;
-    toolCallId: string;
-    agentKey: string;
-    tool: string;
-    by: string | null;
-    decision: ApprovalDecision;
-    reason: ApprovalReason;
-    note?: string;
-    decidedAt: string;
-  };
-  'agent:end': {
-    turnId: string;
-    agentKey: string;
-    messageId: string | null;
+  'tool:approval_resolved': z.object({
+    turnId: z.string(),
+    toolCallId: z.string(),
+    agentKey: z.string(),
+    tool: z.string(),
+    by: z.string().nullable(),
+    decision: z.enum(APPROVAL_DECISIONS),
+    reason: z.enum(APPROVAL_REASONS),
+    note: z.string().optional(),
+    decidedAt: z.string(),
+  }),
+  'agent:end': z.object({
+    turnId: z.string(),
+    agentKey: z.string(),
+    messageId: z.string().nullable(),
     /** `partial`: a budget stopped it mid-stream; the text so far is kept (error BUDGET_EXCEEDED). */
-    status: 'complete' | 'partial' | 'failed' | 'cancelled';
-    finishReason: string | null;
+    status: z.enum(['complete', 'partial', 'failed', 'cancelled']),
+    finishReason: z.string().nullable(),
     /** Its model calls, tool rounds included: charged to the room's and the user's budgets. */
-    usage: Usage;
-    error?: ErrorBody;
-  };
-  'summary:started': { turnId: string; sessionId: string };
-  'summary:updated': { turnId: string; sessionId: string; summary: string; usedFallback: boolean; fields?: SummaryFieldsDto };
-  'turn:end': {
-    turnId: string;
-    sessionId: string;
-    status: Exclude<TurnStatus, 'queued' | 'running'>;
-    error?: ErrorBody;
+    usage: usageSchema,
+    error: errorBodySchema.optional(),
+  }),
+  'summary:started': z.object({ turnId: z.string(), sessionId: z.string() }),
+  'summary:updated': z.object({ turnId: z.string(), sessionId: z.string(), summary: z.string(), usedFallback: z.boolean(), fields: summaryFieldsDtoSchema.optional() }),
+  'turn:end': z.object({
+    turnId: z.string(),
+    sessionId: z.string(),
+    status: z.enum(ENDED_TURN_STATUSES),
+    error: errorBodySchema.optional(),
     /** The agents' calls: what the turn charged to the budgets. */
-    usage: Usage;
+    usage: usageSchema,
     /** The manager's and the summary's calls: recorded, never charged. */
-    infrastructureUsage: Usage;
-  };
+    infrastructureUsage: usageSchema,
+  }),
   /** The room's spend changed: a charged model call of turn `turnId` settled. */
-  'budget:updated': { turnId?: string; budget: BudgetStatusDto };
-  'file:progress': { fileId: string; stage: 'queued' | 'reading' | 'parsing' | 'storing'; percent: number };
-  'file:ready': { fileId: string; filename: string; kind: string; status: FileStatus };
-  'file:failed': { fileId: string; filename: string; code: string; message: string };
+  'budget:updated': z.object({ turnId: z.string().optional(), budget: budgetStatusDtoSchema }),
+  'file:progress': z.object({ fileId: z.string(), stage: z.enum(['queued', 'reading', 'parsing', 'storing']), percent: z.number() }),
+  'file:ready': z.object({ fileId: z.string(), filename: z.string(), kind: z.string(), status: z.enum(FILE_STATUSES) }),
+  'file:failed': z.object({ fileId: z.string(), filename: z.string(), code: z.string(), message: z.string() }),
   /** The room's agents or settings changed; clients refetch or apply the snapshot given. */
-  'room:updated': { agents?: AgentDto[]; mode?: RoomMode; name?: string };
+  'room:updated': z.object({ agents: z.array(agentDtoSchema).optional(), mode: z.enum(ROOM_MODES).optional(), name: z.string().optional() }),
   /** Someone became a member of the room. */
-  'member:added': { member: MemberDto };
+  'member:added': z.object({ member: memberDtoSchema }),
   /** A member's role changed; it applies to their sockets from this event on, on every node. */
-  'member:updated': { userId: string; role: MemberRole };
+  'member:updated': z.object({ userId: z.string(), role: z.enum(MEMBER_ROLES) }),
   /** A member left or was removed (their sockets left the room). */
-  'member:removed': { userId: string };
+  'member:removed': z.object({ userId: z.string() }),
   /** A session was renamed. */
-  'session:updated': { session: SessionDto };
+  'session:updated': z.object({ session: sessionDtoSchema }),
   /** A session was deleted with its messages and turns. */
-  'session:deleted': { sessionId: string };
+  'session:deleted': z.object({ sessionId: z.string() }),
   /** A file was deleted. */
-  'file:deleted': { fileId: string };
+  'file:deleted': z.object({ fileId: z.string() }),
   /** The room was deleted with everything in it: the last event of its stream; every socket leaves it. */
-  'room:deleted': Record<string, never>;
-}
+  'room:deleted': z.object({}),
+} as const;
+
+/** Payloads of sequenced room events (without the envelope). */
+export type RoomEventPayloads = { [E in keyof typeof roomEventSchemas]: z.infer<(typeof roomEventSchemas)[E]> };
 
 export type RoomEventName = keyof RoomEventPayloads;
 export type RoomEvent<E extends RoomEventName = RoomEventName> = RoomEnvelope & RoomEventPayloads[E];
@@ -156,25 +176,24 @@ export interface LoggedRoomEvent<E extends RoomEventName = RoomEventName> {
   data: RoomEvent<E>;
 }
 
-/** Typing is ephemeral: not sequenced, not replayed, sent volatile. */
-export interface TypingEvent {
-  roomId: string;
-  sessionId: string;
-  userId: string;
-  on: boolean;
-  ts: number;
-}
+/** Server-to-client events outside the room stream: not sequenced, not replayed. */
+export const unsequencedEventSchemas = {
+  /** Typing is ephemeral: sent volatile. */
+  typing: z.object({ roomId: z.string(), sessionId: z.string(), userId: z.string(), on: z.boolean(), ts: z.number() }),
+  /** Sent to one socket when it was removed from a room (membership revoked). */
+  'room:removed': z.object({ roomId: z.string(), reason: z.string() }),
+  /** Sent before the server drops a socket whose token expired. */
+  'auth:expired': z.object({ reason: z.string() }),
+  /** Sent before the server drops a socket for its own behaviour (a run of invalid events). */
+  'socket:dropped': z.object({ code: z.string(), message: z.string() }),
+} as const;
+
+export type TypingEvent = z.infer<(typeof unsequencedEventSchemas)['typing']>;
 
 export type ServerToClientEvents = {
   [E in RoomEventName]: (data: RoomEvent<E>) => void;
 } & {
-  typing: (data: TypingEvent) => void;
-  /** Sent to one socket when it was removed from a room (membership revoked). */
-  'room:removed': (data: { roomId: string; reason: string }) => void;
-  /** Sent before the server drops a socket whose token expired. */
-  'auth:expired': (data: { reason: string }) => void;
-  /** Sent before the server drops a socket for its own behaviour (a run of invalid events). */
-  'socket:dropped': (data: { code: string; message: string }) => void;
+  [E in keyof typeof unsequencedEventSchemas]: (data: z.infer<(typeof unsequencedEventSchemas)[E]>) => void;
 };
 
 export interface SocketData {

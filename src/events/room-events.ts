@@ -38,6 +38,11 @@ export interface RoomEvents {
   /** Connects this node's transport; events published before it have no local listener. */
   attach(sink: RoomEventSink): void;
   /**
+   * Another listener of one room's events on this node (an HTTP event stream), beside the
+   * attached sink; the room counts as active while it listens. Returns the unsubscribe.
+   */
+  subscribe(roomId: string, listener: RoomEventListener): () => void;
+  /**
    * Resolves once every event published so far (by any node) has reached this node's sink, or
    * after `timeoutMs`: a node shutting down calls it before it closes its sockets.
    */
@@ -54,14 +59,35 @@ export interface RoomEvents {
   close(): Promise<void>;
 }
 
-/** Forwards to the sink once one is attached. */
+export type RoomEventListener = (event: RoomEventName, data: RoomEvent) => void;
+
+/** Forwards to the sink once one is attached, and to the listeners subscribed per room. */
 class SinkSlot implements RoomEventSink {
   private sink: RoomEventSink | null = null;
+  private readonly listeners = new Map<string, Set<RoomEventListener>>();
   set(sink: RoomEventSink) {
     this.sink = sink;
   }
-  deliver = (roomId: string, event: RoomEventName, data: RoomEvent) => this.sink?.deliver(roomId, event, data);
-  activeRooms = (): Iterable<string> => this.sink?.activeRooms() ?? [];
+  subscribe = (roomId: string, listener: RoomEventListener): (() => void) => {
+    let set = this.listeners.get(roomId);
+    if (!set) this.listeners.set(roomId, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (!set.size && this.listeners.get(roomId) === set) this.listeners.delete(roomId);
+    };
+  };
+  deliver = (roomId: string, event: RoomEventName, data: RoomEvent) => {
+    this.sink?.deliver(roomId, event, data);
+    const set = this.listeners.get(roomId);
+    // A listener that throws (a closed HTTP stream) does not keep the event from the others.
+    if (set) for (const l of [...set]) try { l(event, data); } catch { /* its own problem */ }
+  };
+  activeRooms = (): Iterable<string> => {
+    const rooms = this.sink?.activeRooms() ?? [];
+    if (!this.listeners.size) return rooms;
+    return new Set([...rooms, ...this.listeners.keys()]);
+  };
 }
 
 export async function createRoomEvents(d: {
@@ -81,6 +107,7 @@ export async function createRoomEvents(d: {
       bus: new LocalNodeBus(),
       presence,
       attach: (sink) => slot.set(sink),
+      subscribe: slot.subscribe,
       // Memory delivery is synchronous: published means delivered.
       flush: async () => {},
       // Delivery is synchronous: what the log holds has been handed over.
@@ -108,6 +135,7 @@ export async function createRoomEvents(d: {
     bus,
     presence,
     attach: (sink) => slot.set(sink),
+    subscribe: slot.subscribe,
     flush: (timeoutMs) => relay.flush(pub, timeoutMs),
     delivered: (roomId) => relay.delivered(roomId),
     follow: (roomId) => relay.follow(roomId),

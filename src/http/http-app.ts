@@ -15,7 +15,10 @@ import { rateLimit } from './middleware/rate-limit';
 import type { RateLimiter } from '../infra/rate-limiter';
 import { fileRoutes } from './routes/files';
 import { turnRoutes } from './routes/turns';
+import { chatRoutes } from './routes/chat';
 import { metricsRoutes } from './routes/metrics';
+import { buildOpenApi } from './openapi';
+import { API_PREFIX } from './route-table';
 import type { PromMetrics } from '../infra/metrics';
 import { noMetrics } from '../shared/metrics';
 import { devLoginRoutes, type DevLoginSigner } from './routes/dev-login';
@@ -50,7 +53,9 @@ export function buildHttpApp(d: HttpDeps): Express {
     cors({
       origin: d.config.corsOrigins,
       methods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
-      allowedHeaders: ['Authorization', 'Content-Type'],
+      // Last-Event-ID: a browser resuming a chat stream; X-Request-Id: a caller's own request id.
+      allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'X-Request-Id'],
+      exposedHeaders: ['X-Request-Id'],
       maxAge: 600,
     }),
   );
@@ -59,6 +64,11 @@ export function buildHttpApp(d: HttpDeps): Express {
 
   const api = Router();
   api.use(healthRoutes(d.health, d.logger));
+  // The OpenAPI document, generated once from the route table and its zod schemas.
+  const openApi = buildOpenApi();
+  api.get('/openapi.json', (_req, res) => {
+    res.json(openApi);
+  });
   // Everything past health is some user's data: no cache (shared or private) may keep it.
   api.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -70,6 +80,8 @@ export function buildHttpApp(d: HttpDeps): Express {
   // Authenticate before reading a body: unauthenticated callers cost no parsing.
   api.use(authenticate(d.verifier, d.services.users));
   api.use(rateLimit(d.rateLimiter, d.config.limits.requestsPerMinute));
+  // Before the common body parser: the chat route reads its (larger) body itself.
+  api.use(chatRoutes(d.services, d.config, d.rateLimiter, d.logger));
   api.use(express.json({ limit: d.config.limits.jsonBodyBytes, strict: true, type: ['application/json', '+json'] }));
   api.get('/auth/me', (req, res) => {
     res.json({ user: presentUser(currentUser(req)) });
@@ -79,7 +91,7 @@ export function buildHttpApp(d: HttpDeps): Express {
   api.use(turnRoutes(d.services));
   api.use(fileRoutes(d.services, d.config.limits));
 
-  app.use('/api/v1', api);
+  app.use(API_PREFIX, api);
   // Anything else under /api is an unknown endpoint, never the web page.
   app.use('/api', notFound);
   const web = webRoom(d.config.webDir);

@@ -40,6 +40,8 @@ export interface RealtimeDeps {
 
 export interface Realtime {
   io: AppServer;
+  /** The client events the handler table answers (compared with the contract and docs/asyncapi.json). */
+  handledEvents: string[];
   close(): Promise<void>;
 }
 
@@ -231,6 +233,7 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
 
   return {
     io,
+    handledEvents: [...knownEvents],
     async close() {
       d.events.off('member:removed', onRemoved);
       d.events.off('member:added', onAdded);

@@ -94,6 +94,8 @@ describe('the Dockerfile', () => {
     const depsName = depsStage!.match(/^FROM \S+ AS (\S+)/)![1];
     expect(final).toContain(`COPY --from=${depsName} /app/node_modules ./node_modules`);
     expect(final).toMatch(/COPY --from=\S+ \/app\/dist \.\/dist/);
+    // package.json says "type": "module": without it Node would read dist/ as CommonJS.
+    expect(final).toMatch(/^COPY package\.json \.\/$/m);
     // No install of every dependency, and no TypeScript sources or tsx, in the image.
     expect(final).not.toMatch(/npm (ci|install)/);
     expect(final).not.toMatch(/COPY \. /);

@@ -51,6 +51,15 @@ describe(`operators' view on ${testDb()}`, () => {
     expect(ok.text).toContain('pantheon_turn_queue_depth');
   });
 
+  it('echoes a plain X-Request-Id and logs it; replaces anything else', async () => {
+    const given = await fetch(`${app.url}/api/v1/health`, { headers: { 'x-request-id': 'lb-abc.123' } });
+    expect(given.headers.get('x-request-id')).toBe('lb-abc.123');
+    const odd = await fetch(`${app.url}/api/v1/health`, { headers: { 'x-request-id': 'two words "quoted"' } });
+    expect(odd.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const http = logged().filter((l) => l.msg === 'http' && l.route === '/api/v1/health');
+    expect(http.map((l) => l.requestId)).toEqual(expect.arrayContaining(['lb-abc.123', odd.headers.get('x-request-id')]));
+  });
+
   it('counts a turn, its model call, its socket and its frames; logs its start and end', async () => {
     fake.setResponder(answerAs());
     const before = (await scrape()).text;
