@@ -27,6 +27,8 @@ const PARAMS: Record<string, Json> = {
   turnId: { type: 'string', format: 'uuid' },
   fileId: { type: 'string', format: 'uuid' },
   userId: { type: 'string', format: 'uuid' },
+  messageId: { type: 'string', format: 'uuid' },
+  toolCallId: { type: 'string', minLength: 1, maxLength: 128 },
   agentKey: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,63}$' },
 };
 

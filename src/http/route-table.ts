@@ -1,7 +1,25 @@
 import { z } from 'zod';
-import { agentDtoSchema, memberDtoSchema, messageDtoSchema, roomDtoSchema, sessionDtoSchema, userDtoSchema } from '../contract/dto';
+import { agentDtoSchema, memberDtoSchema, messageDtoSchema, pendingApprovalDtoSchema, roomDtoSchema, searchHitDtoSchema, sessionDtoSchema, toolDtoSchema, userDtoSchema } from '../contract/dto';
+import { messageDeleteResult, messageEditResult, toolApproveResult, turnRegenerateResult } from '../contract/client-events';
 import { chatBodySchema, chatStreamQuerySchema } from '../contract/chat';
-import { addMemberBody, createAgentBody, createRoomBody, createSessionBody, listQuery, updateAgentBody, updateRoomBody } from '../rooms/schemas';
+import {
+  addMemberBody,
+  createAgentBody,
+  createRoomBody,
+  createSessionBody,
+  editMessageBody,
+  exportQuery,
+  listQuery,
+  regenerateBody,
+  searchQuery,
+  updateAgentBody,
+  updateMemberBody,
+  updateRoomBody,
+  updateSessionBody,
+} from '../rooms/schemas';
+import { usageQuery } from '../turns/usage-query';
+import { devLoginBody } from './routes/dev-login';
+import { approveBody } from './routes/turns';
 
 /**
  * Every HTTP route of the server, with the zod schemas of what it reads and answers: the OpenAPI
@@ -97,9 +115,25 @@ export const ROUTES: RouteSpec[] = [
     },
   },
   { method: 'get', path: api('/sessions/:sessionId/turns/:turnId'), summary: 'Audit of a turn: plan, agents, tool calls, usage', tag: 'turns', auth: 'bearer', responses: { 200: { description: 'the audit', schema: described('turn, agents, usage, toolCalls, totals (docs/api.md)') } } },
-  { method: 'get', path: api('/rooms/:roomId/usage'), summary: 'Usage of a room by purpose and alias', tag: 'turns', auth: 'bearer', responses: { 200: { description: 'usage with totals', schema: described('usage by purpose and alias, with totals') } } },
+  { method: 'get', path: api('/rooms/:roomId/usage'), summary: 'Usage of a room, grouped by agent, user, day, purpose or alias', tag: 'turns', auth: 'bearer', query: usageQuery, responses: { 200: { description: 'usage with totals', schema: described('usage by purpose and alias, with totals') } } },
   { method: 'post', path: api('/rooms/:roomId/files'), summary: 'Upload a file (multipart field "file")', tag: 'files', auth: 'bearer', body: 'multipart', responses: { 201: { description: 'registered; parsed in the background', schema: z.object({ id: z.string(), status: z.string() }) } } },
   { method: 'get', path: api('/rooms/:roomId/files'), summary: 'Files of a room', tag: 'files', auth: 'bearer', query: listQuery, responses: { 200: { description: 'a page of files', schema: page(fileSummarySchema) } } },
+  { method: 'post', path: api('/auth/dev-login'), summary: 'A token for a name (only with DEV_LOGIN=true in embedded mode, outside production)', tag: 'auth', auth: 'none', body: devLoginBody, responses: { 201: { description: 'a token', schema: z.object({ token: z.string(), expiresInSeconds: z.number(), sub: z.string(), displayName: z.string() }) } } },
+  { method: 'delete', path: api('/rooms/:roomId'), summary: 'Delete a room with everything in it (owner)', tag: 'rooms', auth: 'bearer', responses: { 204: { description: 'deleted; room:deleted reaches its sockets' } } },
+  { method: 'patch', path: api('/rooms/:roomId/members/:userId'), summary: "Change a member's role", tag: 'members', auth: 'bearer', body: updateMemberBody, responses: { 200: { description: 'the member', schema: memberDtoSchema } } },
+  { method: 'patch', path: api('/sessions/:sessionId'), summary: 'Rename a session', tag: 'sessions', auth: 'bearer', body: updateSessionBody, responses: { 200: { description: 'the session', schema: sessionDtoSchema } } },
+  { method: 'delete', path: api('/sessions/:sessionId'), summary: 'Delete a session with its messages and turns', tag: 'sessions', auth: 'bearer', responses: { 204: { description: 'deleted' } } },
+  { method: 'get', path: api('/sessions/:sessionId/export'), summary: 'A session as Markdown or JSON', tag: 'sessions', auth: 'bearer', query: exportQuery, responses: { 200: { description: 'an attachment: text/markdown or application/json', contentType: 'text/markdown' } } },
+  { method: 'get', path: api('/rooms/:roomId/search'), summary: "Full-text search over a room's messages and parsed files", tag: 'rooms', auth: 'bearer', query: searchQuery, responses: { 200: { description: 'a page of hits, newest first', schema: page(searchHitDtoSchema) } } },
+  { method: 'post', path: api('/sessions/:sessionId/turns/:turnId/regenerate'), summary: "Regenerate one agent's answer of a finished turn", tag: 'turns', auth: 'bearer', body: regenerateBody, responses: { 202: { description: 'the turn that streams the new version', schema: turnRegenerateResult } } },
+  { method: 'patch', path: api('/messages/:messageId'), summary: 'Edit your message (and run its turn again with rerun)', tag: 'messages', auth: 'bearer', body: editMessageBody, responses: { 200: { description: 'the edited message', schema: messageEditResult } } },
+  { method: 'delete', path: api('/messages/:messageId'), summary: 'Delete your message (a tombstone stays)', tag: 'messages', auth: 'bearer', responses: { 200: { description: 'deleted', schema: messageDeleteResult } } },
+  { method: 'get', path: api('/tools'), summary: 'Tools agents may be granted: built in and MCP', tag: 'tools', auth: 'bearer', responses: { 200: { description: 'the tools with their input schemas', schema: items(toolDtoSchema) } } },
+  { method: 'get', path: api('/rooms/:roomId/approvals'), summary: 'Tool calls waiting for approval in a room', tag: 'tools', auth: 'bearer', responses: { 200: { description: 'pending approvals', schema: items(pendingApprovalDtoSchema) } } },
+  { method: 'post', path: api('/rooms/:roomId/turns/:turnId/approvals/:toolCallId'), summary: 'Approve or deny a tool call', tag: 'tools', auth: 'bearer', body: approveBody, responses: { 200: { description: 'the stored decision', schema: toolApproveResult } } },
+  { method: 'get', path: api('/users/me/usage'), summary: "The caller's usage across rooms", tag: 'turns', auth: 'bearer', query: usageQuery, responses: { 200: { description: 'usage grouped as asked, with totals', schema: described('items, totals, charged, infrastructure (docs/api.md)') } } },
+  { method: 'get', path: api('/files/:fileId/content'), summary: "A file's bytes", tag: 'files', auth: 'bearer', responses: { 200: { description: 'the file as uploaded, with its type and a safe Content-Disposition', contentType: 'application/octet-stream' } } },
+  { method: 'delete', path: api('/files/:fileId'), summary: 'Delete a file (its uploader, or an owner or admin)', tag: 'files', auth: 'bearer', responses: { 204: { description: 'deleted' } } },
   { method: 'get', path: api('/files/:fileId'), summary: 'A file: status, metadata, parsed content when ready', tag: 'files', auth: 'bearer', responses: { 200: { description: 'the file', schema: described('status, metadata, parsed pages or row ranges when ready') } } },
 ];
 

@@ -6,7 +6,7 @@ import { body } from '../middleware/validate';
 /** Signs a token for a name; built by the composition root only when dev login is enabled. */
 export type DevLoginSigner = (claims: { sub: string; name: string }) => { token: string; expiresInSeconds: number };
 
-const devLoginBody = z.strictObject({
+export const devLoginBody = z.strictObject({
   name: z
     .string()
     .trim()

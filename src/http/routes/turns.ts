@@ -11,7 +11,7 @@ import { query } from '../middleware/validate';
 import { usageQuery } from '../../turns/usage-query';
 
 /** The body of a REST approval: the socket payload without what the path names. */
-const approveBody = toolApprovePayload.omit({ roomId: true, turnId: true, toolCallId: true });
+export const approveBody = toolApprovePayload.omit({ roomId: true, turnId: true, toolCallId: true });
 const toolCallIdParam = z.string().min(1).max(128);
 
 export function turnRoutes(s: Services): Router {
