@@ -156,8 +156,8 @@ export function combinePairs(pairs: Figure[][]): Figure[] {
       ...first,
       pantheon: round(median(all.map((f) => f.pantheon))),
       baseline: round(median(all.map((f) => f.baseline))),
-      ratio: round(median(ratios)),
-      spread: [round(Math.min(...ratios)), round(Math.max(...ratios))],
+      ratio: ratios.length ? round(median(ratios)) : Number.NaN,
+      ...(ratios.length ? { spread: [round(Math.min(...ratios)), round(Math.max(...ratios))] as [number, number] } : {}),
       pairs: all.length,
     };
   });

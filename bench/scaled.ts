@@ -374,9 +374,15 @@ async function bareScaled(cfg: BenchConfig, procs: ClientProcs, fake: FakeModel,
     const count = cfg.tpSessions * tpTurnsFor(cfg, cfg.clients) * cfg.tpTokens;
     const textLen = STAMP_CHARS;
     log(`scaled bare throughput: node A broadcasts ${count} frames of ${textLen} chars, bursts ${cfg.blastBursts.join('/')}`);
-    for (const x of p) await x.reset();
-    await blaster.request('blast', { roomId, count: 50, textLen }); // warm-up, and proof that node B hears node A
-    if (!(await settleAll(p, 50, 30_000))) throw new Error('scaled bare: the warm-up broadcast did not reach every client on both nodes');
+    // Warm-up, and proof that node B hears node A. The adapter subscribes to Redis in the
+    // background after a server starts, so a broadcast right after the start may miss node B: try again.
+    for (let attempt = 1; ; attempt++) {
+      for (const x of p) await x.reset();
+      await blaster.request('blast', { roomId, count: 50, textLen });
+      if (await settleAll(p, 50, 10_000)) break;
+      if (attempt === 5) throw new Error('scaled bare: the warm-up broadcast did not reach every client on both nodes (5 attempts)');
+      log(`scaled bare: the warm-up broadcast did not reach every client on both nodes (attempt ${attempt}); again`);
+    }
     const runs: ScaledThroughput[] = [];
     for (const burst of cfg.blastBursts) {
       const r = await throughputRun(children, procs, p, redis, count, async () => {
