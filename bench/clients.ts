@@ -10,8 +10,9 @@ interface DeltaFrame {
 }
 
 /**
- * Many socket.io-client sockets in this process, counting what they receive. The same class
- * drives Pantheon and the bare baseline, so both pay the same client-side cost.
+ * Many socket.io-client sockets in one process, counting what they receive. The same class
+ * drives Pantheon and the bare baseline, so both pay the same client-side cost. It runs in the
+ * client processes (client-child.ts); the bench drives it through RemotePool (remote-pool.ts).
  */
 export class ClientPool {
   readonly sockets: (Socket | undefined)[] = [];
@@ -24,11 +25,9 @@ export class ClientPool {
   /** Per token: receive time minus the time the fake model wrote it (only while `recordLatency`). */
   readonly latency = new Samples();
   recordLatency = false;
-  private readonly turnEnds = new Map<string, number>();
-  private readonly turnWaiters = new Map<string, (t: number) => void>();
-  /** `${socket}:${turnId}` of each turn:end each socket received, and who waits for one. */
-  private readonly socketTurnEnds = new Set<string>();
-  private readonly socketTurnWaiters = new Map<string, () => void>();
+  /** `${socket}:${turnId}` -> when that socket received the turn's turn:end, and who waits for one. */
+  private readonly socketTurnEnds = new Map<string, number>();
+  private readonly socketTurnWaiters = new Map<string, (t: number) => void>();
 
   constructor(private readonly url: string) {}
 
@@ -61,15 +60,11 @@ export class ClientPool {
       }
     });
     s.on('turn:end', (d: { turnId: string }) => {
-      const key = `${index}:${d.turnId}`;
-      this.socketTurnEnds.add(key);
-      this.socketTurnWaiters.get(key)?.();
-      this.socketTurnWaiters.delete(key);
-      if (this.turnEnds.has(d.turnId)) return;
       const t = nowMs();
-      this.turnEnds.set(d.turnId, t);
-      this.turnWaiters.get(d.turnId)?.(t);
-      this.turnWaiters.delete(d.turnId);
+      const key = `${index}:${d.turnId}`;
+      this.socketTurnEnds.set(key, t);
+      this.socketTurnWaiters.get(key)?.(t);
+      this.socketTurnWaiters.delete(key);
     });
     return new Promise((resolve, reject) => {
       s.once('connect', () => resolve());
@@ -77,10 +72,13 @@ export class ClientPool {
     });
   }
 
-  /** Joins every open socket to the room, `concurrency` at a time; resolves with each join's ack time (ms), in order. */
-  async joinAll(roomId: string, concurrency = 50): Promise<number[]> {
-    const live = this.sockets.filter((s): s is Socket => Boolean(s));
-    return mapLimit(live, concurrency, async (s) => {
+  /**
+   * Joins every open socket to the room (or socket i to `roomId[i]`), `concurrency` at a time;
+   * resolves with each join's ack time (ms), in order.
+   */
+  async joinAll(roomId: string | readonly string[], concurrency = 50): Promise<number[]> {
+    const live = this.sockets.flatMap((s, i) => (s ? [{ s, roomId: typeof roomId === 'string' ? roomId : roomId[i]! }] : []));
+    return mapLimit(live, concurrency, async ({ s, roomId }) => {
       const t = nowMs();
       const ack = (await s.timeout(60_000).emitWithAck('room:join', { roomId })) as { ok: boolean; error?: unknown };
       if (!ack.ok) throw new Error(`room:join refused: ${JSON.stringify(ack.error)}`);
@@ -103,38 +101,22 @@ export class ClientPool {
     return { turnId: ack.turnId, sentMs, ackMs };
   }
 
-  /** Resolves with the time the first socket received the turn's `turn:end`. */
-  waitTurnEnd(turnId: string, timeoutMs = 120_000): Promise<number> {
-    const seen = this.turnEnds.get(turnId);
-    if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.turnWaiters.delete(turnId);
-        reject(new Error(`no turn:end for ${turnId} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.turnWaiters.set(turnId, (t) => {
-        clearTimeout(timer);
-        resolve(t);
-      });
-    });
-  }
-
   /**
-   * Resolves once socket `index` itself has received the turn's `turn:end`. A room's events reach
-   * each socket in order, so by then that socket has every frame of the turn (waitTurnEnd only
-   * says that some socket of the pool got there first).
+   * Resolves with the time socket `index` received the turn's `turn:end`. A room's events reach
+   * each socket in order, so by then that socket has every frame of the turn.
    */
-  waitTurnEndOn(index: number, turnId: string, timeoutMs = 120_000): Promise<void> {
+  waitTurnEnd(index: number, turnId: string, timeoutMs = 120_000): Promise<number> {
     const key = `${index}:${turnId}`;
-    if (this.socketTurnEnds.has(key)) return Promise.resolve();
+    const seen = this.socketTurnEnds.get(key);
+    if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.socketTurnWaiters.delete(key);
         reject(new Error(`socket ${index} got no turn:end for ${turnId} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.socketTurnWaiters.set(key, () => {
+      this.socketTurnWaiters.set(key, (t) => {
         clearTimeout(timer);
-        resolve();
+        resolve(t);
       });
     });
   }

@@ -25,6 +25,10 @@ export interface ModelCall {
 }
 
 export const TOKEN_RE = /\[t:(\d+(?:\.\d+)?)\]/g;
+/** The text of one token chunk. */
+export const stamp = (): string => `[t:${nowMs().toFixed(3)}] `;
+/** Characters of one token chunk (the bare broadcast sends frames of this length). */
+export const STAMP_CHARS = stamp().length;
 export const MARKER_RE = /bench-turn-[A-Za-z0-9-]+/g;
 
 export interface FakeModel {
@@ -106,7 +110,7 @@ export async function startFakeModel(plan: StreamPlan = { tokens: 50, delayMs: 2
       if (delayMs > 0) await wait(delayMs);
       if (closed) return;
       // The timestamp is taken right before the write: latency starts when the model "speaks".
-      res.write(frame({ ...base, choices: [{ index: 0, delta: { content: `[t:${nowMs().toFixed(3)}] ` }, finish_reason: null }] }));
+      res.write(frame({ ...base, choices: [{ index: 0, delta: { content: stamp() }, finish_reason: null }] }));
     }
     let tail = frame({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
     if (body.stream_options?.include_usage) tail += frame({ ...base, choices: [], usage });

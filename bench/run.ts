@@ -10,7 +10,8 @@ import path from 'node:path';
 import { loadBenchConfig } from './config';
 import { runParseBench, type ParseResults } from './parse';
 import { runRealtime, type RealtimeResults } from './realtime';
-import { combinePairs, figures, markdownTable, table } from './report';
+import { ClientProcs } from './remote-pool';
+import { combinePairs, figures, judge, markdownTable, table } from './report';
 import { runScaled, scaledServicesProblem, type ScaledResults } from './scaled';
 
 async function main() {
@@ -36,32 +37,51 @@ async function main() {
   }
 
   // Pairs: each part's Pantheon run and its baseline run one right after the other, the pairs one
-  // after another, so a machine that drifts (load, thermal state) moves both sides of a pair alike.
+  // after another, so a machine that drifts (load, thermal state) moves both sides of a pair alike;
+  // Pantheon goes first in odd pairs and the baseline in even ones, so what comes first cancels out.
+  // The clients live in client processes (two by default), started once for the whole run.
   const pairs: { realtime?: RealtimeResults; scaled?: ScaledResults }[] = [];
   let parse: ParseResults | undefined;
-  for (let i = 0; i < cfg.pairs; i++) {
-    console.log(`[bench] pair ${i + 1} of ${cfg.pairs}`);
-    const pair: (typeof pairs)[number] = {};
-    if (cfg.only.has('realtime')) pair.realtime = await runRealtime(cfg);
-    if (cfg.only.has('scaled')) pair.scaled = await runScaled(cfg);
-    pairs.push(pair);
+  let clientProcs: ReturnType<ClientProcs['info']> = [];
+  if (cfg.only.has('realtime') || cfg.only.has('scaled')) {
+    const procs = await ClientProcs.start(cfg.clientProcs);
+    clientProcs = procs.info();
+    console.log(`[bench] ${cfg.clientProcs} client processes, clock offsets ${clientProcs.map((c) => `${c.clockOffsetMs.toFixed(3)} ms (±${(c.calibrationRttMs / 2).toFixed(3)})`).join(', ')}`);
+    try {
+      for (let i = 0; i < cfg.pairs; i++) {
+        console.log(`[bench] pair ${i + 1} of ${cfg.pairs} (${i % 2 === 0 ? 'pantheon' : 'baseline'} first)`);
+        const pair: (typeof pairs)[number] = {};
+        if (cfg.only.has('realtime')) pair.realtime = await runRealtime(cfg, procs, i + 1);
+        if (cfg.only.has('scaled')) pair.scaled = await runScaled(cfg, procs, i + 1);
+        pairs.push(pair);
+      }
+    } finally {
+      await procs.stop();
+    }
   }
   // Parsing alternates bare and runParse within one run already.
   if (cfg.only.has('parse')) parse = await runParseBench(cfg);
   const realtime = pairs.at(-1)?.realtime;
   const scaled = pairs.at(-1)?.scaled;
 
-  const figs = [...combinePairs(pairs.map((p) => figures(cfg, p.realtime, undefined, p.scaled))), ...figures(cfg, undefined, parse)];
+  const figs = judge([...(pairs.length ? combinePairs(pairs.map((p) => figures(cfg, p.realtime, undefined, p.scaled))) : []), ...figures(cfg, undefined, parse)], cfg.db);
   const durationS = Math.round((performance.now() - started) / 100) / 10;
   console.log('');
+  console.log(`database: ${cfg.db === 'postgres' ? 'PostgreSQL' : 'PGlite (embedded)'}${cfg.only.has('scaled') ? ' (scaled mode: always PostgreSQL + Redis)' : ''}`);
   console.log(table(figs));
   console.log('');
   console.log(
     `ratio = pantheon / baseline, both measured in this run (${durationS} s)${cfg.pairs > 1 ? `; median of ${cfg.pairs} pairs, spread = lowest and highest ratio of a pair` : ''}.`,
   );
   if (cfg.quick) console.log('[bench] --quick: small sizes that only show the bench works; the figures mean little.');
-  for (const problem of checks(realtime, parse, scaled)) console.log(`[bench] warning: ${problem}`);
-  const noise = { ...noiseOf(realtime), ...scaledNoise(scaled) };
+  pairs.forEach((p, i) => {
+    for (const problem of checks(p.realtime, undefined, p.scaled)) console.log(`[bench] warning: pair ${i + 1}: ${problem}`);
+  });
+  for (const problem of checks(undefined, parse, undefined)) console.log(`[bench] warning: ${problem}`);
+  const noise: Record<string, number> = {};
+  pairs.forEach((p, i) => {
+    for (const [k, v] of Object.entries({ ...noiseOf(p.realtime), ...scaledNoise(p.scaled) })) noise[pairs.length > 1 ? `pair ${i + 1} ${k}` : k] = v;
+  });
   if (parse) noise['parse'] = parse.otherCores;
   const noisy = Object.entries(noise).filter(([, cores]) => cores > 0.25);
   if (noisy.length) {
@@ -88,8 +108,8 @@ async function main() {
     },
     config: { ...cfg, only: [...cfg.only], ...(scaledSkipped ? { scaledSkipped } : {}) },
     figures: figs,
-    markdown: markdownTable(figs),
-    details: { realtime, parse, scaled, pairs },
+    markdown: `Database: ${cfg.db === 'postgres' ? 'PostgreSQL' : 'PGlite (embedded)'}.\n\n${markdownTable(figs)}`,
+    details: { realtime, parse, scaled, pairs, clientProcs },
   };
   mkdirSync(path.dirname(cfg.out), { recursive: true });
   writeFileSync(cfg.out, JSON.stringify(result, null, 2) + '\n');
@@ -103,8 +123,15 @@ function checks(rt: RealtimeResults | undefined, parse: ParseResults | undefined
     for (const [name, l] of [['pantheon (flush 0)', rt.pantheonStream.latency], ['pantheon (default)', rt.pantheonDefault.latency], ['bare', rt.bare.latency]] as const) {
       if (l.receivedTokens !== l.expectedTokens) out.push(`${name}: clients received ${l.receivedTokens} of ${l.expectedTokens} tokens`);
     }
-    if (!rt.pantheonStream.throughput.complete) out.push('pantheon throughput: not every client received every frame');
-    if (!rt.bare.throughput.complete) out.push('bare throughput: not every client received every frame');
+    for (const which of ['small', 'large'] as const) {
+      const p = rt.pantheonStream.fanout[which];
+      const b = rt.bare.fanout[which];
+      if (!p.complete) out.push(`pantheon fan-out to ${p.clients}: not every client received every frame`);
+      if (!b.complete) out.push(`bare fan-out to ${b.clients}: not every client received every frame`);
+      if (Math.abs(p.framesPerClient - p.expectedFramesPerClient) > 0.02 * p.expectedFramesPerClient) {
+        out.push(`pantheon fan-out to ${p.clients}: ${p.framesPerClient.toFixed(1)} frames per client where ${p.expectedFramesPerClient} were expected (the bare broadcast sent that many)`);
+      }
+    }
   }
   if (parse && !parse.textMatches) out.push('parse: runParse and bare pdf-parse extracted different pages or text');
   if (scaled) {
@@ -142,12 +169,19 @@ async function busyCores(ms: number): Promise<number> {
 function noiseOf(rt: RealtimeResults | undefined): Record<string, number> {
   if (!rt) return {};
   const out: Record<string, number> = {
-    'pantheon throughput': rt.pantheonStream.throughput.otherCores,
+    'pantheon joins (small rooms)': rt.pantheonStream.joinSmall.otherCores,
+    'pantheon joins (large room)': rt.pantheonStream.memory.join.otherCores,
+    'bare joins (small rooms)': rt.bare.joinSmall.otherCores,
+    'bare joins (large room)': rt.bare.memory.join.otherCores,
     'pantheon latency (flush 0)': rt.pantheonStream.latency.otherCores,
     'pantheon latency (default)': rt.pantheonDefault.latency.otherCores,
     'bare latency': rt.bare.latency.otherCores,
   };
-  for (const b of rt.bare.throughput.bursts ?? []) out[`bare throughput burst ${b.burst}`] = b.otherCores;
+  for (const which of ['small', 'large'] as const) {
+    const p = rt.pantheonStream.fanout[which];
+    out[`pantheon fan-out ${p.clients}`] = p.otherCores;
+    for (const b of rt.bare.fanout[which].bursts ?? []) out[`bare fan-out ${rt.bare.fanout[which].clients} burst ${b.burst}`] = b.otherCores;
+  }
   return out;
 }
 

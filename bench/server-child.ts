@@ -3,7 +3,8 @@
  * Pantheon (built by the composition root, exactly as `npm start` builds it) or a bare Socket.IO
  * server (the baseline). Driven by the bench over the IPC channel; see child.ts.
  *
- * The bare server does the least a real-time relay can do: `room:join` joins a channel,
+ * The bare server does the least a real-time relay can do: `room:join` joins a channel and
+ * broadcasts a `presence` notice to it,
  * `message:send` acks at once, streams the same fake model over HTTP and broadcasts each content
  * chunk as an `agent:delta` with the same envelope, then `turn:end`; `blast` broadcasts N frames
  * of a given size as fast as the event loop lets it. With `redis` (the scaled baseline) it does the
@@ -122,6 +123,8 @@ async function startBare(modelBaseUrl: string, redis?: { url: string; keyPrefix:
     socket.on('room:join', (p: { roomId: string }, ack?: (a: unknown) => void) => {
       socket.join(p.roomId);
       ack?.({ ok: true, mode: 'snapshot', seq });
+      // The least a shared room needs on a join: the others hear who came (Pantheon's `presence`).
+      emit(p.roomId, 'presence', { userId: socket.id, displayName: 'Bench user', kind: 'user', state: 'joined' });
     });
     socket.on('message:send', (p: { roomId: string; sessionId: string; content: string }, ack?: (a: unknown) => void) => {
       const turnId = randomUUID();

@@ -1,5 +1,15 @@
-/** Wall-clock milliseconds with sub-millisecond precision, comparable within one process. */
-export const nowMs = (): number => performance.timeOrigin + performance.now();
+let clockOffsetMs = 0;
+
+/**
+ * Wall-clock milliseconds with sub-millisecond precision. In a client process, shifted by the
+ * offset measured against the bench process (setClockOffset), so that its times and the fake
+ * model's token stamps share one clock.
+ */
+export const nowMs = (): number => performance.timeOrigin + performance.now() + clockOffsetMs;
+
+export function setClockOffset(ms: number): void {
+  clockOffsetMs = ms;
+}
 
 /** Nearest-rank percentile (p in 0..100) of unsorted samples; NaN when there are none. */
 export function percentile(samples: ArrayLike<number>, p: number): number {
