@@ -1,7 +1,7 @@
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { MemberDto, RoomDto } from '../contract/dto';
 import type { Em, Orm } from '../db/orm';
-import { Agent, Message, Room, RoomMember, Session, StoredFile, Turn, User, type MemberRole } from '../db/entities';
+import { Agent, BudgetLedger, Message, Room, RoomMember, Session, StoredFile, Turn, User, type MemberRole } from '../db/entities';
 import { canChangeRole } from '../domain/permissions';
 import { AppError } from '../shared/errors';
 import type { DomainEvents } from '../shared/domain-events';
@@ -107,7 +107,9 @@ export class RoomService {
       const sessions = await em.find(Session, { room: roomId }, { fields: ['id'] });
       await requireNoRunningTurn(em, sessions.map((x) => x.id));
       const files = await em.find(StoredFile, { room: roomId }, { fields: ['sha256'] });
-      // Every table that hangs from a room does so with ON DELETE CASCADE.
+      // Every table that hangs from a room does so with ON DELETE CASCADE, but the budget ledger,
+      // whose rows name a room or a user by id.
+      await em.nativeDelete(BudgetLedger, { scope: 'room', scopeId: roomId });
       await em.nativeDelete(Room, { id: roomId });
       return files.map((f) => f.sha256);
     });
