@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -64,7 +65,8 @@ function expectValidSchema(schema: unknown, where: string) {
 describe(`API documents on ${testDb()}`, () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp();
+    // Without the built web room: its page fallback (any GET that asks for HTML) is not an API route.
+    app = await startTestApp({ env: { WEB_DIR: path.join(os.tmpdir(), `pantheon-no-web-${process.pid}`) } });
   });
   afterAll(async () => {
     await app?.close();
