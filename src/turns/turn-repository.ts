@@ -1,6 +1,7 @@
-import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { ErrorBody } from '../contract/dto';
 import { Agent, LlmUsageEvent, Message, Room, RoomMember, Session, StoredFile, ToolCallEvent, Turn, User, type MessageAttachment, type TurnStatus } from '../db/entities';
+import { newId } from '../db/entities/common';
 import type { Em, Orm } from '../db/orm';
 import type { Plan } from '../domain/plan';
 import { requireMember, requireSessionMember, type Membership } from '../rooms/access';
@@ -40,6 +41,15 @@ export interface UsageRow {
   output: string;
   cost: string;
 }
+
+/** A session's turns waiting to run (all, and one sender's) and running. */
+export interface QueueCounts {
+  queued: number;
+  mine: number;
+  running: number;
+}
+type CountRow = { queued: string | number; mine: string | number; running: string | number };
+const countsOf = (r: CountRow | undefined): QueueCounts => ({ queued: Number(r?.queued ?? 0), mine: Number(r?.mine ?? 0), running: Number(r?.running ?? 0) });
 
 /** True when a write lost to a unique constraint (a repeated send raced the first one). */
 export const isDuplicateKey = (err: unknown): boolean => err instanceof UniqueConstraintViolationException;
@@ -81,10 +91,6 @@ export class TurnRepository {
     return this.orm.em.fork().findOne(Message, { session: sessionId, authorUser: userId, clientMsgId }, { populate: ['turn'] });
   }
 
-  findSession(roomId: string, sessionId: string): Promise<Session | null> {
-    return this.orm.em.fork().findOne(Session, { id: sessionId, room: roomId });
-  }
-
   /** Those of these files that belong to the room, without their content. */
   async roomFiles(roomId: string, fileIds: string[]): Promise<Pick<StoredFile, 'id' | 'filename' | 'kind' | 'sizeBytes' | 'status' | 'errorCode'>[]> {
     return this.orm.em.fork().find(StoredFile, { id: { $in: fileIds }, room: roomId }, { exclude: ['parsed'] });
@@ -95,9 +101,40 @@ export class TurnRepository {
     return this.orm.em.fork().count(Turn, { status: 'queued' });
   }
 
-  /** Turns of the session still waiting to run (of one sender, when given). */
-  countQueuedTurns(sessionId: string, userId?: string): Promise<number> {
-    return this.orm.em.fork().count(Turn, { session: sessionId, status: 'queued', ...(userId ? { requestedBy: userId } : {}) });
+  /** Turns of the session waiting to run: all, and the sender's. */
+  async queueCounts(sessionId: string, userId: string): Promise<QueueCounts> {
+    const rows = await this.orm.em
+      .fork()
+      .getConnection()
+      .execute<CountRow[]>(
+        `select count(*) filter (where "status" = 'queued') as queued,
+                count(*) filter (where "status" = 'queued' and "requested_by_id" = ?) as mine,
+                count(*) filter (where "status" = 'running') as running
+           from "turns" where "session_id" = ? and "status" in ('queued', 'running')`,
+        [userId, sessionId],
+      );
+    return countsOf(rows[0]);
+  }
+
+  /**
+   * The room's session and its queue in one statement: the turns waiting (all, the sender's) and
+   * running, and whether the sender already sent this `clientMsgId` in it (`sent`: a repeated
+   * send). Null when the room has no such session.
+   */
+  async sessionQueue(roomId: string, sessionId: string, userId: string, clientMsgId: string): Promise<(QueueCounts & { sent: boolean }) | null> {
+    const rows = await this.orm.em
+      .fork()
+      .getConnection()
+      .execute<(CountRow & { sent: boolean })[]>(
+        `select count(t."id") filter (where t."status" = 'queued') as queued,
+                count(t."id") filter (where t."status" = 'queued' and t."requested_by_id" = ?) as mine,
+                count(t."id") filter (where t."status" = 'running') as running,
+                exists (select 1 from "messages" m where m."session_id" = s."id" and m."author_user_id" = ? and m."client_msg_id" = ?) as sent
+           from "sessions" s left join "turns" t on t."session_id" = s."id" and t."status" in ('queued', 'running')
+          where s."id" = ? and s."room_id" = ? group by s."id"`,
+        [userId, userId, clientMsgId, sessionId, roomId],
+      );
+    return rows[0] ? { ...countsOf(rows[0]), sent: Boolean(rows[0].sent) } : null;
   }
 
   /** The turn that keeps the session busy: the running one, else the oldest waiting; null when idle. */
@@ -128,9 +165,10 @@ export class TurnRepository {
   }
 
   /**
-   * The user's message and its `queued` turn, in one transaction. This node is responsible for
-   * announcing it (`runner_id`, with a fresh heartbeat); `turnId` is chosen by the caller, who
-   * holds it before the commit.
+   * The user's message and its `queued` turn, in one statement (atomic on its own: no transaction
+   * round trips). This node is responsible for announcing it (`runner_id`, with a fresh
+   * heartbeat); `turnId` is chosen by the caller, who holds it before the commit. The turn's
+   * `queued_at` and `heartbeat_at` come from the database clock in the insert itself.
    */
   async queueTurn(q: {
     turnId: string;
@@ -141,68 +179,71 @@ export class TurnRepository {
     clientMsgId: string;
     attachments: MessageAttachment[] | null;
   }): Promise<{ message: Message; turnId: string }> {
-    return this.orm.em.fork().transactional(async (tx) => {
-      const turn = tx.create(Turn, {
-        id: q.turnId,
-        room: tx.getReference(Room, q.room.id),
-        session: tx.getReference(Session, q.sessionId),
-        requestedBy: tx.getReference(User, q.userId),
-        mode: q.room.mode,
-        status: 'queued',
-        runnerId: this.nodeId,
-      });
-      const message = tx.create(Message, {
-        room: tx.getReference(Room, q.room.id),
-        session: tx.getReference(Session, q.sessionId),
-        turn,
-        authorType: 'user',
-        authorUser: tx.getReference(User, q.userId),
-        content: q.content,
-        clientMsgId: q.clientMsgId,
-        status: 'complete',
-        attachments: q.attachments,
-      });
-      await tx.flush();
-      await tx
-        .getConnection()
-        .execute('update "turns" set "queued_at" = clock_timestamp(), "heartbeat_at" = clock_timestamp() where "id" = ?', [turn.id], 'run', tx.getTransactionContext());
-      return { message, turnId: turn.id };
-    });
+    const em = this.orm.em.fork();
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await em.getConnection().execute<Record<string, unknown>[]>(
+        `with "turn" as (
+           insert into "turns" ("id", "room_id", "session_id", "requested_by_id", "status", "mode", "queued_at", "heartbeat_at", "summary_triggered", "runner_id")
+             values (?, ?, ?, ?, 'queued', ?, clock_timestamp(), clock_timestamp(), false, ?)
+             returning "id")
+         insert into "messages" ("id", "room_id", "session_id", "turn_id", "author_type", "author_user_id", "content", "status", "client_msg_id", "attachments", "version", "created_at")
+           values (?, ?, ?, (select "id" from "turn"), 'user', ?, ?, 'complete', ?, ?, 1, ?)
+           returning *`,
+        [
+          q.turnId, q.room.id, q.sessionId, q.userId, q.room.mode, this.nodeId,
+          newId(), q.room.id, q.sessionId, q.userId, q.content, q.clientMsgId, q.attachments ? JSON.stringify(q.attachments) : null, new Date(),
+        ],
+      );
+    } catch (err) {
+      // A raw statement's error is the driver's: named as the ORM names it (code and message kept),
+      // so a repeated send is recognised as a unique violation.
+      if (err instanceof Error && typeof (err as { code?: unknown }).code === 'string') throw em.getPlatform().getExceptionConverter().convertException(err);
+      throw err;
+    }
+    return { message: em.map(Message, rows[0]!), turnId: q.turnId };
   }
 
   // Scheduling: small transactions that touch only a turn's status columns.
 
   /**
-   * Starts the session's oldest queued turn unless one is running, under a transaction-scoped
-   * advisory lock on the session, so two nodes cannot both start a turn of one session. A turn
-   * waits until its message was announced, so `turn:started` never precedes `message:created`.
-   * A turn this node already runs in the session is returned again: the loop asking is the
-   * session's only one here, so that turn is one whose claim committed while the answer was lost.
+   * Starts the session's oldest queued turn unless one is running, in one statement. The unique
+   * index on a session's running turn (`turns_one_running_per_session`) keeps two nodes from both
+   * starting a turn of one session: the claim that loses the race gets a unique violation, which
+   * means busy. The claim holds its session's row (`for key share`) while it runs, so a delete of
+   * the session, which locks that row first (src/rooms/idle-sessions.ts), either sees the turn
+   * running or is waited for. A turn waits until its message was announced, so `turn:started`
+   * never precedes `message:created`. A turn this node already runs in the session is returned
+   * again: the loop asking is the session's only one here, so that turn is one whose claim
+   * committed while the answer was lost.
    */
   async claimNext(sessionId: string): Promise<TurnRef | null> {
-    return this.orm.em.fork().transactional(async (tx) => {
-      const conn = tx.getConnection();
-      const trx = tx.getTransactionContext();
-      await conn.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`turns:${sessionId}`], 'all', trx);
-      const running = await conn.execute<{ id: string; room_id: string; runner_id: string | null }[]>(
-        `select "id", "room_id", "runner_id" from "turns" where "session_id" = ? and "status" = 'running' limit 1`,
-        [sessionId],
-        'all',
-        trx,
-      );
-      if (running[0]) return running[0].runner_id === this.nodeId ? { turnId: running[0].id, sessionId, roomId: running[0].room_id } : null;
-      const rows = await conn.execute<{ id: string; room_id: string }[]>(
-        `update "turns" set "status" = 'running', "started_at" = clock_timestamp(), "heartbeat_at" = clock_timestamp(), "runner_id" = ?
-          where "id" = (select "id" from "turns" where "session_id" = ? and "status" = 'queued' order by "queued_at", "id" limit 1)
-            and "queue_announced_at" is not null
-          returning "id", "room_id"`,
-        [this.nodeId, sessionId],
-        'all',
-        trx,
-      );
+    try {
+      const rows = await this.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ id: string; room_id: string }[]>(
+          `with "held" as (select "id" from "sessions" where "id" = ? for key share),
+                "claimed" as (
+                  update "turns" set "status" = 'running', "started_at" = clock_timestamp(), "heartbeat_at" = clock_timestamp(), "runner_id" = ?
+                   where "id" = (select q."id" from "turns" q where q."session_id" = ? and q."status" = 'queued' order by q."queued_at", q."id" limit 1)
+                     and "status" = 'queued' and "queue_announced_at" is not null
+                     and exists (select 1 from "held")
+                     and not exists (select 1 from "turns" r where r."session_id" = "turns"."session_id" and r."status" = 'running')
+                   returning "id", "room_id")
+           select "id", "room_id" from "claimed"
+           union all
+           select "id", "room_id" from "turns" where "session_id" = ? and "status" = 'running' and "runner_id" = ? and exists (select 1 from "held")
+           limit 1`,
+          [sessionId, this.nodeId, sessionId, sessionId, this.nodeId],
+        );
       const row = rows[0];
       return row ? { turnId: row.id, sessionId, roomId: row.room_id } : null;
-    });
+    } catch (err) {
+      // Another node's claim of this session committed first.
+      if ((err as { code?: unknown }).code === '23505') return null;
+      throw err;
+    }
   }
 
   // Cancelling
@@ -240,14 +281,14 @@ export class TurnRepository {
   async loadContext(ref: TurnRef, limits: { recentMessages: number; listedFiles: number; attachmentChars: number }): Promise<TurnContext> {
     const em = this.orm.em.fork();
     // Independent reads go together; only the conversation waits, for the trigger's time.
-    const [turn, room, session, agents, own, files] = await Promise.all([
-      em.findOneOrFail(Turn, { id: ref.turnId }, { populate: ['requestedBy'] }),
-      em.findOneOrFail(Room, { id: ref.roomId }),
-      em.findOneOrFail(Session, { id: ref.sessionId }),
+    // The turn with its room and session in one joined read.
+    const [turn, agents, own, files] = await Promise.all([
+      em.findOneOrFail(Turn, { id: ref.turnId }, { populate: ['room', 'session'], strategy: 'joined' }),
       em.find(Agent, { room: ref.roomId }, { orderBy: { position: 'asc', createdAt: 'asc' } }),
       em.findOne(Message, { turn: ref.turnId, authorType: 'user' }),
       em.find(StoredFile, { room: ref.roomId, status: 'ready' }, { orderBy: { createdAt: 'desc' }, limit: limits.listedFiles, fields: ['id', 'filename', 'kind'] }),
     ]);
+    const { room, session } = turn;
     // A regeneration or a re-run answers a message it did not bring.
     const trigger = turn.triggerMessageId ? await em.findOne(Message, { id: turn.triggerMessageId, session: session.id }) : own;
     // Deleted messages and later versions (which speak in their first version's place) are left out.
@@ -302,14 +343,27 @@ export class TurnRepository {
   /**
    * Everything the turn produced, in one unit of work, flushed once (docs/transaction_policy.md).
    * Only while the turn is still `running`: a sweep that interrupted it meanwhile keeps its word.
+   * The turn's row is written first, by a conditional update that also locks it: no read of the
+   * turn or its session before. Returns the system notices it wrote (for `turn:end`).
    */
-  async commitTurn(turnId: string, c: TurnCommit): Promise<void> {
-    await this.orm.em.fork().transactional(async (tx) => {
-      const turn = await tx.findOneOrFail(Turn, { id: turnId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      if (turn.status !== 'running') throw new Error(`turn ${turnId} is ${turn.status}, no longer running`);
+  async commitTurn(turnId: string, c: TurnCommit): Promise<Message[]> {
+    return this.orm.em.fork().transactional(async (tx) => {
+      const plan = { agentKeys: c.plan.agentKeys, fallback: c.plan.fallback, ...(c.plan.reason ? { reason: c.plan.reason } : {}) };
+      // The heartbeat's checkpoint of the streamed text has served its purpose.
+      const ended = await tx.getConnection().execute<{ id: string }[]>(
+        `update "turns" set "status" = ?, "plan" = ?, "error" = ?, "ended_at" = clock_timestamp(), "partial" = null,
+                "summary_triggered" = "summary_triggered" or ?
+          where "id" = ? and "status" = 'running' returning "id"`,
+        [c.status, JSON.stringify(plan), c.turnError ? `${c.turnError.code}: ${c.turnError.message}` : null, Boolean(c.summary), turnId],
+        'all',
+        tx.getTransactionContext(),
+      );
+      if (!ended.length) throw new Error(`turn ${turnId} is gone or no longer running`);
+      const turn = tx.getReference(Turn, turnId);
       const room = tx.getReference(Room, c.room.id);
-      const session = await tx.findOneOrFail(Session, { id: c.session.id });
+      const session = tx.getReference(Session, c.session.id);
       const user = tx.getReference(User, c.requestedBy.id);
+      const notices: Message[] = [];
       // Strictly increasing timestamps keep the history in the order the agents spoke.
       let t = Date.now();
       const at = () => new Date(t++);
@@ -333,7 +387,7 @@ export class TurnRepository {
           });
       }
       if (c.systemNotice) {
-        tx.create(Message, { room, session, turn, authorType: 'system', content: c.systemNotice, status: 'complete', createdAt: at() });
+        notices.push(tx.create(Message, { room, session, turn, authorType: 'system', content: c.systemNotice, status: 'complete', createdAt: at() }));
       }
       for (const u of c.staged.usage) {
         tx.create(LlmUsageEvent, {
@@ -369,18 +423,10 @@ export class TurnRepository {
         });
       }
       if (c.summary) {
-        session.summary = c.summary.summary;
         const { topics, decisions, openQuestions, usedFallback } = c.summary.data;
-        session.summaryData = { topics, decisions, openQuestions, usedFallback };
-        session.summaryUpdatedAt = new Date();
-        turn.summaryTriggered = true;
+        tx.assign(session, { summary: c.summary.summary, summaryData: { topics, decisions, openQuestions, usedFallback }, summaryUpdatedAt: new Date() });
       }
-      turn.status = c.status;
-      turn.plan = { agentKeys: c.plan.agentKeys, fallback: c.plan.fallback, ...(c.plan.reason ? { reason: c.plan.reason } : {}) };
-      turn.error = c.turnError ? `${c.turnError.code}: ${c.turnError.message}` : null;
-      turn.endedAt = new Date();
-      // The heartbeat's checkpoint of the streamed text has served its purpose.
-      turn.partial = null;
+      return notices;
     });
   }
 
