@@ -6,7 +6,7 @@ import type { Em, Orm } from '../db/orm';
 import type { Plan } from '../domain/plan';
 import { requireMember, requireSessionMember, type Membership } from '../rooms/access';
 import { attachmentsWithin } from './attachment-context';
-import { latestVersions, nextVersion } from './message-versions';
+import { latestVersions } from './message-versions';
 import type { SameTurnAnswer } from './prompt';
 import { conversationOf, type TurnContext } from './turn-context';
 import type { SummaryResult } from './summary';
@@ -341,93 +341,109 @@ export class TurnRepository {
   }
 
   /**
-   * Everything the turn produced, in one unit of work, flushed once (docs/transaction_policy.md).
-   * Only while the turn is still `running`: a sweep that interrupted it meanwhile keeps its word.
-   * The turn's row is written first, by a conditional update that also locks it: no read of the
-   * turn or its session before. Returns the system notices it wrote (for `turn:end`).
+   * Everything the turn produced, in one statement (atomic on its own: no transaction round trips,
+   * docs/transaction_policy.md): the turn's conditional update, then its messages, model calls,
+   * tool calls and the session's summary, each inserted only when that update matched. Only while
+   * the turn is still `running` (the update takes its row lock): a sweep that interrupted it
+   * meanwhile keeps its word. Returns the system notices it wrote (for `turn:end`).
    */
   async commitTurn(turnId: string, c: TurnCommit): Promise<Message[]> {
-    return this.orm.em.fork().transactional(async (tx) => {
-      const plan = { agentKeys: c.plan.agentKeys, fallback: c.plan.fallback, ...(c.plan.reason ? { reason: c.plan.reason } : {}) };
-      // The heartbeat's checkpoint of the streamed text has served its purpose.
-      const ended = await tx.getConnection().execute<{ id: string }[]>(
-        `update "turns" set "status" = ?, "plan" = ?, "error" = ?, "ended_at" = clock_timestamp(), "partial" = null,
+    const em = this.orm.em.fork();
+    const plan = { agentKeys: c.plan.agentKeys, fallback: c.plan.fallback, ...(c.plan.reason ? { reason: c.plan.reason } : {}) };
+    // Strictly increasing timestamps keep the history in the order the agents spoke.
+    let t = Date.now();
+    const at = () => new Date(t++).toISOString();
+    const messages = c.staged.messages.map((m) => ({
+      id: m.id,
+      author_type: 'agent',
+      agent_key: m.agentKey,
+      content: m.content,
+      status: m.status,
+      model_alias: m.modelAlias,
+      error: m.error ?? null,
+      version_of_id: m.versionOf ?? null,
+      created_at: at(),
+    }));
+    if (c.systemNotice) {
+      messages.push({ id: newId(), author_type: 'system', agent_key: null as unknown as string, content: c.systemNotice, status: 'complete', model_alias: null as unknown as string, error: null, version_of_id: null, created_at: at() });
+    }
+    const createdAt = new Date().toISOString();
+    const usage = c.staged.usage.map((u) => ({
+      id: newId(),
+      agent_key: u.agentKey,
+      purpose: u.purpose,
+      model_alias: u.modelAlias,
+      model: u.model,
+      input_tokens: u.inputTokens,
+      output_tokens: u.outputTokens,
+      cost_usd: u.costUsd,
+      latency_ms: Math.round(u.latencyMs),
+      created_at: createdAt,
+    }));
+    const tools = c.staged.tools.map((tc) => ({
+      id: newId(),
+      agent_key: tc.agentKey,
+      tool_call_id: tc.toolCallId.slice(0, 128),
+      tool_name: tc.toolName,
+      status: tc.status,
+      input: tc.input ?? null,
+      output: tc.output ?? null,
+      error: tc.error ?? null,
+      latency_ms: Math.round(tc.latencyMs),
+      approval: tc.approval ?? null,
+      created_at: createdAt,
+    }));
+    const summary = c.summary
+      ? {
+          summary: c.summary.summary,
+          data: (({ topics, decisions, openQuestions, usedFallback }) => ({ topics, decisions, openQuestions, usedFallback }))(c.summary.data),
+        }
+      : null;
+    const rows = await em.getConnection().execute<Record<string, unknown>[]>(
+      `with "ended" as (
+         update "turns" set "status" = ?, "plan" = ?, "error" = ?, "ended_at" = clock_timestamp(), "partial" = null,
                 "summary_triggered" = "summary_triggered" or ?
-          where "id" = ? and "status" = 'running' returning "id"`,
-        [c.status, JSON.stringify(plan), c.turnError ? `${c.turnError.code}: ${c.turnError.message}` : null, Boolean(c.summary), turnId],
-        'all',
-        tx.getTransactionContext(),
-      );
-      if (!ended.length) throw new Error(`turn ${turnId} is gone or no longer running`);
-      const turn = tx.getReference(Turn, turnId);
-      const room = tx.getReference(Room, c.room.id);
-      const session = tx.getReference(Session, c.session.id);
-      const user = tx.getReference(User, c.requestedBy.id);
-      const notices: Message[] = [];
-      // Strictly increasing timestamps keep the history in the order the agents spoke.
-      let t = Date.now();
-      const at = () => new Date(t++);
-      for (const m of c.staged.messages) {
-        // A new version of an answer takes the next number; turns of one session run one at a time.
-        const version = m.versionOf ? await nextVersion(tx, m.versionOf) : 1;
-        tx.create(Message, {
-            version,
-            versionOf: m.versionOf ? tx.getReference(Message, m.versionOf) : null,
-            id: m.id,
-            room,
-            session,
-            turn,
-            authorType: 'agent',
-            agentKey: m.agentKey,
-            content: m.content,
-            status: m.status,
-            modelAlias: m.modelAlias,
-            error: m.error ?? null,
-            createdAt: at(),
-          });
-      }
-      if (c.systemNotice) {
-        notices.push(tx.create(Message, { room, session, turn, authorType: 'system', content: c.systemNotice, status: 'complete', createdAt: at() }));
-      }
-      for (const u of c.staged.usage) {
-        tx.create(LlmUsageEvent, {
-          room,
-          session,
-          turn,
-          user,
-          agentKey: u.agentKey,
-          purpose: u.purpose,
-          modelAlias: u.modelAlias,
-          model: u.model,
-          inputTokens: u.inputTokens,
-          outputTokens: u.outputTokens,
-          costUsd: u.costUsd,
-          latencyMs: Math.round(u.latencyMs),
-        });
-      }
-      for (const tc of c.staged.tools) {
-        tx.create(ToolCallEvent, {
-          room,
-          session,
-          turn,
-          user,
-          agentKey: tc.agentKey,
-          toolCallId: tc.toolCallId.slice(0, 128),
-          toolName: tc.toolName,
-          status: tc.status,
-          input: tc.input,
-          output: tc.output ?? null,
-          error: tc.error ?? null,
-          latencyMs: Math.round(tc.latencyMs),
-          approval: tc.approval ?? null,
-        });
-      }
-      if (c.summary) {
-        const { topics, decisions, openQuestions, usedFallback } = c.summary.data;
-        tx.assign(session, { summary: c.summary.summary, summaryData: { topics, decisions, openQuestions, usedFallback }, summaryUpdatedAt: new Date() });
-      }
-      return notices;
-    });
+          where "id" = ? and "status" = 'running' returning "id", "room_id", "session_id", "requested_by_id"),
+       "written" as (
+         insert into "messages" ("id", "room_id", "session_id", "turn_id", "author_type", "agent_key", "content", "status", "model_alias", "error", "version", "version_of_id", "created_at")
+         select m."id", e."room_id", e."session_id", e."id", m."author_type", m."agent_key", m."content", m."status", m."model_alias", m."error",
+                -- A new version of an answer takes the next number; turns of one session run one at a time.
+                case when m."version_of_id" is null then 1
+                     else (select coalesce(max(v."version"), 1) + 1 from "messages" v where v."id" = m."version_of_id" or v."version_of_id" = m."version_of_id") end,
+                m."version_of_id", m."created_at"
+           from "ended" e, jsonb_to_recordset(?::jsonb) as m("id" uuid, "author_type" text, "agent_key" text, "content" text, "status" text,
+                "model_alias" text, "error" text, "version_of_id" uuid, "created_at" timestamptz)
+         returning *),
+       "usage" as (
+         insert into "llm_usage_events" ("id", "room_id", "session_id", "turn_id", "user_id", "agent_key", "purpose", "model_alias", "model", "input_tokens", "output_tokens", "cost_usd", "latency_ms", "created_at")
+         select u."id", e."room_id", e."session_id", e."id", e."requested_by_id", u."agent_key", u."purpose", u."model_alias", u."model", u."input_tokens", u."output_tokens", u."cost_usd", u."latency_ms", u."created_at"
+           from "ended" e, jsonb_to_recordset(?::jsonb) as u("id" uuid, "agent_key" text, "purpose" text, "model_alias" text, "model" text,
+                "input_tokens" int, "output_tokens" int, "cost_usd" numeric, "latency_ms" int, "created_at" timestamptz)),
+       "tools" as (
+         insert into "tool_call_events" ("id", "room_id", "session_id", "turn_id", "user_id", "agent_key", "tool_call_id", "tool_name", "status", "input", "output", "error", "latency_ms", "approval", "created_at")
+         select x."id", e."room_id", e."session_id", e."id", e."requested_by_id", x."agent_key", x."tool_call_id", x."tool_name", x."status", x."input", x."output", x."error", x."latency_ms", x."approval", x."created_at"
+           from "ended" e, jsonb_to_recordset(?::jsonb) as x("id" uuid, "agent_key" text, "tool_call_id" text, "tool_name" text, "status" text,
+                "input" jsonb, "output" jsonb, "error" text, "latency_ms" int, "approval" jsonb, "created_at" timestamptz)),
+       "summarized" as (
+         update "sessions" s set "summary" = ?, "summary_data" = ?::jsonb, "summary_updated_at" = clock_timestamp()
+           from "ended" e where ? and s."id" = e."session_id")
+       select e."id" as "ended_id", n.* from "ended" e left join (select * from "written" where "author_type" = 'system') n on true`,
+      [
+        c.status,
+        JSON.stringify(plan),
+        c.turnError ? `${c.turnError.code}: ${c.turnError.message}` : null,
+        Boolean(summary),
+        turnId,
+        JSON.stringify(messages),
+        JSON.stringify(usage),
+        JSON.stringify(tools),
+        summary?.summary ?? null,
+        summary ? JSON.stringify(summary.data) : null,
+        Boolean(summary),
+      ],
+    );
+    if (!rows.length) throw new Error(`turn ${turnId} is gone or no longer running`);
+    return rows.filter((r) => r.id != null).map(({ ended_id: _, ...r }) => em.map(Message, r));
   }
 
   /**
