@@ -45,11 +45,12 @@ export class TurnIntake {
 
   /** `turnId` is the id a new turn gets; the caller holds it before the commit. */
   async accept(userId: string, input: SendInput, turnId: string): Promise<Accepted> {
+    // Membership, the session, its queue and whether this is a repeated send, in one read.
+    const found = await this.repo.sendContext(input.roomId, input.sessionId, userId, input.clientMsgId);
     // Membership and role first: a removed member (or a viewer) gets no answer about earlier sends either.
-    const { room, role } = await this.repo.requireMember(input.roomId, userId);
+    if (!found) throw new AppError('ROOM_NOT_FOUND', 'Room not found');
+    const { room, role, session: counts } = found;
     requireCan(role, 'messages.send');
-    // The session, its queue and whether this is a repeated send, in one read.
-    const counts = await this.repo.sessionQueue(input.roomId, input.sessionId, userId, input.clientMsgId);
     if (!counts) throw new AppError('SESSION_NOT_FOUND', 'Session not found');
     if (counts.sent) {
       const existing = await this.findExisting(userId, input);

@@ -1,6 +1,6 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { ErrorBody } from '../contract/dto';
-import { Agent, LlmUsageEvent, Message, Room, RoomMember, Session, StoredFile, ToolCallEvent, Turn, User, type MessageAttachment, type TurnStatus } from '../db/entities';
+import { Agent, LlmUsageEvent, Message, Room, RoomMember, Session, StoredFile, ToolCallEvent, Turn, User, type MemberRole, type MessageAttachment, type RoomSettings, type TurnStatus } from '../db/entities';
 import { newId } from '../db/entities/common';
 import type { Em, Orm } from '../db/orm';
 import type { Plan } from '../domain/plan';
@@ -47,6 +47,13 @@ export interface QueueCounts {
   queued: number;
   mine: number;
   running: number;
+}
+/** A send's membership, room and session queue (`TurnRepository.sendContext`). */
+export interface SendContext {
+  role: MemberRole;
+  room: Pick<Room, 'id' | 'mode' | 'settings'>;
+  /** Null when the room has no such session. */
+  session: (QueueCounts & { sent: boolean }) | null;
 }
 type CountRow = { queued: string | number; mine: string | number; running: string | number };
 const countsOf = (r: CountRow | undefined): QueueCounts => ({ queued: Number(r?.queued ?? 0), mine: Number(r?.mine ?? 0), running: Number(r?.running ?? 0) });
@@ -117,24 +124,37 @@ export class TurnRepository {
   }
 
   /**
-   * The room's session and its queue in one statement: the turns waiting (all, the sender's) and
-   * running, and whether the sender already sent this `clientMsgId` in it (`sent`: a repeated
-   * send). Null when the room has no such session.
+   * What a send needs to know, in one statement: the caller's membership of the room (its role,
+   * the room's mode and settings), the session (when it is the room's), its queue (the turns
+   * waiting, all and the sender's, and running), and whether the sender already sent this
+   * `clientMsgId` in it (`sent`: a repeated send). Null when the caller is no member of the room.
    */
-  async sessionQueue(roomId: string, sessionId: string, userId: string, clientMsgId: string): Promise<(QueueCounts & { sent: boolean }) | null> {
+  async sendContext(roomId: string, sessionId: string, userId: string, clientMsgId: string): Promise<SendContext | null> {
     const rows = await this.orm.em
       .fork()
       .getConnection()
-      .execute<(CountRow & { sent: boolean })[]>(
-        `select count(t."id") filter (where t."status" = 'queued') as queued,
+      .execute<(CountRow & { role: MemberRole; mode: Room['mode']; settings: unknown; session_id: string | null; sent: boolean })[]>(
+        `select rm."role", r."mode", r."settings", s."id" as session_id,
+                count(t."id") filter (where t."status" = 'queued') as queued,
                 count(t."id") filter (where t."status" = 'queued' and t."requested_by_id" = ?) as mine,
                 count(t."id") filter (where t."status" = 'running') as running,
                 exists (select 1 from "messages" m where m."session_id" = s."id" and m."author_user_id" = ? and m."client_msg_id" = ?) as sent
-           from "sessions" s left join "turns" t on t."session_id" = s."id" and t."status" in ('queued', 'running')
-          where s."id" = ? and s."room_id" = ? group by s."id"`,
-        [userId, userId, clientMsgId, sessionId, roomId],
+           from "room_members" rm
+           join "rooms" r on r."id" = rm."room_id"
+           left join "sessions" s on s."id" = ? and s."room_id" = r."id"
+           left join "turns" t on t."session_id" = s."id" and t."status" in ('queued', 'running')
+          where rm."room_id" = ? and rm."user_id" = ?
+          group by rm."role", r."id", s."id"`,
+        [userId, userId, clientMsgId, sessionId, roomId, userId],
       );
-    return rows[0] ? { ...countsOf(rows[0]), sent: Boolean(rows[0].sent) } : null;
+    const row = rows[0];
+    if (!row) return null;
+    const settings = (typeof row.settings === 'string' ? JSON.parse(row.settings) : (row.settings ?? {})) as RoomSettings;
+    return {
+      role: row.role,
+      room: { id: roomId, mode: row.mode, settings },
+      session: row.session_id ? { ...countsOf(row), sent: Boolean(row.sent) } : null,
+    };
   }
 
   /** The turn that keeps the session busy: the running one, else the oldest waiting; null when idle. */
@@ -172,7 +192,7 @@ export class TurnRepository {
    */
   async queueTurn(q: {
     turnId: string;
-    room: Room;
+    room: Pick<Room, 'id' | 'mode'>;
     sessionId: string;
     userId: string;
     content: string;
