@@ -301,13 +301,14 @@ export class TurnRepository {
   async loadContext(ref: TurnRef, limits: { recentMessages: number; listedFiles: number; attachmentChars: number }): Promise<TurnContext> {
     const em = this.orm.em.fork();
     // Independent reads go together; only the conversation waits, for the trigger's time.
-    // The turn with its room and session in one joined read.
-    const [turn, agents, own, files] = await Promise.all([
-      em.findOneOrFail(Turn, { id: ref.turnId }, { populate: ['room', 'session'], strategy: 'joined' }),
+    // The turn's own message with the turn, its room and session in one joined read; a turn that
+    // brought no message of its own (a regeneration, a re-run) reads the turn alone.
+    const [own, agents, files] = await Promise.all([
+      em.findOne(Message, { turn: ref.turnId, authorType: 'user' }, { populate: ['turn.room', 'turn.session'], strategy: 'joined' }),
       em.find(Agent, { room: ref.roomId }, { orderBy: { position: 'asc', createdAt: 'asc' } }),
-      em.findOne(Message, { turn: ref.turnId, authorType: 'user' }),
       em.find(StoredFile, { room: ref.roomId, status: 'ready' }, { orderBy: { createdAt: 'desc' }, limit: limits.listedFiles, fields: ['id', 'filename', 'kind'] }),
     ]);
+    const turn = own?.turn ?? (await em.findOneOrFail(Turn, { id: ref.turnId }, { populate: ['room', 'session'], strategy: 'joined' }));
     const { room, session } = turn;
     // A regeneration or a re-run answers a message it did not bring.
     const trigger = turn.triggerMessageId ? await em.findOne(Message, { id: turn.triggerMessageId, session: session.id }) : own;
