@@ -374,9 +374,19 @@ export class TurnRepository {
     // Strictly increasing timestamps keep the history in the order the agents spoke.
     let t = Date.now();
     const at = () => new Date(t++).toISOString();
-    const messages = c.staged.messages.map((m) => ({
+    const messages: {
+      id: string;
+      author_type: 'agent' | 'system';
+      agent_key: string | null;
+      content: string;
+      status: string;
+      model_alias: string | null;
+      error: string | null;
+      version_of_id: string | null;
+      created_at: string;
+    }[] = c.staged.messages.map((m) => ({
       id: m.id,
-      author_type: 'agent',
+      author_type: 'agent' as const,
       agent_key: m.agentKey,
       content: m.content,
       status: m.status,
@@ -386,7 +396,7 @@ export class TurnRepository {
       created_at: at(),
     }));
     if (c.systemNotice) {
-      messages.push({ id: newId(), author_type: 'system', agent_key: null as unknown as string, content: c.systemNotice, status: 'complete', model_alias: null as unknown as string, error: null, version_of_id: null, created_at: at() });
+      messages.push({ id: newId(), author_type: 'system', agent_key: null, content: c.systemNotice, status: 'complete', model_alias: null, error: null, version_of_id: null, created_at: at() });
     }
     const createdAt = new Date().toISOString();
     const usage = c.staged.usage.map((u) => ({
