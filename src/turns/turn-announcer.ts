@@ -1,11 +1,13 @@
 import type { ErrorBody } from '../contract/dto';
-import type { TurnStatus } from '../db/entities';
+import type { Usage } from '../contract/events';
+import type { Message, TurnStatus } from '../db/entities';
 import { isTransientDbError } from '../db/transient-error';
 import type { Broadcaster } from '../events/broadcaster';
 import { presentMessage } from '../rooms/presenters';
 import type { Logger } from '../shared/logger';
 import { retry } from '../shared/retry';
 import type { FoundTurn, OutboxRepository } from './outbox-repository';
+import type { FinalStatus } from './turn-outcome';
 import type { TurnsInHand } from './turns-in-hand';
 
 export interface TurnAnnouncerDeps {
@@ -16,6 +18,28 @@ export interface TurnAnnouncerDeps {
   stopping: AbortSignal;
   staleAfterMs: number;
   logger: Logger;
+}
+
+/** What the intake holds of a turn it just committed, enough to announce it. */
+export interface KnownQueued {
+  roomId: string;
+  sessionId: string;
+  message: Message;
+  /** The session's turns running or waiting ahead of it. */
+  position: number;
+}
+
+/** What a turn's own commit just stored, enough to announce its end. */
+export interface KnownEnd {
+  roomId: string;
+  sessionId: string;
+  status: FinalStatus;
+  error?: ErrorBody;
+  /** Summed from the charged model calls it committed. */
+  usage: Usage;
+  /** Summed from its manager and summary calls. */
+  infrastructureUsage: Usage;
+  notices: Message[];
 }
 
 /** A stored `"CODE: message"` error as the wire's error body. */
@@ -35,10 +59,20 @@ export function errorOf(status: TurnStatus, stored: string | null): ErrorBody | 
 export class TurnAnnouncer {
   constructor(private readonly d: TurnAnnouncerDeps) {}
 
-  /** `message:created` and `turn:queued` of an accepted message, once. */
-  async announceQueued(turnId: string): Promise<void> {
+  /**
+   * `message:created` and `turn:queued` of an accepted message, once. The intake that just
+   * committed the turn passes what it holds (`known`): nothing is read back. Without it (a repeated
+   * send, a sweep's take-over, an edit's re-run), the turn and its message are read as committed.
+   */
+  async announceQueued(turnId: string, known?: KnownQueued): Promise<void> {
     const release = this.d.inHand.hold(turnId);
     try {
+      if (known) {
+        await this.d.broadcaster.publish(known.roomId, 'message:created', { message: presentMessage(known.message) });
+        await this.d.broadcaster.publish(known.roomId, 'turn:queued', { turnId, sessionId: known.sessionId, messageId: known.message.id, position: known.position });
+        await this.store(() => this.d.outbox.markQueueAnnounced(turnId));
+        return;
+      }
       const rec = await this.read(() => this.d.outbox.queuedRecord(turnId));
       if (!rec || rec.announced) return;
       // A turn that answers an existing message brings none of its own.
@@ -55,11 +89,26 @@ export class TurnAnnouncer {
 
   /**
    * `turn:end` with the status the database holds, once; before it, the turn's system notices,
-   * and its message if that never went out. Nothing while the turn is queued or running.
+   * and its message if that never went out. Nothing while the turn is queued or running. The
+   * executor whose commit just answered passes what it stored (`known`): nothing is read back.
    */
-  async announceEnd(turnId: string): Promise<void> {
+  async announceEnd(turnId: string, known?: KnownEnd): Promise<void> {
     const release = this.d.inHand.hold(turnId);
     try {
+      if (known) {
+        // Its commit just answered, and a claimed turn's queue announcement went out before it started.
+        for (const m of known.notices) await this.d.broadcaster.publish(known.roomId, 'message:created', { message: presentMessage(m) });
+        await this.d.broadcaster.publish(known.roomId, 'turn:end', {
+          turnId,
+          sessionId: known.sessionId,
+          status: known.status,
+          ...(known.error ? { error: known.error } : {}),
+          usage: known.usage,
+          infrastructureUsage: known.infrastructureUsage,
+        });
+        await this.store(() => this.d.outbox.markEndAnnounced(turnId));
+        return;
+      }
       const rec = await this.read(() => this.d.outbox.endRecord(turnId));
       if (!rec || rec.endAnnounced || rec.status === 'queued' || rec.status === 'running') return;
       if (!rec.queueAnnounced) await this.announceQueued(turnId);

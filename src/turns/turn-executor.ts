@@ -25,7 +25,7 @@ import type { ManagerAgent } from './manager';
 import type { PlanStep } from './plan-step';
 import { buildAgentMessages, type ConversationMessage, type SameTurnAnswer } from './prompt';
 import type { SummaryResult } from './summary';
-import type { TurnAnnouncer } from './turn-announcer';
+import type { KnownEnd, TurnAnnouncer } from './turn-announcer';
 import type { TurnContext } from './turn-context';
 import { finalStatus, type StagedTurn } from './turn-outcome';
 import type { TurnRef, TurnRepository } from './turn-repository';
@@ -121,10 +121,10 @@ export class TurnExecutor {
    * Announces what the database holds once the turn's outcome is settled. Only a turn whose row
    * is gone is announced from memory: there is nothing stored to announce from, or to mark.
    */
-  private async conclude(t: TurnRef, settled: Settled, fallback: ErrorBody, usage: Usage, infrastructureUsage: Usage = ZERO_USAGE): Promise<void> {
+  private async conclude(t: TurnRef, settled: Settled, fallback: ErrorBody, usage: Usage, infrastructureUsage: Usage = ZERO_USAGE, known?: KnownEnd): Promise<void> {
     const { logger } = this.d;
     if (settled === 'stored') {
-      await this.d.announcer.announceEnd(t.turnId).catch((err) => logger.warn('announcing a turn end failed; the sweep will', { turnId: t.turnId, err }));
+      await this.d.announcer.announceEnd(t.turnId, known).catch((err) => logger.warn('announcing a turn end failed; the sweep will', { turnId: t.turnId, err }));
     } else if (settled === 'gone') {
       await this.d.broadcaster
         .publish(t.roomId, 'turn:end', { turnId: t.turnId, sessionId: t.sessionId, status: 'failed', error: fallback, usage, infrastructureUsage })
@@ -249,7 +249,7 @@ export class TurnExecutor {
           ? { code: 'BUDGET_EXCEEDED', message: staged.messages[0]!.error!.slice('BUDGET_EXCEEDED: '.length) }
           : { code: 'ALL_AGENTS_FAILED', message: 'Every agent of the turn failed' };
     }
-    const settled = await this.d.settlement.commit(turn.id, { room, session, requestedBy: turn.requestedBy, plan, status, turnError, staged, summary, systemNotice });
+    const { settled, notices } = await this.d.settlement.commit(turn.id, { room, session, requestedBy: turn.requestedBy, plan, status, turnError, staged, summary, systemNotice });
     await stream.drain();
     // Off the registry before turn:end, so a snapshot taken after it no longer shows the turn.
     this.d.active.end(turn.id);
@@ -269,7 +269,9 @@ export class TurnExecutor {
       ...(turnError ? { code: turnError.code } : {}),
       ...(settled === 'stored' ? {} : { settled }),
     });
-    await this.conclude(claimed, settled, { code: 'COMMIT_FAILED', message: 'The turn could not be saved' }, usage, toUsage(infrastructure(staged.usage)));
+    const infrastructureUsage = toUsage(infrastructure(staged.usage));
+    const known = notices && { roomId: room.id, sessionId: session.id, status, ...(turnError ? { error: turnError } : {}), usage, infrastructureUsage, notices };
+    await this.conclude(claimed, settled, { code: 'COMMIT_FAILED', message: 'The turn could not be saved' }, usage, infrastructureUsage, known);
   }
 
   /** Model latency by alias and purpose; the last call of a failed agent is the one that failed. */

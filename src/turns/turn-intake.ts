@@ -2,11 +2,11 @@ import type { ParsedClientPayload } from '../contract/client-events';
 import type { MessageDto } from '../contract/dto';
 import { isTransientDbError } from '../db/transient-error';
 import { presentMessage } from '../rooms/presenters';
-import type { MessageAttachment } from '../db/entities';
+import type { Message, MessageAttachment } from '../db/entities';
 import { requireCan } from '../domain/permissions';
 import { AppError } from '../shared/errors';
 import { retry } from '../shared/retry';
-import { isDuplicateKey, type TurnRepository } from './turn-repository';
+import { isDuplicateKey, type QueueCounts, type TurnRepository } from './turn-repository';
 
 /** A validated `message:send` payload: the contract's type, so a renamed field fails the type check here too. */
 export type SendInput = ParsedClientPayload<'message:send'>;
@@ -19,6 +19,11 @@ export interface Accepted {
   announced: boolean;
   /** The room's busyPolicy is `interrupt`: the turns ahead of this new one are to be cancelled. */
   interrupt: boolean;
+  /**
+   * A new turn: what its announcement says, from what the intake holds (no read back). `position`
+   * counts the session's turns running or waiting when it was accepted.
+   */
+  queued?: { roomId: string; sessionId: string; message: Message; position: number };
 }
 
 /**
@@ -40,25 +45,36 @@ export class TurnIntake {
 
   /** `turnId` is the id a new turn gets; the caller holds it before the commit. */
   async accept(userId: string, input: SendInput, turnId: string): Promise<Accepted> {
+    // Membership, the session, its queue and whether this is a repeated send, in one read.
+    const found = await this.repo.sendContext(input.roomId, input.sessionId, userId, input.clientMsgId);
     // Membership and role first: a removed member (or a viewer) gets no answer about earlier sends either.
-    const { room, role } = await this.repo.requireMember(input.roomId, userId);
+    if (!found) throw new AppError('ROOM_NOT_FOUND', 'Room not found');
+    const { room, role, session: counts } = found;
     requireCan(role, 'messages.send');
-    const existing = await this.findExisting(userId, input);
-    if (existing) return existing;
-    const session = await this.repo.findSession(input.roomId, input.sessionId);
-    if (!session) throw new AppError('SESSION_NOT_FOUND', 'Session not found');
+    if (!counts) throw new AppError('SESSION_NOT_FOUND', 'Session not found');
+    if (counts.sent) {
+      const existing = await this.findExisting(userId, input);
+      if (existing) return existing;
+    }
     const attachments = input.fileIds?.length ? await this.attachable(input.roomId, input.fileIds) : null;
     const policy = room.settings?.busyPolicy ?? 'queue';
-    if (policy === 'reject') await this.requireIdle(session.id);
-    await this.requireQueueRoom(session.id, userId);
-    const q = { turnId, room, sessionId: session.id, userId, content: input.content, clientMsgId: input.clientMsgId, attachments };
+    if (policy === 'reject') await this.requireIdle(input.sessionId);
+    this.checkQueue(counts);
+    const q = { turnId, room, sessionId: input.sessionId, userId, content: input.content, clientMsgId: input.clientMsgId, attachments };
     try {
       // Tried again when the connection drops at the commit, which may still have happened: the
       // retry then meets the unique keys of the first rows, which wait for that transaction to
       // end, so the answer is what the database holds (a plain read could run before the commit
       // lands).
       const { message } = await retry(() => this.repo.queueTurn(q), { retryable: isTransientDbError, attempts: COMMIT_ATTEMPTS });
-      return { message: presentMessage(message), turnId, duplicate: false, announced: false, interrupt: policy === 'interrupt' };
+      return {
+        message: presentMessage(message),
+        turnId,
+        duplicate: false,
+        announced: false,
+        interrupt: policy === 'interrupt',
+        queued: { roomId: room.id, sessionId: input.sessionId, message, position: counts.queued + counts.running },
+      };
     } catch (err) {
       if (isDuplicateKey(err)) {
         const again = await this.findExisting(userId, input);
@@ -96,9 +112,13 @@ export class TurnIntake {
    * write, so sends racing each other may pass the cap by the few in flight.
    */
   async requireQueueRoom(sessionId: string, userId: string): Promise<void> {
+    this.checkQueue(await this.repo.queueCounts(sessionId, userId));
+  }
+
+  private checkQueue(counts: QueueCounts): void {
     const max = this.limits.queuedTurnsPerSession;
     const mine = this.limits.queuedTurnsPerSender;
-    const [all, own] = await Promise.all([this.repo.countQueuedTurns(sessionId), this.repo.countQueuedTurns(sessionId, userId)]);
+    const { queued: all, mine: own } = counts;
     if (all >= max) {
       throw new AppError('QUEUE_FULL', `At most ${max} messages wait for an answer in a session; send again once the agents have answered`, {
         limit: 'queuedTurnsPerSession',

@@ -1,11 +1,12 @@
-import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { ErrorBody } from '../contract/dto';
-import { Agent, LlmUsageEvent, Message, Room, RoomMember, Session, StoredFile, ToolCallEvent, Turn, User, type MessageAttachment, type TurnStatus } from '../db/entities';
+import { Agent, LlmUsageEvent, Message, Room, RoomMember, Session, StoredFile, ToolCallEvent, Turn, User, type MemberRole, type MessageAttachment, type RoomSettings, type TurnStatus } from '../db/entities';
+import { newId } from '../db/entities/common';
 import type { Em, Orm } from '../db/orm';
 import type { Plan } from '../domain/plan';
 import { requireMember, requireSessionMember, type Membership } from '../rooms/access';
 import { attachmentsWithin } from './attachment-context';
-import { latestVersions, nextVersion } from './message-versions';
+import { latestVersions } from './message-versions';
 import type { SameTurnAnswer } from './prompt';
 import { conversationOf, type TurnContext } from './turn-context';
 import type { SummaryResult } from './summary';
@@ -52,6 +53,21 @@ const GROUP_KEYS: Record<UsageGrouping, string> = {
   room: `"room_id"::text`,
   alias: `"model_alias"`,
 };
+/** A session's turns waiting to run (all, and one sender's) and running. */
+export interface QueueCounts {
+  queued: number;
+  mine: number;
+  running: number;
+}
+/** A send's membership, room and session queue (`TurnRepository.sendContext`). */
+export interface SendContext {
+  role: MemberRole;
+  room: Pick<Room, 'id' | 'mode' | 'settings'>;
+  /** Null when the room has no such session. */
+  session: (QueueCounts & { sent: boolean }) | null;
+}
+type CountRow = { queued: string | number; mine: string | number; running: string | number };
+const countsOf = (r: CountRow | undefined): QueueCounts => ({ queued: Number(r?.queued ?? 0), mine: Number(r?.mine ?? 0), running: Number(r?.running ?? 0) });
 
 /** True when a write lost to a unique constraint (a repeated send raced the first one). */
 export const isDuplicateKey = (err: unknown): boolean => err instanceof UniqueConstraintViolationException;
@@ -93,10 +109,6 @@ export class TurnRepository {
     return this.orm.em.fork().findOne(Message, { session: sessionId, authorUser: userId, clientMsgId }, { populate: ['turn'] });
   }
 
-  findSession(roomId: string, sessionId: string): Promise<Session | null> {
-    return this.orm.em.fork().findOne(Session, { id: sessionId, room: roomId });
-  }
-
   /** Those of these files that belong to the room, without their content. */
   async roomFiles(roomId: string, fileIds: string[]): Promise<Pick<StoredFile, 'id' | 'filename' | 'kind' | 'sizeBytes' | 'status' | 'errorCode'>[]> {
     return this.orm.em.fork().find(StoredFile, { id: { $in: fileIds }, room: roomId }, { exclude: ['parsed'] });
@@ -107,9 +119,53 @@ export class TurnRepository {
     return this.orm.em.fork().count(Turn, { status: 'queued' });
   }
 
-  /** Turns of the session still waiting to run (of one sender, when given). */
-  countQueuedTurns(sessionId: string, userId?: string): Promise<number> {
-    return this.orm.em.fork().count(Turn, { session: sessionId, status: 'queued', ...(userId ? { requestedBy: userId } : {}) });
+  /** Turns of the session waiting to run: all, and the sender's. */
+  async queueCounts(sessionId: string, userId: string): Promise<QueueCounts> {
+    const rows = await this.orm.em
+      .fork()
+      .getConnection()
+      .execute<CountRow[]>(
+        `select count(*) filter (where "status" = 'queued') as queued,
+                count(*) filter (where "status" = 'queued' and "requested_by_id" = ?) as mine,
+                count(*) filter (where "status" = 'running') as running
+           from "turns" where "session_id" = ? and "status" in ('queued', 'running')`,
+        [userId, sessionId],
+      );
+    return countsOf(rows[0]);
+  }
+
+  /**
+   * What a send needs to know, in one statement: the caller's membership of the room (its role,
+   * the room's mode and settings), the session (when it is the room's), its queue (the turns
+   * waiting, all and the sender's, and running), and whether the sender already sent this
+   * `clientMsgId` in it (`sent`: a repeated send). Null when the caller is no member of the room.
+   */
+  async sendContext(roomId: string, sessionId: string, userId: string, clientMsgId: string): Promise<SendContext | null> {
+    const rows = await this.orm.em
+      .fork()
+      .getConnection()
+      .execute<(CountRow & { role: MemberRole; mode: Room['mode']; settings: unknown; session_id: string | null; sent: boolean })[]>(
+        `select rm."role", r."mode", r."settings", s."id" as session_id,
+                count(t."id") filter (where t."status" = 'queued') as queued,
+                count(t."id") filter (where t."status" = 'queued' and t."requested_by_id" = ?) as mine,
+                count(t."id") filter (where t."status" = 'running') as running,
+                exists (select 1 from "messages" m where m."session_id" = s."id" and m."author_user_id" = ? and m."client_msg_id" = ?) as sent
+           from "room_members" rm
+           join "rooms" r on r."id" = rm."room_id"
+           left join "sessions" s on s."id" = ? and s."room_id" = r."id"
+           left join "turns" t on t."session_id" = s."id" and t."status" in ('queued', 'running')
+          where rm."room_id" = ? and rm."user_id" = ?
+          group by rm."role", r."id", s."id"`,
+        [userId, userId, clientMsgId, sessionId, roomId, userId],
+      );
+    const row = rows[0];
+    if (!row) return null;
+    const settings = (typeof row.settings === 'string' ? JSON.parse(row.settings) : (row.settings ?? {})) as RoomSettings;
+    return {
+      role: row.role,
+      room: { id: roomId, mode: row.mode, settings },
+      session: row.session_id ? { ...countsOf(row), sent: Boolean(row.sent) } : null,
+    };
   }
 
   /** The turn that keeps the session busy: the running one, else the oldest waiting; null when idle. */
@@ -140,81 +196,85 @@ export class TurnRepository {
   }
 
   /**
-   * The user's message and its `queued` turn, in one transaction. This node is responsible for
-   * announcing it (`runner_id`, with a fresh heartbeat); `turnId` is chosen by the caller, who
-   * holds it before the commit.
+   * The user's message and its `queued` turn, in one statement (atomic on its own: no transaction
+   * round trips). This node is responsible for announcing it (`runner_id`, with a fresh
+   * heartbeat); `turnId` is chosen by the caller, who holds it before the commit. The turn's
+   * `queued_at` and `heartbeat_at` come from the database clock in the insert itself.
    */
   async queueTurn(q: {
     turnId: string;
-    room: Room;
+    room: Pick<Room, 'id' | 'mode'>;
     sessionId: string;
     userId: string;
     content: string;
     clientMsgId: string;
     attachments: MessageAttachment[] | null;
   }): Promise<{ message: Message; turnId: string }> {
-    return this.orm.em.fork().transactional(async (tx) => {
-      const turn = tx.create(Turn, {
-        id: q.turnId,
-        room: tx.getReference(Room, q.room.id),
-        session: tx.getReference(Session, q.sessionId),
-        requestedBy: tx.getReference(User, q.userId),
-        mode: q.room.mode,
-        status: 'queued',
-        runnerId: this.nodeId,
-      });
-      const message = tx.create(Message, {
-        room: tx.getReference(Room, q.room.id),
-        session: tx.getReference(Session, q.sessionId),
-        turn,
-        authorType: 'user',
-        authorUser: tx.getReference(User, q.userId),
-        content: q.content,
-        clientMsgId: q.clientMsgId,
-        status: 'complete',
-        attachments: q.attachments,
-      });
-      await tx.flush();
-      await tx
-        .getConnection()
-        .execute('update "turns" set "queued_at" = clock_timestamp(), "heartbeat_at" = clock_timestamp() where "id" = ?', [turn.id], 'run', tx.getTransactionContext());
-      return { message, turnId: turn.id };
-    });
+    const em = this.orm.em.fork();
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await em.getConnection().execute<Record<string, unknown>[]>(
+        `with "turn" as (
+           insert into "turns" ("id", "room_id", "session_id", "requested_by_id", "status", "mode", "queued_at", "heartbeat_at", "summary_triggered", "runner_id")
+             values (?, ?, ?, ?, 'queued', ?, clock_timestamp(), clock_timestamp(), false, ?)
+             returning "id")
+         insert into "messages" ("id", "room_id", "session_id", "turn_id", "author_type", "author_user_id", "content", "status", "client_msg_id", "attachments", "version", "created_at")
+           values (?, ?, ?, (select "id" from "turn"), 'user', ?, ?, 'complete', ?, ?, 1, ?)
+           returning *`,
+        [
+          q.turnId, q.room.id, q.sessionId, q.userId, q.room.mode, this.nodeId,
+          newId(), q.room.id, q.sessionId, q.userId, q.content, q.clientMsgId, q.attachments ? JSON.stringify(q.attachments) : null, new Date(),
+        ],
+      );
+    } catch (err) {
+      // A raw statement's error is the driver's: named as the ORM names it (code and message kept),
+      // so a repeated send is recognised as a unique violation.
+      if (err instanceof Error && typeof (err as { code?: unknown }).code === 'string') throw em.getPlatform().getExceptionConverter().convertException(err);
+      throw err;
+    }
+    return { message: em.map(Message, rows[0]!), turnId: q.turnId };
   }
 
   // Scheduling: small transactions that touch only a turn's status columns.
 
   /**
-   * Starts the session's oldest queued turn unless one is running, under a transaction-scoped
-   * advisory lock on the session, so two nodes cannot both start a turn of one session. A turn
-   * waits until its message was announced, so `turn:started` never precedes `message:created`.
-   * A turn this node already runs in the session is returned again: the loop asking is the
-   * session's only one here, so that turn is one whose claim committed while the answer was lost.
+   * Starts the session's oldest queued turn unless one is running, in one statement. The unique
+   * index on a session's running turn (`turns_one_running_per_session`) keeps two nodes from both
+   * starting a turn of one session: the claim that loses the race gets a unique violation, which
+   * means busy. The claim holds its session's row (`for key share`) while it runs, so a delete of
+   * the session, which locks that row first (src/rooms/idle-sessions.ts), either sees the turn
+   * running or is waited for. A turn waits until its message was announced, so `turn:started`
+   * never precedes `message:created`. A turn this node already runs in the session is returned
+   * again: the loop asking is the session's only one here, so that turn is one whose claim
+   * committed while the answer was lost.
    */
   async claimNext(sessionId: string): Promise<TurnRef | null> {
-    return this.orm.em.fork().transactional(async (tx) => {
-      const conn = tx.getConnection();
-      const trx = tx.getTransactionContext();
-      await conn.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`turns:${sessionId}`], 'all', trx);
-      const running = await conn.execute<{ id: string; room_id: string; runner_id: string | null }[]>(
-        `select "id", "room_id", "runner_id" from "turns" where "session_id" = ? and "status" = 'running' limit 1`,
-        [sessionId],
-        'all',
-        trx,
-      );
-      if (running[0]) return running[0].runner_id === this.nodeId ? { turnId: running[0].id, sessionId, roomId: running[0].room_id } : null;
-      const rows = await conn.execute<{ id: string; room_id: string }[]>(
-        `update "turns" set "status" = 'running', "started_at" = clock_timestamp(), "heartbeat_at" = clock_timestamp(), "runner_id" = ?
-          where "id" = (select "id" from "turns" where "session_id" = ? and "status" = 'queued' order by "queued_at", "id" limit 1)
-            and "queue_announced_at" is not null
-          returning "id", "room_id"`,
-        [this.nodeId, sessionId],
-        'all',
-        trx,
-      );
+    try {
+      const rows = await this.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ id: string; room_id: string }[]>(
+          `with "held" as (select "id" from "sessions" where "id" = ? for key share),
+                "claimed" as (
+                  update "turns" set "status" = 'running', "started_at" = clock_timestamp(), "heartbeat_at" = clock_timestamp(), "runner_id" = ?
+                   where "id" = (select q."id" from "turns" q where q."session_id" = ? and q."status" = 'queued' order by q."queued_at", q."id" limit 1)
+                     and "status" = 'queued' and "queue_announced_at" is not null
+                     and exists (select 1 from "held")
+                     and not exists (select 1 from "turns" r where r."session_id" = "turns"."session_id" and r."status" = 'running')
+                   returning "id", "room_id")
+           select "id", "room_id" from "claimed"
+           union all
+           select "id", "room_id" from "turns" where "session_id" = ? and "status" = 'running' and "runner_id" = ? and exists (select 1 from "held")
+           limit 1`,
+          [sessionId, this.nodeId, sessionId, sessionId, this.nodeId],
+        );
       const row = rows[0];
       return row ? { turnId: row.id, sessionId, roomId: row.room_id } : null;
-    });
+    } catch (err) {
+      // Another node's claim of this session committed first.
+      if ((err as { code?: unknown }).code === '23505') return null;
+      throw err;
+    }
   }
 
   // Cancelling
@@ -252,14 +312,15 @@ export class TurnRepository {
   async loadContext(ref: TurnRef, limits: { recentMessages: number; listedFiles: number; attachmentChars: number }): Promise<TurnContext> {
     const em = this.orm.em.fork();
     // Independent reads go together; only the conversation waits, for the trigger's time.
-    const [turn, room, session, agents, own, files] = await Promise.all([
-      em.findOneOrFail(Turn, { id: ref.turnId }, { populate: ['requestedBy'] }),
-      em.findOneOrFail(Room, { id: ref.roomId }),
-      em.findOneOrFail(Session, { id: ref.sessionId }),
+    // The turn's own message with the turn, its room and session in one joined read; a turn that
+    // brought no message of its own (a regeneration, a re-run) reads the turn alone.
+    const [own, agents, files] = await Promise.all([
+      em.findOne(Message, { turn: ref.turnId, authorType: 'user' }, { populate: ['turn.room', 'turn.session'], strategy: 'joined' }),
       em.find(Agent, { room: ref.roomId }, { orderBy: { position: 'asc', createdAt: 'asc' } }),
-      em.findOne(Message, { turn: ref.turnId, authorType: 'user' }),
       em.find(StoredFile, { room: ref.roomId, status: 'ready' }, { orderBy: { createdAt: 'desc' }, limit: limits.listedFiles, fields: ['id', 'filename', 'kind'] }),
     ]);
+    const turn = own?.turn ?? (await em.findOneOrFail(Turn, { id: ref.turnId }, { populate: ['room', 'session'], strategy: 'joined' }));
+    const { room, session } = turn;
     // A regeneration or a re-run answers a message it did not bring.
     const trigger = turn.triggerMessageId ? await em.findOne(Message, { id: turn.triggerMessageId, session: session.id }) : own;
     // Deleted messages and later versions (which speak in their first version's place) are left out.
@@ -312,93 +373,126 @@ export class TurnRepository {
   }
 
   /**
-   * Everything the turn produced, in one unit of work, flushed once (docs/transaction_policy.md).
-   * Only while the turn is still `running`: a sweep that interrupted it meanwhile keeps its word.
+   * Everything the turn produced, in one statement (atomic on its own: no transaction round trips,
+   * docs/transaction_policy.md): the turn's conditional update, then its messages, model calls,
+   * tool calls and the session's summary, each inserted only when that update matched. Only while
+   * the turn is still `running` (the update takes its row lock): a sweep that interrupted it
+   * meanwhile keeps its word. Returns the system notices it wrote (for `turn:end`).
    */
-  async commitTurn(turnId: string, c: TurnCommit): Promise<void> {
-    await this.orm.em.fork().transactional(async (tx) => {
-      const turn = await tx.findOneOrFail(Turn, { id: turnId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      if (turn.status !== 'running') throw new Error(`turn ${turnId} is ${turn.status}, no longer running`);
-      const room = tx.getReference(Room, c.room.id);
-      const session = await tx.findOneOrFail(Session, { id: c.session.id });
-      const user = tx.getReference(User, c.requestedBy.id);
-      // Strictly increasing timestamps keep the history in the order the agents spoke.
-      let t = Date.now();
-      const at = () => new Date(t++);
-      for (const m of c.staged.messages) {
-        // A new version of an answer takes the next number; turns of one session run one at a time.
-        const version = m.versionOf ? await nextVersion(tx, m.versionOf) : 1;
-        tx.create(Message, {
-            version,
-            versionOf: m.versionOf ? tx.getReference(Message, m.versionOf) : null,
-            id: m.id,
-            room,
-            session,
-            turn,
-            authorType: 'agent',
-            agentKey: m.agentKey,
-            content: m.content,
-            status: m.status,
-            modelAlias: m.modelAlias,
-            error: m.error ?? null,
-            createdAt: at(),
-          });
-      }
-      if (c.systemNotice) {
-        tx.create(Message, { room, session, turn, authorType: 'system', content: c.systemNotice, status: 'complete', createdAt: at() });
-      }
-      for (const u of c.staged.usage) {
-        tx.create(LlmUsageEvent, {
-          room,
-          session,
-          turn,
-          user,
-          agentKey: u.agentKey,
-          purpose: u.purpose,
-          modelAlias: u.modelAlias,
-          model: u.model,
-          inputTokens: u.inputTokens,
-          outputTokens: u.outputTokens,
-          costUsd: u.costUsd,
-          latencyMs: Math.round(u.latencyMs),
-          status: u.status,
-          estimated: u.estimated,
-          charged: u.charged,
-          ...(u.at ? { createdAt: u.at } : {}),
-        });
-      }
-      for (const tc of c.staged.tools) {
-        tx.create(ToolCallEvent, {
-          room,
-          session,
-          turn,
-          user,
-          agentKey: tc.agentKey,
-          toolCallId: tc.toolCallId.slice(0, 128),
-          toolName: tc.toolName,
-          status: tc.status,
-          input: tc.input,
-          output: tc.output ?? null,
-          error: tc.error ?? null,
-          latencyMs: Math.round(tc.latencyMs),
-          approval: tc.approval ?? null,
-        });
-      }
-      if (c.summary) {
-        session.summary = c.summary.summary;
-        const { topics, decisions, openQuestions, usedFallback } = c.summary.data;
-        session.summaryData = { topics, decisions, openQuestions, usedFallback, fallback: c.summary.fallback };
-        session.summaryUpdatedAt = new Date();
-        turn.summaryTriggered = true;
-        turn.summaryFallback = c.summary.fallback.length ? c.summary.fallback : null;
-      }
-      turn.status = c.status;
-      turn.plan = { agentKeys: c.plan.agentKeys, fallback: c.plan.fallback, ...(c.plan.reason ? { reason: c.plan.reason } : {}) };
-      turn.error = c.turnError ? `${c.turnError.code}: ${c.turnError.message}` : null;
-      turn.endedAt = new Date();
-      // The heartbeat's checkpoint of the streamed text has served its purpose.
-      turn.partial = null;
-    });
+  async commitTurn(turnId: string, c: TurnCommit): Promise<Message[]> {
+    const em = this.orm.em.fork();
+    const plan = { agentKeys: c.plan.agentKeys, fallback: c.plan.fallback, ...(c.plan.reason ? { reason: c.plan.reason } : {}) };
+    // Strictly increasing timestamps keep the history in the order the agents spoke.
+    let t = Date.now();
+    const at = () => new Date(t++).toISOString();
+    const messages: {
+      id: string;
+      author_type: 'agent' | 'system';
+      agent_key: string | null;
+      content: string;
+      status: string;
+      model_alias: string | null;
+      error: string | null;
+      version_of_id: string | null;
+      created_at: string;
+    }[] = c.staged.messages.map((m) => ({
+      id: m.id,
+      author_type: 'agent' as const,
+      agent_key: m.agentKey,
+      content: m.content,
+      status: m.status,
+      model_alias: m.modelAlias,
+      error: m.error ?? null,
+      version_of_id: m.versionOf ?? null,
+      created_at: at(),
+    }));
+    if (c.systemNotice) {
+      messages.push({ id: newId(), author_type: 'system', agent_key: null, content: c.systemNotice, status: 'complete', model_alias: null, error: null, version_of_id: null, created_at: at() });
+    }
+    const createdAt = new Date().toISOString();
+    const usage = c.staged.usage.map((u) => ({
+      id: newId(),
+      agent_key: u.agentKey,
+      purpose: u.purpose,
+      model_alias: u.modelAlias,
+      model: u.model,
+      input_tokens: u.inputTokens,
+      output_tokens: u.outputTokens,
+      cost_usd: u.costUsd,
+      latency_ms: Math.round(u.latencyMs),
+      status: u.status,
+      estimated: u.estimated,
+      charged: u.charged,
+      created_at: u.at ? u.at.toISOString() : createdAt,
+    }));
+    const tools = c.staged.tools.map((tc) => ({
+      id: newId(),
+      agent_key: tc.agentKey,
+      tool_call_id: tc.toolCallId.slice(0, 128),
+      tool_name: tc.toolName,
+      status: tc.status,
+      input: tc.input ?? null,
+      output: tc.output ?? null,
+      error: tc.error ?? null,
+      latency_ms: Math.round(tc.latencyMs),
+      approval: tc.approval ?? null,
+      created_at: createdAt,
+    }));
+    const summary = c.summary
+      ? {
+          summary: c.summary.summary,
+          data: (({ topics, decisions, openQuestions, usedFallback }) => ({ topics, decisions, openQuestions, usedFallback, fallback: c.summary!.fallback }))(c.summary.data),
+          fallback: c.summary.fallback.length ? c.summary.fallback : null,
+        }
+      : null;
+    const rows = await em.getConnection().execute<Record<string, unknown>[]>(
+      `with "ended" as (
+         update "turns" set "status" = ?, "plan" = ?, "error" = ?, "ended_at" = clock_timestamp(), "partial" = null,
+                "summary_triggered" = "summary_triggered" or ?,
+                "summary_fallback" = case when ? then ?::jsonb else "summary_fallback" end
+          where "id" = ? and "status" = 'running' returning "id", "room_id", "session_id", "requested_by_id"),
+       "written" as (
+         insert into "messages" ("id", "room_id", "session_id", "turn_id", "author_type", "agent_key", "content", "status", "model_alias", "error", "version", "version_of_id", "created_at")
+         select m."id", e."room_id", e."session_id", e."id", m."author_type", m."agent_key", m."content", m."status", m."model_alias", m."error",
+                -- A new version of an answer takes the next number; turns of one session run one at a time.
+                case when m."version_of_id" is null then 1
+                     else (select coalesce(max(v."version"), 1) + 1 from "messages" v where v."id" = m."version_of_id" or v."version_of_id" = m."version_of_id") end,
+                m."version_of_id", m."created_at"
+           from "ended" e, jsonb_to_recordset(?::jsonb) as m("id" uuid, "author_type" text, "agent_key" text, "content" text, "status" text,
+                "model_alias" text, "error" text, "version_of_id" uuid, "created_at" timestamptz)
+         returning *),
+       "usage" as (
+         insert into "llm_usage_events" ("id", "room_id", "session_id", "turn_id", "user_id", "agent_key", "purpose", "model_alias", "model", "input_tokens", "output_tokens", "cost_usd", "latency_ms", "status", "estimated", "charged", "created_at")
+         select u."id", e."room_id", e."session_id", e."id", e."requested_by_id", u."agent_key", u."purpose", u."model_alias", u."model", u."input_tokens", u."output_tokens", u."cost_usd", u."latency_ms", u."status", u."estimated", u."charged", u."created_at"
+           from "ended" e, jsonb_to_recordset(?::jsonb) as u("id" uuid, "agent_key" text, "purpose" text, "model_alias" text, "model" text,
+                "input_tokens" int, "output_tokens" int, "cost_usd" numeric, "latency_ms" int, "status" text, "estimated" boolean, "charged" boolean, "created_at" timestamptz)),
+       "tools" as (
+         insert into "tool_call_events" ("id", "room_id", "session_id", "turn_id", "user_id", "agent_key", "tool_call_id", "tool_name", "status", "input", "output", "error", "latency_ms", "approval", "created_at")
+         select x."id", e."room_id", e."session_id", e."id", e."requested_by_id", x."agent_key", x."tool_call_id", x."tool_name", x."status", x."input", x."output", x."error", x."latency_ms", x."approval", x."created_at"
+           from "ended" e, jsonb_to_recordset(?::jsonb) as x("id" uuid, "agent_key" text, "tool_call_id" text, "tool_name" text, "status" text,
+                "input" jsonb, "output" jsonb, "error" text, "latency_ms" int, "approval" jsonb, "created_at" timestamptz)),
+       "summarized" as (
+         update "sessions" s set "summary" = ?, "summary_data" = ?::jsonb, "summary_updated_at" = clock_timestamp()
+           from "ended" e where ? and s."id" = e."session_id")
+       select e."id" as "ended_id", n.* from "ended" e left join (select * from "written" where "author_type" = 'system') n on true`,
+      [
+        c.status,
+        JSON.stringify(plan),
+        c.turnError ? `${c.turnError.code}: ${c.turnError.message}` : null,
+        Boolean(summary),
+        Boolean(summary),
+        summary?.fallback ? JSON.stringify(summary.fallback) : null,
+        turnId,
+        JSON.stringify(messages),
+        JSON.stringify(usage),
+        JSON.stringify(tools),
+        summary?.summary ?? null,
+        summary ? JSON.stringify(summary.data) : null,
+        Boolean(summary),
+      ],
+    );
+    if (!rows.length) throw new Error(`turn ${turnId} is gone or no longer running`);
+    return rows.filter((r) => r.id != null).map(({ ended_id: _, ...r }) => em.map(Message, r));
   }
 
   /**

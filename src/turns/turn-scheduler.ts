@@ -35,8 +35,8 @@ interface SessionLoop {
 }
 
 /**
- * One running turn per session, first in first out, across all nodes. Claiming takes a
- * transaction-scoped advisory lock on the session, so two nodes cannot both start a turn of one
+ * One running turn per session, first in first out, across all nodes. A claim is one statement,
+ * and a unique index on a session's running turn keeps two nodes from both starting a turn of one
  * session; different sessions run in parallel. The node that ends a turn claims the next one; a
  * sweep picks up what a node that died (or gave up) left behind.
  */

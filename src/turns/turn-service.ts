@@ -73,7 +73,7 @@ export class TurnService {
     const release = this.d.inHand.hold(turnId);
     try {
       const accepted = await this.d.intake.accept(userId, input, turnId);
-      if (!accepted.duplicate) await this.announce(accepted.turnId, () => this.d.announcer.announceQueued(accepted.turnId));
+      if (!accepted.duplicate) await this.announce(accepted.turnId, () => this.d.announcer.announceQueued(accepted.turnId, accepted.queued));
       else if (!accepted.announced) await this.announce(accepted.turnId, () => this.d.announcer.takeOver(accepted.turnId, false));
       if (accepted.interrupt) await this.interruptAhead(input.sessionId, accepted.turnId);
       this.d.kick(input.sessionId);

@@ -1,4 +1,5 @@
 import type { ErrorBody } from '../contract/dto';
+import type { Message } from '../db/entities';
 import { isTransientDbError } from '../db/transient-error';
 import type { Logger } from '../shared/logger';
 import { backoffMs, pause, retry } from '../shared/retry';
@@ -28,25 +29,28 @@ export interface TurnSettlementDeps {
 export class TurnSettlement {
   constructor(private readonly d: TurnSettlementDeps) {}
 
-  /** The turn's one commit (docs/transaction_policy.md), until stored. */
-  async commit(turnId: string, c: TurnCommit): Promise<Settled> {
+  /**
+   * The turn's one commit (docs/transaction_policy.md), until stored. `notices` (the system
+   * messages it wrote) comes only with a commit that answered: then the database holds exactly
+   * what the caller staged, and its end can be announced without reading it back.
+   */
+  async commit(turnId: string, c: TurnCommit): Promise<{ settled: Settled; notices?: Message[] }> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.d.repo.commitTurn(turnId, c);
-        return 'stored';
+        return { settled: 'stored', notices: await this.d.repo.commitTurn(turnId, c) };
       } catch (err) {
         const now = await this.readBack(turnId);
         if (now !== 'running') {
           if (now === 'stored') this.d.logger.warn('turn commit reported an error but was stored', { turnId, err });
-          return now;
+          return { settled: now };
         }
         if (!isTransientDbError(err)) {
           // The commit itself is refused (bad data, a constraint): trying it again cannot help.
           this.d.logger.error('turn commit failed', { turnId, err });
-          return this.fail(turnId, { code: 'COMMIT_FAILED', message: 'The turn could not be saved' });
+          return { settled: await this.fail(turnId, { code: 'COMMIT_FAILED', message: 'The turn could not be saved' }) };
         }
         this.d.logger.warn('turn commit did not happen; trying again', { turnId, attempt, err });
-        if (!(await pause(backoffMs(attempt), this.d.stopping))) return 'abandoned';
+        if (!(await pause(backoffMs(attempt), this.d.stopping))) return { settled: 'abandoned' };
       }
     }
   }

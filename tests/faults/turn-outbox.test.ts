@@ -10,9 +10,9 @@ import { answerAs, clientMsgId, eventsOf, send, setupRoom, turnEnd, type RoomSet
 
 /** The turn's own commit: the only transaction that writes model usage. */
 const TURN_COMMIT = /insert into "llm_usage_events"/i;
-/** A claim: the only transaction that takes the session's advisory lock. */
-const CLAIM = /pg_advisory_xact_lock/i;
-/** A send: the only transaction that inserts a turn. */
+/** A claim: one statement that starts a queued turn. */
+const CLAIM = /update "turns" set "status" = 'running'/i;
+/** A send: the only statement that inserts a turn (with its message, on its own). */
 const INTAKE = /insert into "turns"/i;
 
 const messageCreated = (c: TestClient, messageId: string) =>

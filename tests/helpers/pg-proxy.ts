@@ -27,8 +27,9 @@ export interface PgProxy {
   resetAll(): number;
   /**
    * Cuts the connection at the next COMMIT of a transaction that ran a statement matching
-   * `inTransaction` (any transaction when absent). Resolves once the cut happened (`after`: once
-   * the connection was used again).
+   * `inTransaction` (any transaction when absent). A statement matching it that runs on its own,
+   * outside a transaction (a simple query), commits by itself: it is cut as its own COMMIT would
+   * be. Resolves once the cut happened (`after`: once the connection was used again).
    */
   cutCommit(when: CommitCut, inTransaction?: RegExp): Promise<void>;
   /** Cuts every open connection and refuses new ones until `unblock()`. */
@@ -91,7 +92,33 @@ export async function startPgProxy(target: { host: string; port: number }): Prom
     let inTransaction = false;
     let statements: string[] = [];
     let cutAfterReply: Arm | null = null;
+    /** The command tag whose answer `cutAfterReply` waits for (null: any command's). */
+    let replyTag: string | null = null;
     let cutAtNextMessage: Arm | null = null;
+
+    /** Cuts at a commit point (`msg` commits); true when the connection is gone now. */
+    const cutAt = (arm: Arm, msg: Buffer, tag: string | null): boolean => {
+      arms.splice(arms.indexOf(arm), 1);
+      stats.commitCuts++;
+      if (arm.when === 'before') {
+        conn.cut();
+        arm.done();
+        return true;
+      }
+      if (arm.when === 'during') {
+        // The server reads the COMMIT and then the end of the stream: it commits, then
+        // finds the client gone. The client is reset at once and hears nothing.
+        cutDone = true;
+        open.delete(conn);
+        client.resetAndDestroy();
+        upstream.end(msg);
+        arm.done();
+        return true;
+      }
+      cutAfterReply = arm;
+      replyTag = tag;
+      return false;
+    };
 
     client.on('data', (chunk: Buffer) => {
       fromClient = Buffer.concat([fromClient, chunk]);
@@ -133,26 +160,10 @@ export async function startPgProxy(target: { host: string; port: number }): Prom
             inTransaction = false;
             statements = [];
             const arm = arms.find((a) => !a.inTransaction || ran.some((x) => a.inTransaction!.test(x)));
-            if (arm) {
-              arms.splice(arms.indexOf(arm), 1);
-              stats.commitCuts++;
-              if (arm.when === 'before') {
-                conn.cut();
-                arm.done();
-                return;
-              }
-              if (arm.when === 'during') {
-                // The server reads the COMMIT and then the end of the stream: it commits, then
-                // finds the client gone. The client is reset at once and hears nothing.
-                cutDone = true;
-                open.delete(conn);
-                client.resetAndDestroy();
-                upstream.end(msg);
-                arm.done();
-                return;
-              }
-              cutAfterReply = arm;
-            }
+            if (arm && cutAt(arm, msg, 'COMMIT')) return;
+          } else if (!inTransaction && type === 'Q' && arms.some((a) => a.inTransaction?.test(sql))) {
+            // A statement on its own: its end is its commit.
+            if (cutAt(arms.find((a) => a.inTransaction?.test(sql))!, msg, null)) return;
           } else if (/^rollback\b/.test(s)) {
             inTransaction = false;
             statements = [];
@@ -186,7 +197,7 @@ export async function startPgProxy(target: { host: string; port: number }): Prom
         fromServer = fromServer.subarray(1 + len);
         client.write(msg);
         if (cutAfterReply) {
-          if (type === 'C' && cstring(msg, 5) === 'COMMIT') commitAnswered = true;
+          if (type === 'C' && (replyTag === null || cstring(msg, 5) === replyTag)) commitAnswered = true;
           if (type === 'Z' && commitAnswered) {
             cutAtNextMessage = cutAfterReply;
             cutAfterReply = null;

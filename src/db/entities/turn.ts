@@ -21,7 +21,13 @@ export { TURN_STATUSES, type TurnStatus } from '../../contract/enums';
 export const TurnSchema = defineEntity({
   name: 'Turn',
   tableName: 'turns',
-  indexes: [{ properties: ['session', 'status'] }, { properties: ['status', 'heartbeatAt'] }, { properties: ['endAnnouncedAt'] }],
+  indexes: [
+    { properties: ['session', 'status'] },
+    { properties: ['status', 'heartbeatAt'] },
+    { properties: ['endAnnouncedAt'] },
+    // One running turn per session (a claim relies on it, src/turns/turn-repository.ts).
+    { name: 'turns_one_running_per_session', expression: `create unique index "turns_one_running_per_session" on "turns" ("session_id") where "status" = 'running'` },
+  ],
   properties: {
     id: p.uuid().primary().onCreate(newId),
     room: () => p.manyToOne(Room).deleteRule('cascade'),
