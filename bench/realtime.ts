@@ -449,6 +449,9 @@ export function pantheonEnv(fake: FakeModel, secret: string, flushMs: number, da
     // The bench sends more than a person would; these limits are not what it measures.
     RATE_LIMIT_MESSAGES_PER_MINUTE: '100000',
     RATE_LIMIT_REQUESTS_PER_MINUTE: '1000000',
+    // Replies as long as the bare broadcast's: each fake chunk counts several model tokens, and
+    // the server holds an answer to MAX_OUTPUT_TOKENS even when the provider does not.
+    MAX_OUTPUT_TOKENS: '200000',
     // No summary pipeline: every model call of a turn is the agent's own streaming call.
     CONTEXT_BUDGET_TOKENS: '2000000',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
