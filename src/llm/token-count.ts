@@ -4,6 +4,7 @@ import { convertToOpenAITool } from '@langchain/core/utils/function_calling';
 import * as cl100k from 'gpt-tokenizer/encoding/cl100k_base';
 import * as o200k from 'gpt-tokenizer/encoding/o200k_base';
 import { estimateTokens, MESSAGE_OVERHEAD_TOKENS } from '../domain/budget';
+import { BoundedCache } from '../shared/bounded-cache';
 import { textOfContent } from './message-text';
 
 /**
@@ -37,9 +38,18 @@ function truncateBy(count: (t: string) => number, text: string, maxTokens: numbe
   return text.slice(0, lo);
 }
 
+/** Texts at least this long have their count remembered (a turn counts its history once per agent). */
+const MEMO_MIN_CHARS = 256;
+const MEMO_ENTRIES = 512;
+
 const bpeCounter = (encoding: string, lib: typeof o200k): TokenCounter => {
-  const count = (t: string) => (t ? lib.countTokens(t, PLAIN) : 0);
-  return { encoding, count, truncate: (t, n) => truncateBy(count, t, n) };
+  // The same history is counted for every agent of a room and again at the next turn: long texts'
+  // counts are kept (bounded), short ones are cheaper to encode than to look up.
+  const memo = new BoundedCache<string, number>(MEMO_ENTRIES);
+  const encode = (t: string) => lib.countTokens(t, PLAIN);
+  const count = (t: string) => (!t ? 0 : t.length < MEMO_MIN_CHARS ? encode(t) : memo.getOrCreate(t, () => encode(t)));
+  // A truncation tries many prefixes: encoded directly, so they do not crowd the memo out.
+  return { encoding, count, truncate: (t, n) => truncateBy((x) => (x ? encode(x) : 0), t, n) };
 };
 
 export const charCounter: TokenCounter = { encoding: 'chars', count: estimateTokens, truncate: (t, n) => truncateBy(estimateTokens, t, n) };
