@@ -21,6 +21,8 @@ import type { ActiveTurn, ActiveTurns } from './active-turns';
 import { runAgent } from './agent-runner';
 import { requestTokens, tokenCounterFor, toolSchemasText, type TokenCounter } from '../llm/token-count';
 import { buildTools } from '../tools/registry';
+import { BoundedCache } from '../shared/bounded-cache';
+import { isMcpToolName } from '../domain/tool-names';
 import type { ManagerAgent } from './manager';
 import type { PlanStep } from './plan-step';
 import { buildAgentMessages, type ConversationMessage, type SameTurnAnswer } from './prompt';
@@ -287,9 +289,19 @@ export class TurnExecutor {
   /** How an agent's model counts, and the tool definitions its requests carry. */
   private requestShape(agent: Agent, roomId: string): { counter: TokenCounter; toolSchemas: string[] } {
     const model = this.d.models.has(agent.modelAlias) ? this.d.models.describe(agent.modelAlias).model : '';
-    const tools = buildTools(agent.toolPermissions, this.d.toolDeps(roomId));
-    return { counter: tokenCounterFor(model), toolSchemas: tools.length ? toolSchemasText(tools) : [] };
+    const schemas = () => {
+      const tools = buildTools(agent.toolPermissions, this.d.toolDeps(roomId));
+      return tools.length ? toolSchemasText(tools) : [];
+    };
+    // Built-in tools' definitions depend on their names alone; MCP tools come and go with their server.
+    const toolSchemas = agent.toolPermissions.some(isMcpToolName)
+      ? schemas()
+      : this.toolSchemaCache.getOrCreate([...agent.toolPermissions].sort().join(','), schemas);
+    return { counter: tokenCounterFor(model), toolSchemas };
   }
+
+  /** Tool definitions as sent, per set of built-in tools: converting their schemas costs more than a lookup. */
+  private readonly toolSchemaCache = new BoundedCache<string, string[]>(64);
 
   /** The tokens of the request an agent would send next, untrimmed: what the context budget is about. */
   private requestEstimate(ctx: TurnContext, agent: Agent, team: readonly ManagerAgent[], recent: ConversationMessage[]): number {
