@@ -21,7 +21,14 @@ export interface Held {
   costUsd: number;
 }
 
-interface LedgerRow {
+/** Spend a turn's commit adds to a row (turns no limit applies to settle their calls there). */
+export interface LedgerSpend extends LedgerKey {
+  day: string;
+  tokens: number;
+  costUsd: number;
+}
+
+export interface LedgerRow {
   scope: BudgetScope;
   spent_tokens: string | number;
   spent_cost_usd: string | number;
@@ -29,7 +36,7 @@ interface LedgerRow {
   reserved_cost_usd: string | number;
 }
 
-const stateOf = (r: LedgerRow | undefined): LedgerState => ({
+export const stateOf = (r: LedgerRow | undefined): LedgerState => ({
   spentTokens: Number(r?.spent_tokens ?? 0),
   spentCostUsd: Number(r?.spent_cost_usd ?? 0),
   reservedTokens: Number(r?.reserved_tokens ?? 0),

@@ -5,7 +5,7 @@ import { BudgetExceededError, dayResetsAt, remainingOf, utcDay, type BudgetName,
 import type { ModelCallUsage } from '../llm/usage';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
-import type { BudgetRepository, Held, LedgerKey, LimitedRow } from './budget-repository';
+import type { BudgetRepository, Held, LedgerKey, LedgerSpend, LimitedRow } from './budget-repository';
 
 /** What a model call was granted before it started. */
 export interface CallHold {
@@ -80,7 +80,27 @@ const limited = (l: DailyLimits) => l.tokens !== undefined || l.costUsd !== unde
  * infrastructure, recorded but never charged.
  */
 export class TurnBudget {
-  constructor(private readonly d: TurnBudgetInput) {}
+  /**
+   * No daily limit applies to this turn (room or user): nothing is checked against the ledger, and
+   * the calls' spend is added to it by the turn's commit, in the same statement as the usage rows.
+   */
+  private readonly atCommit: boolean;
+  /** Spend the commit adds, by UTC day. */
+  private readonly deferred = new Map<string, { tokens: number; costUsd: number }>();
+
+  constructor(private readonly d: TurnBudgetInput) {
+    this.atCommit = this.limitedRows().length === 0;
+  }
+
+  /** What the turn's commit adds to the room's and the user's rows (empty when the calls settled themselves). */
+  commitSpend(): LedgerSpend[] {
+    return [...this.deferred].flatMap(([day, s]) => this.keys().map((k) => ({ ...k, day, tokens: s.tokens, costUsd: s.costUsd })));
+  }
+
+  /** After the commit added `commitSpend()`: the room's row as it then stood. */
+  committed(day: string, room: LedgerState): void {
+    this.d.onRoomSpend?.(budgetStatus(day, this.d.roomLimits, room));
+  }
 
   private keys(): LedgerKey[] {
     return [
@@ -126,6 +146,11 @@ export class TurnBudget {
         const spent = usage && usage.charged ? { tokens: usage.inputTokens + usage.outputTokens, costUsd: usage.costUsd } : { tokens: 0, costUsd: 0 };
         if (!hold?.held && spent.tokens === 0 && spent.costUsd === 0) return;
         const day = hold?.day ?? utcDay(this.d.clock.now());
+        if (this.atCommit && !hold?.held) {
+          const d = this.deferred.get(day) ?? { tokens: 0, costUsd: 0 };
+          this.deferred.set(day, { tokens: d.tokens + spent.tokens, costUsd: d.costUsd + spent.costUsd });
+          return;
+        }
         try {
           const after = await this.d.repo.settle(day, this.keys(), spent, hold?.held);
           const room = after.get('room');

@@ -1,4 +1,4 @@
-import type { Agent, Message, Room, Session, Turn } from '../db/entities';
+import type { Agent, AuthorType, RoomMode, RoomSettings } from '../db/entities';
 import type { PromptAttachment } from './attachment-context';
 import type { ConversationMessage, SameTurnAnswer } from './prompt';
 
@@ -7,11 +7,11 @@ const KEEP_VERBATIM = 4;
 
 /** Everything a claimed turn reads before it starts, loaded once. */
 export interface TurnContext {
-  turn: Turn;
-  room: Room;
-  session: Session;
+  turn: ContextTurn;
+  room: { id: string; settings: RoomSettings };
+  session: { id: string; summary: string | null; summaryUpdatedAt: Date | null };
   /** The room's agents in position order. */
-  agents: Agent[];
+  agents: ContextAgent[];
   /** The text of the user message that started the turn. */
   text: string;
   /** The conversation up to that message, oldest first. */
@@ -24,23 +24,42 @@ export interface TurnContext {
   regenerate?: { agentKey: string; messageId: string; sameTurn: SameTurnAnswer[] };
 }
 
+/** The claimed turn as its run needs it. */
+export interface ContextTurn {
+  id: string;
+  mode: RoomMode;
+  requestedBy: { id: string; displayName: string };
+  /** A re-run or regeneration answers this message rather than one of its own. */
+  triggerMessageId: string | null;
+  regenerateMessageId: string | null;
+  regenerateAgentKey: string | null;
+}
+
+/** An agent of the room as a turn uses it. */
+export type ContextAgent = Pick<Agent, 'key' | 'name' | 'rolePrompt' | 'modelAlias' | 'toolPermissions' | 'toolApprovals' | 'position'>;
+
+/** A message of the conversation as the turn reads it (newest first), with its latest version's text. */
+export interface ContextMessage {
+  id: string;
+  authorType: AuthorType;
+  /** The author's display name (user messages). */
+  authorName: string | null;
+  agentKey: string | null;
+  content: string;
+  createdAt: Date;
+}
+
 /**
  * The conversation as agents read it, from the newest rows first. Messages already folded into the
  * session summary are left out, except the last few, which agents always see word for word.
  */
-export function conversationOf(
-  newestFirst: Message[],
-  agents: readonly Agent[],
-  summarizedUpTo: Date | null,
-  /** The latest version of a regenerated answer, by the id of its first version: it speaks in its place. */
-  latest: ReadonlyMap<string, Message> = new Map(),
-): ConversationMessage[] {
+export function conversationOf(newestFirst: ContextMessage[], agents: readonly ContextAgent[], summarizedUpTo: Date | null): ConversationMessage[] {
   const names = new Map(agents.map((a) => [a.key, a.name]));
   const kept = summarizedUpTo ? newestFirst.filter((m, i) => i < KEEP_VERBATIM || m.createdAt > summarizedUpTo) : newestFirst;
   return kept.reverse().map((m) => ({
     authorType: m.authorType,
-    authorName: m.authorType === 'user' ? (m.authorUser?.displayName ?? 'someone') : m.authorType === 'agent' ? (names.get(m.agentKey ?? '') ?? m.agentKey ?? 'agent') : 'system',
+    authorName: m.authorType === 'user' ? (m.authorName ?? 'someone') : m.authorType === 'agent' ? (names.get(m.agentKey ?? '') ?? m.agentKey ?? 'agent') : 'system',
     agentKey: m.agentKey,
-    content: latest.get(m.id)?.content ?? m.content,
+    content: m.content,
   }));
 }

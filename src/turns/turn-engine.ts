@@ -17,7 +17,7 @@ import { OutboxRepository } from './outbox-repository';
 import { PlanStep } from './plan-step';
 import { runSummaryPipeline } from './summary';
 import { TurnAnnouncer } from './turn-announcer';
-import { TurnExecutor } from './turn-executor';
+import { MAX_LISTED_FILES, TurnExecutor } from './turn-executor';
 import { TurnIntake } from './turn-intake';
 import { TurnRepository } from './turn-repository';
 import { TurnScheduler, type SchedulerProbes } from './turn-scheduler';
@@ -62,7 +62,11 @@ export async function createTurnEngine(d: {
   const limits = config.limits;
   // This process, as the turns it is responsible for name it (`runner_id`).
   const nodeId = randomUUID();
-  const repo = new TurnRepository(d.orm, nodeId);
+  const repo = new TurnRepository(d.orm, nodeId, {
+    recentMessages: limits.recentMessages,
+    listedFiles: MAX_LISTED_FILES,
+    attachmentChars: limits.attachmentContextChars,
+  });
   metrics.gauge('queueDepth', () => repo.countAllQueued());
   const outbox = new OutboxRepository(d.orm, nodeId);
   const budgets = new BudgetRepository(d.orm);

@@ -1,7 +1,7 @@
 import type { AppConfig } from '../config/config';
 import type { ErrorBody } from '../contract/dto';
 import type { Usage } from '../contract/events';
-import type { Agent, MessageStatus } from '../db/entities';
+import type { MessageStatus } from '../db/entities';
 import { newId } from '../db/entities/common';
 import { isTransientDbError } from '../db/transient-error';
 import { noAgentNotice, type Plan } from '../domain/plan';
@@ -28,7 +28,7 @@ import type { PlanStep } from './plan-step';
 import { buildAgentMessages, type ConversationMessage, type SameTurnAnswer } from './prompt';
 import type { SummaryResult } from './summary';
 import type { KnownEnd, TurnAnnouncer } from './turn-announcer';
-import type { TurnContext } from './turn-context';
+import type { ContextAgent, TurnContext } from './turn-context';
 import { finalStatus, type StagedTurn } from './turn-outcome';
 import type { TurnRef, TurnRepository } from './turn-repository';
 import type { Settled, TurnSettlement } from './turn-settlement';
@@ -73,7 +73,7 @@ export interface TurnExecutorDeps {
 }
 
 /** Files of the room listed in the prompt of an agent that may read them. */
-const MAX_LISTED_FILES = 20;
+export const MAX_LISTED_FILES = 20;
 const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
 const COULD_NOT_START: ErrorBody = { code: 'TURN_FAILED', message: 'The turn could not start' };
 const charged = (calls: readonly ModelCallUsage[]) => calls.filter((c) => c.charged);
@@ -98,14 +98,8 @@ export class TurnExecutor {
     try {
       let ctx: TurnContext;
       try {
-        ctx = await retry(() => this.d.repo.loadContext(claimed, {
-            recentMessages: this.d.config.limits.recentMessages,
-            listedFiles: MAX_LISTED_FILES,
-            attachmentChars: this.d.config.limits.attachmentContextChars,
-          }), {
-          retryable: isTransientDbError,
-          signal: this.d.stopping,
-        });
+        // Read with the claim, unless the turn was handed on otherwise.
+        ctx = claimed.context ?? (await retry(() => this.d.repo.loadContext(claimed), { retryable: isTransientDbError, signal: this.d.stopping }));
       } catch (err) {
         // Its room or session is gone, or shutdown came while the database was unreachable.
         this.d.logger.error('turn could not start', { turnId: claimed.turnId, err });
@@ -251,7 +245,9 @@ export class TurnExecutor {
           ? { code: 'BUDGET_EXCEEDED', message: staged.messages[0]!.error!.slice('BUDGET_EXCEEDED: '.length) }
           : { code: 'ALL_AGENTS_FAILED', message: 'Every agent of the turn failed' };
     }
-    const { settled, notices } = await this.d.settlement.commit(turn.id, { room, session, requestedBy: turn.requestedBy, plan, status, turnError, staged, summary, systemNotice });
+    const { settled, notices, roomLedger } = await this.d.settlement.commit(turn.id, { spend: budget.commitSpend(), plan, status, turnError, staged, summary, systemNotice });
+    // A turn no limit applied to added its spend to the ledger in its commit: the room's spend now.
+    for (const r of roomLedger ?? []) budget.committed(r.day, r.state);
     await stream.drain();
     // Off the registry before turn:end, so a snapshot taken after it no longer shows the turn.
     this.d.active.end(turn.id);
@@ -287,7 +283,7 @@ export class TurnExecutor {
   }
 
   /** How an agent's model counts, and the tool definitions its requests carry. */
-  private requestShape(agent: Agent, roomId: string): { counter: TokenCounter; toolSchemas: string[] } {
+  private requestShape(agent: ContextAgent, roomId: string): { counter: TokenCounter; toolSchemas: string[] } {
     const model = this.d.models.has(agent.modelAlias) ? this.d.models.describe(agent.modelAlias).model : '';
     const schemas = () => {
       const tools = buildTools(agent.toolPermissions, this.d.toolDeps(roomId));
@@ -304,7 +300,7 @@ export class TurnExecutor {
   private readonly toolSchemaCache = new BoundedCache<string, string[]>(64);
 
   /** The tokens of the request an agent would send next, untrimmed: what the context budget is about. */
-  private requestEstimate(ctx: TurnContext, agent: Agent, team: readonly ManagerAgent[], recent: ConversationMessage[]): number {
+  private requestEstimate(ctx: TurnContext, agent: ContextAgent, team: readonly ManagerAgent[], recent: ConversationMessage[]): number {
     const { counter, toolSchemas } = this.requestShape(agent, ctx.room.id);
     const messages = buildAgentMessages({
       agent: { key: agent.key, name: agent.name, rolePrompt: agent.rolePrompt },
@@ -320,7 +316,7 @@ export class TurnExecutor {
   /** One agent of the turn: its live stream, and its answer, usage and tool calls staged for the commit. */
   private async runAgentStep(
     ctx: TurnContext,
-    agent: Agent,
+    agent: ContextAgent,
     team: readonly ManagerAgent[],
     sameTurn: readonly SameTurnAnswer[],
     stream: TurnStream,

@@ -1,14 +1,17 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { ErrorBody } from '../contract/dto';
-import { Agent, LlmUsageEvent, Message, Room, RoomMember, Session, StoredFile, ToolCallEvent, Turn, User, type MemberRole, type MessageAttachment, type RoomSettings, type TurnStatus } from '../db/entities';
+import type { ToolApprovalPolicy } from '../contract/enums';
+import { LlmUsageEvent, Message, Room, RoomMember, Session, StoredFile, ToolCallEvent, Turn, type AuthorType, type MemberRole, type MessageAttachment, type ParsedContent, type RoomMode, type RoomSettings, type TurnStatus } from '../db/entities';
 import { newId } from '../db/entities/common';
 import type { Em, Orm } from '../db/orm';
 import type { Plan } from '../domain/plan';
 import { requireMember, requireSessionMember, type Membership } from '../rooms/access';
+import type { LedgerState } from '../domain/budget';
 import { attachmentsWithin } from './attachment-context';
+import { stateOf, type LedgerRow, type LedgerSpend } from './budget-repository';
 import { latestVersions } from './message-versions';
 import type { SameTurnAnswer } from './prompt';
-import { conversationOf, type TurnContext } from './turn-context';
+import { conversationOf, type ContextAgent, type ContextMessage, type ContextTurn, type TurnContext } from './turn-context';
 import type { SummaryResult } from './summary';
 import type { FinalStatus, StagedTurn } from './turn-outcome';
 import type { UsageGrouping } from './usage-query';
@@ -18,14 +21,139 @@ export interface TurnRef {
   turnId: string;
   sessionId: string;
   roomId: string;
+  /** Read with the claim that started it; absent when a turn is handed on otherwise. */
+  context?: TurnContext;
+}
+
+/** How much a turn reads before it starts. */
+export interface ContextLimits {
+  recentMessages: number;
+  listedFiles: number;
+  attachmentChars: number;
+}
+
+/** A JSON column as the driver returns it: parsed by PostgreSQL's driver, a string from PGlite's for `json`. */
+const parseJson = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+
+interface ContextAgentRow {
+  key: string;
+  name: string;
+  role_prompt: string;
+  model_alias: string;
+  tool_permissions: string[] | null;
+  tool_approvals: Record<string, ToolApprovalPolicy> | null;
+  position: number;
+}
+
+interface ContextMessageRow {
+  id: string;
+  author_type: AuthorType;
+  author_name: string | null;
+  agent_key: string | null;
+  content: string;
+  created_at: string;
+}
+
+interface ContextRow {
+  id: string;
+  mode: RoomMode;
+  requested_by_id: string;
+  requested_by_name: string;
+  trigger_message_id: string | null;
+  regenerate_message_id: string | null;
+  regenerate_agent_key: string | null;
+  room_id: string;
+  room_settings: unknown;
+  session_id: string;
+  summary: string | null;
+  summary_updated_at: string | Date | null;
+  agents: unknown;
+  files: unknown;
+  trigger: unknown;
+  recent: unknown;
+  attached: unknown;
+}
+
+/**
+ * The turn's reads in one statement (TurnRepository.loadContext). Parameters: the turn's id, how
+ * many recent messages, how many listed files. The message a turn answers is its own user
+ * message, or the one `trigger_message_id` names (a re-run, a regeneration); the conversation is
+ * the session's messages up to it, without deleted ones and later versions (a later version
+ * speaks in its first version's place: its text is taken).
+ */
+const TURN_COLUMNS = `t."id", t."mode", t."room_id", t."session_id", t."requested_by_id", t."trigger_message_id", t."regenerate_message_id", t."regenerate_agent_key"`;
+
+/** The context's statement after the `with` clauses that define "t", the turn (one row or none). */
+const contextSql = (turnCtes: string) => `
+with ${turnCtes},
+"trig" as (
+  (select m."id", m."content", m."created_at", m."attachments", m."deleted_at" is not null as "deleted", m."turn_id"
+     from "messages" m join "t" on m."id" = t."trigger_message_id" and m."session_id" = t."session_id")
+  union all
+  (select m."id", m."content", m."created_at", m."attachments", m."deleted_at" is not null as "deleted", m."turn_id"
+     from "messages" m join "t" on m."turn_id" = t."id" and t."trigger_message_id" is null
+    where m."author_type" = 'user' limit 1)),
+"recent" as (
+  select m."id", m."author_type", u."display_name" as "author_name", m."agent_key", m."created_at",
+         coalesce((select v."content" from "messages" v where v."version_of_id" = m."id" order by v."version" desc limit 1), m."content") as "content"
+    from "t" join "messages" m on m."session_id" = t."session_id"
+    left join "users" u on u."id" = m."author_user_id"
+   where m."created_at" <= coalesce((select g."created_at" from "trig" g limit 1), now())
+     and m."deleted_at" is null and m."version_of_id" is null
+   order by m."created_at" desc, m."id" desc
+   limit ?)
+select t."id", t."mode", t."requested_by_id", ru."display_name" as "requested_by_name", t."trigger_message_id", t."regenerate_message_id", t."regenerate_agent_key",
+       r."id" as "room_id", r."settings" as "room_settings", s."id" as "session_id", s."summary", s."summary_updated_at",
+       (select coalesce(json_agg(a order by a."position", a."created_at"), '[]') from
+          (select "key", "name", "role_prompt", "model_alias", "tool_permissions", "tool_approvals", "position", "created_at" from "agents" where "room_id" = t."room_id") a) as "agents",
+       (select coalesce(json_agg(f), '[]') from
+          (select "id", "filename", "kind" from "files" where "room_id" = t."room_id" and "status" = 'ready' order by "created_at" desc limit ?) f) as "files",
+       (select row_to_json(g) from (select "id", "content", "deleted", "turn_id", "attachments" from "trig" limit 1) g) as "trigger",
+       (select coalesce(json_agg(m order by m."created_at" desc, m."id" desc), '[]') from "recent" m) as "recent",
+       (select coalesce(json_agg(json_build_object('id', f."id", 'filename', f."filename", 'kind', f."kind", 'parsed', f."parsed")), '[]')
+          from "files" f
+         where f."room_id" = t."room_id" and f."status" = 'ready'
+           and f."id" in (select (x->>'id')::uuid from "trig" g, jsonb_array_elements(coalesce(g."attachments", '[]'::jsonb)) x where not g."deleted")) as "attached"
+  from "t"
+  join "rooms" r on r."id" = t."room_id"
+  join "sessions" s on s."id" = t."session_id"
+  join "users" ru on ru."id" = t."requested_by_id"`;
+
+/** Parameters: the turn's id, then those of the context. */
+const LOAD_CONTEXT_SQL = contextSql(`"t" as (select ${TURN_COLUMNS} from "turns" t where t."id" = ?)`);
+
+/**
+ * The claim (TurnRepository.claimNext) and the claimed turn's context in one statement.
+ * Parameters: the session's id, this node's id, the session's id twice, this node's id, then
+ * those of the context. The context's reads see the turn as it was before the claim's update,
+ * which changes none of the columns they use.
+ */
+const CLAIM_SQL = contextSql(`"held" as (select "id" from "sessions" where "id" = ? for key share),
+"claimed" as (
+  update "turns" set "status" = 'running', "started_at" = clock_timestamp(), "heartbeat_at" = clock_timestamp(), "runner_id" = ?
+   where "id" = (select q."id" from "turns" q where q."session_id" = ? and q."status" = 'queued' order by q."queued_at", q."id" limit 1)
+     and "status" = 'queued' and "queue_announced_at" is not null
+     and exists (select 1 from "held")
+     and not exists (select 1 from "turns" r where r."session_id" = "turns"."session_id" and r."status" = 'running')
+   returning "id"),
+"picked" as (
+  (select "id" from "claimed")
+  union all
+  (select "id" from "turns" where "session_id" = ? and "status" = 'running' and "runner_id" = ? and exists (select 1 from "held"))
+  limit 1),
+"t" as (select ${TURN_COLUMNS} from "turns" t join "picked" p on p."id" = t."id")`);
+
+/** What a commit that answered returns: the system notices it wrote, and the room's ledger rows it added spend to. */
+export interface CommittedTurn {
+  notices: Message[];
+  roomLedger: { day: string; state: LedgerState }[];
 }
 
 /** Everything a turn's one commit writes. */
 export interface TurnCommit {
-  room: Room;
-  session: Session;
-  requestedBy: User;
   plan: Plan;
+  /** Spend added to the budget ledger with the turn (turns no daily limit applies to). */
+  spend?: LedgerSpend[];
   status: FinalStatus;
   turnError?: ErrorBody;
   staged: StagedTurn;
@@ -84,6 +212,8 @@ export class TurnRepository {
     private readonly orm: Orm,
     /** This node, as `runner_id` names it. */
     private readonly nodeId: string,
+    /** How much of its conversation and files a turn reads (TurnContext). */
+    private readonly contextLimits: ContextLimits,
   ) {}
 
   // Membership
@@ -246,30 +376,18 @@ export class TurnRepository {
    * running or is waited for. A turn waits until its message was announced, so `turn:started`
    * never precedes `message:created`. A turn this node already runs in the session is returned
    * again: the loop asking is the session's only one here, so that turn is one whose claim
-   * committed while the answer was lost.
+   * committed while the answer was lost. The same statement reads the claimed turn's context
+   * (loadContext), so a turn starts after one round trip.
    */
   async claimNext(sessionId: string): Promise<TurnRef | null> {
     try {
-      const rows = await this.orm.em
-        .fork()
+      const em = this.orm.em.fork();
+      const rows = await em
         .getConnection()
-        .execute<{ id: string; room_id: string }[]>(
-          `with "held" as (select "id" from "sessions" where "id" = ? for key share),
-                "claimed" as (
-                  update "turns" set "status" = 'running', "started_at" = clock_timestamp(), "heartbeat_at" = clock_timestamp(), "runner_id" = ?
-                   where "id" = (select q."id" from "turns" q where q."session_id" = ? and q."status" = 'queued' order by q."queued_at", q."id" limit 1)
-                     and "status" = 'queued' and "queue_announced_at" is not null
-                     and exists (select 1 from "held")
-                     and not exists (select 1 from "turns" r where r."session_id" = "turns"."session_id" and r."status" = 'running')
-                   returning "id", "room_id")
-           select "id", "room_id" from "claimed"
-           union all
-           select "id", "room_id" from "turns" where "session_id" = ? and "status" = 'running' and "runner_id" = ? and exists (select 1 from "held")
-           limit 1`,
-          [sessionId, this.nodeId, sessionId, sessionId, this.nodeId],
-        );
+        .execute<ContextRow[]>(CLAIM_SQL, [sessionId, this.nodeId, sessionId, sessionId, this.nodeId, this.contextLimits.recentMessages, this.contextLimits.listedFiles]);
       const row = rows[0];
-      return row ? { turnId: row.id, sessionId, roomId: row.room_id } : null;
+      if (!row) return null;
+      return { turnId: row.id, sessionId, roomId: row.room_id, context: await this.contextOf(em, row) };
     } catch (err) {
       // Another node's claim of this session committed first.
       if ((err as { code?: unknown }).code === '23505') return null;
@@ -308,55 +426,71 @@ export class TurnRepository {
 
   // Running a turn
 
-  /** What a claimed turn reads before it starts. Fails when the turn, its room or its session is gone. */
-  async loadContext(ref: TurnRef, limits: { recentMessages: number; listedFiles: number; attachmentChars: number }): Promise<TurnContext> {
+  /**
+   * What a claimed turn reads before it starts, in one statement: the turn with its room, session
+   * and sender, the room's agents, its newest ready files, the message it answers (its own, or the
+   * one a re-run or regeneration names), the conversation up to that message (each answer as its
+   * latest version says it) and the files attached to that message. A regeneration reads the
+   * answers given before the regenerated one too. Fails when the turn, its room or its session is gone.
+   */
+  async loadContext(ref: TurnRef): Promise<TurnContext> {
     const em = this.orm.em.fork();
-    // Independent reads go together; only the conversation waits, for the trigger's time.
-    // The turn's own message with the turn, its room and session in one joined read; a turn that
-    // brought no message of its own (a regeneration, a re-run) reads the turn alone.
-    const [own, agents, files] = await Promise.all([
-      em.findOne(Message, { turn: ref.turnId, authorType: 'user' }, { populate: ['turn.room', 'turn.session'], strategy: 'joined' }),
-      em.find(Agent, { room: ref.roomId }, { orderBy: { position: 'asc', createdAt: 'asc' } }),
-      em.find(StoredFile, { room: ref.roomId, status: 'ready' }, { orderBy: { createdAt: 'desc' }, limit: limits.listedFiles, fields: ['id', 'filename', 'kind'] }),
-    ]);
-    const turn = own?.turn ?? (await em.findOneOrFail(Turn, { id: ref.turnId }, { populate: ['room', 'session'], strategy: 'joined' }));
-    const { room, session } = turn;
-    // A regeneration or a re-run answers a message it did not bring.
-    const trigger = turn.triggerMessageId ? await em.findOne(Message, { id: turn.triggerMessageId, session: session.id }) : own;
-    // Deleted messages and later versions (which speak in their first version's place) are left out.
-    const rows = await em.find(
-      Message,
-      { session: session.id, createdAt: { $lte: trigger?.createdAt ?? new Date() }, deletedAt: null, versionOf: null },
-      { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: limits.recentMessages, populate: ['authorUser'] },
-    );
-    const attachedIds = trigger && !trigger.deletedAt ? (trigger.attachments ?? []).map((a) => a.id) : [];
-    const [attached, latest, regenerate] = await Promise.all([
-      attachedIds.length ? em.find(StoredFile, { id: { $in: attachedIds }, room: ref.roomId, status: 'ready' }) : Promise.resolve([]),
-      latestVersions(em, rows.filter((m) => m.authorType === 'agent').map((m) => m.id)),
-      turn.regenerateMessageId && turn.regenerateAgentKey && trigger?.turn
-        ? this.answersBefore(em, trigger.turn.id, turn.regenerateMessageId, agents).then((sameTurn) => ({
-            agentKey: turn.regenerateAgentKey!,
-            messageId: turn.regenerateMessageId!,
-            sameTurn,
-          }))
-        : Promise.resolve(undefined),
-    ]);
-    const byId = new Map(attached.map((f) => [f.id, f]));
+    const rows = await em.getConnection().execute<ContextRow[]>(LOAD_CONTEXT_SQL, [ref.turnId, this.contextLimits.recentMessages, this.contextLimits.listedFiles]);
+    const row = rows[0];
+    if (!row) throw new Error(`turn ${ref.turnId} is gone`);
+    return this.contextOf(em, row);
+  }
+
+  /** The context from its statement's row (a regeneration reads the answers before its own here). */
+  private async contextOf(em: Em, row: ContextRow): Promise<TurnContext> {
+    const agents: ContextAgent[] = parseJson<ContextAgentRow[]>(row.agents).map((a) => ({
+      key: a.key,
+      name: a.name,
+      rolePrompt: a.role_prompt,
+      modelAlias: a.model_alias,
+      toolPermissions: a.tool_permissions ?? [],
+      toolApprovals: a.tool_approvals ?? {},
+      position: a.position,
+    }));
+    const trigger = parseJson<{ id: string; content: string; deleted: boolean; turn_id: string | null; attachments: MessageAttachment[] | null } | null>(row.trigger);
+    const recent: ContextMessage[] = parseJson<ContextMessageRow[]>(row.recent).map((m) => ({
+      id: m.id,
+      authorType: m.author_type,
+      authorName: m.author_name,
+      agentKey: m.agent_key,
+      content: m.content,
+      createdAt: new Date(m.created_at),
+    }));
+    const attached = new Map(parseJson<{ id: string; filename: string; kind: string; parsed: ParsedContent | null }[]>(row.attached).map((f) => [f.id, f]));
+    const attachedIds = trigger && !trigger.deleted ? (trigger.attachments ?? []).map((a) => a.id) : [];
+    const turn: ContextTurn = {
+      id: row.id,
+      mode: row.mode,
+      requestedBy: { id: row.requested_by_id, displayName: row.requested_by_name },
+      triggerMessageId: row.trigger_message_id,
+      regenerateMessageId: row.regenerate_message_id,
+      regenerateAgentKey: row.regenerate_agent_key,
+    };
+    const summaryUpdatedAt = row.summary_updated_at ? new Date(row.summary_updated_at) : null;
+    const regenerate =
+      turn.regenerateMessageId && turn.regenerateAgentKey && trigger?.turn_id
+        ? { agentKey: turn.regenerateAgentKey, messageId: turn.regenerateMessageId, sameTurn: await this.answersBefore(em, trigger.turn_id, turn.regenerateMessageId, agents) }
+        : undefined;
     return {
       turn,
-      room,
-      session,
+      room: { id: row.room_id, settings: parseJson<RoomSettings | null>(row.room_settings) ?? {} },
+      session: { id: row.session_id, summary: row.summary, summaryUpdatedAt },
       agents,
-      text: trigger && !trigger.deletedAt ? trigger.content : '',
-      recent: conversationOf(rows, agents, session.summaryUpdatedAt ?? null, latest),
-      files: files.map((f) => ({ id: f.id, filename: f.filename, kind: f.kind })),
-      attachments: attachmentsWithin(attachedIds.map((id) => byId.get(id)).filter((f): f is StoredFile => f !== undefined), limits.attachmentChars),
+      text: trigger && !trigger.deleted ? trigger.content : '',
+      recent: conversationOf(recent, agents, summaryUpdatedAt),
+      files: parseJson<{ id: string; filename: string; kind: string }[]>(row.files),
+      attachments: attachmentsWithin(attachedIds.map((id) => attached.get(id)).filter((f) => f !== undefined), this.contextLimits.attachmentChars),
       ...(regenerate ? { regenerate } : {}),
     };
   }
 
   /** The answers of a turn given before one of them (its first version), each as its latest version says it. */
-  private async answersBefore(em: Em, turnId: string, messageId: string, agents: readonly Agent[]): Promise<SameTurnAnswer[]> {
+  private async answersBefore(em: Em, turnId: string, messageId: string, agents: readonly ContextAgent[]): Promise<SameTurnAnswer[]> {
     const target = await em.findOne(Message, { id: messageId });
     if (!target) return [];
     const before = await em.find(
@@ -379,7 +513,7 @@ export class TurnRepository {
    * the turn is still `running` (the update takes its row lock): a sweep that interrupted it
    * meanwhile keeps its word. Returns the system notices it wrote (for `turn:end`).
    */
-  async commitTurn(turnId: string, c: TurnCommit): Promise<Message[]> {
+  async commitTurn(turnId: string, c: TurnCommit): Promise<CommittedTurn> {
     const em = this.orm.em.fork();
     const plan = { agentKeys: c.plan.agentKeys, fallback: c.plan.fallback, ...(c.plan.reason ? { reason: c.plan.reason } : {}) };
     // Strictly increasing timestamps keep the history in the order the agents spoke.
@@ -473,8 +607,19 @@ export class TurnRepository {
                 "input" jsonb, "output" jsonb, "error" text, "latency_ms" int, "approval" jsonb, "created_at" timestamptz)),
        "summarized" as (
          update "sessions" s set "summary" = ?, "summary_data" = ?::jsonb, "summary_updated_at" = clock_timestamp()
-           from "ended" e where ? and s."id" = e."session_id")
-       select e."id" as "ended_id", n.* from "ended" e left join (select * from "written" where "author_type" = 'system') n on true`,
+           from "ended" e where ? and s."id" = e."session_id"),
+       "spent" as (
+         insert into "budget_ledger" as b ("scope", "scope_id", "day", "spent_tokens", "spent_cost_usd", "reserved_tokens", "reserved_cost_usd")
+         select l."scope", l."scope_id", l."day", l."tokens", l."cost_usd", 0, 0
+           from "ended" e, jsonb_to_recordset(?::jsonb) as l("scope" text, "scope_id" uuid, "day" text, "tokens" bigint, "cost_usd" numeric)
+         on conflict ("scope", "scope_id", "day") do update set
+           "spent_tokens" = b."spent_tokens" + excluded."spent_tokens",
+           "spent_cost_usd" = b."spent_cost_usd" + excluded."spent_cost_usd"
+         returning "scope", "day", "spent_tokens", "spent_cost_usd", "reserved_tokens", "reserved_cost_usd")
+       select e."id" as "ended_id",
+              (select coalesce(json_agg(l), '[]') from "spent" l where l."scope" = 'room') as "room_ledger",
+              n.*
+         from "ended" e left join (select * from "written" where "author_type" = 'system') n on true`,
       [
         c.status,
         JSON.stringify(plan),
@@ -489,10 +634,15 @@ export class TurnRepository {
         summary?.summary ?? null,
         summary ? JSON.stringify(summary.data) : null,
         Boolean(summary),
+        JSON.stringify((c.spend ?? []).map((l) => ({ scope: l.scope, scope_id: l.scopeId, day: l.day, tokens: l.tokens, cost_usd: l.costUsd }))),
       ],
     );
     if (!rows.length) throw new Error(`turn ${turnId} is gone or no longer running`);
-    return rows.filter((r) => r.id != null).map(({ ended_id: _, ...r }) => em.map(Message, r));
+    const roomLedger = parseJson<(LedgerRow & { day: string })[]>(rows[0]!.room_ledger).map((r) => ({ day: r.day, state: stateOf(r) }));
+    return {
+      notices: rows.filter((r) => r.id != null).map(({ ended_id: _, room_ledger: __, ...r }) => em.map(Message, r)),
+      roomLedger,
+    };
   }
 
   /**

@@ -3,7 +3,7 @@ import type { Message } from '../db/entities';
 import { isTransientDbError } from '../db/transient-error';
 import type { Logger } from '../shared/logger';
 import { backoffMs, pause, retry } from '../shared/retry';
-import type { TurnCommit, TurnRepository } from './turn-repository';
+import type { CommittedTurn, TurnCommit, TurnRepository } from './turn-repository';
 
 /**
  * What the database holds once a turn tried to store its outcome:
@@ -34,10 +34,11 @@ export class TurnSettlement {
    * messages it wrote) comes only with a commit that answered: then the database holds exactly
    * what the caller staged, and its end can be announced without reading it back.
    */
-  async commit(turnId: string, c: TurnCommit): Promise<{ settled: Settled; notices?: Message[] }> {
+  async commit(turnId: string, c: TurnCommit): Promise<{ settled: Settled; notices?: Message[]; roomLedger?: CommittedTurn['roomLedger'] }> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return { settled: 'stored', notices: await this.d.repo.commitTurn(turnId, c) };
+        const done = await this.d.repo.commitTurn(turnId, c);
+        return { settled: 'stored', notices: done.notices, roomLedger: done.roomLedger };
       } catch (err) {
         const now = await this.readBack(turnId);
         if (now !== 'running') {
