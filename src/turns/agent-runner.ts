@@ -213,6 +213,7 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   );
   let failure: unknown;
   try {
+(globalThis as any).__probe?.('graphStart');
     const stream = await graph.stream(
       { messages: input.messages },
       { streamMode: ['messages', 'updates', 'custom'], signal: runSignal, recursionLimit: limits.recursionLimit, configurable },
@@ -226,6 +227,7 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
     failure = err;
   }
 
+(globalThis as any).__probe?.('graphEnd');
   if (callbackError) throw callbackError.error;
   const cancelled = signal?.aborted === true;
   const stopped = !cancelled && budgetStop.signal.aborted;

@@ -1,5 +1,6 @@
 import { Message, Room, Session, Turn, type PartialAgentText, type TurnStatus } from '../db/entities';
 import type { Orm } from '../db/orm';
+import { PreparedStatement } from '../db/prepared';
 import { nextVersion } from './message-versions';
 import type { TurnRef } from './turn-repository';
 
@@ -53,6 +54,10 @@ function checkpointOf(stored: unknown): PartialAgentText[] {
       typeof a === 'object' && a !== null && typeof a.messageId === 'string' && typeof a.agentKey === 'string' && typeof a.modelAlias === 'string' && typeof a.text === 'string' && a.text.length > 0,
   );
 }
+
+/** The outbox marks: a turn's queue announcement, and its end's, went out. */
+const QUEUE_MARK = new PreparedStatement('pantheon_queue_mark', `update "turns" set "queue_announced_at" = clock_timestamp() where "id" = ? and "queue_announced_at" is null`);
+const END_MARK = new PreparedStatement('pantheon_end_mark', `update "turns" set "end_announced_at" = clock_timestamp() where "id" = ? and "end_announced_at" is null`);
 
 /**
  * The statements of the outbox and of the sweep: which turns are announced, which are held by a
@@ -263,10 +268,10 @@ export class OutboxRepository {
   // Marking what went out
 
   async markQueueAnnounced(turnId: string): Promise<void> {
-    await this.conn().execute(`update "turns" set "queue_announced_at" = clock_timestamp() where "id" = ? and "queue_announced_at" is null`, [turnId]);
+    await QUEUE_MARK.run(this.orm, [turnId]);
   }
 
   async markEndAnnounced(turnId: string): Promise<void> {
-    await this.conn().execute(`update "turns" set "end_announced_at" = clock_timestamp() where "id" = ? and "end_announced_at" is null`, [turnId]);
+    await END_MARK.run(this.orm, [turnId]);
   }
 }

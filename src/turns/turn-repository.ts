@@ -4,6 +4,7 @@ import type { ToolApprovalPolicy } from '../contract/enums';
 import { LlmUsageEvent, Message, Room, RoomMember, Session, StoredFile, ToolCallEvent, Turn, type AuthorType, type MemberRole, type MessageAttachment, type ParsedContent, type RoomMode, type RoomSettings, type TurnStatus } from '../db/entities';
 import { newId } from '../db/entities/common';
 import type { Em, Orm } from '../db/orm';
+import { PreparedStatement } from '../db/prepared';
 import type { Plan } from '../domain/plan';
 import { requireMember, requireSessionMember, type Membership } from '../rooms/access';
 import type { LedgerState } from '../domain/budget';
@@ -120,7 +121,7 @@ select t."id", t."mode", t."requested_by_id", ru."display_name" as "requested_by
   join "users" ru on ru."id" = t."requested_by_id"`;
 
 /** Parameters: the turn's id, then those of the context. */
-const LOAD_CONTEXT_SQL = contextSql(`"t" as (select ${TURN_COLUMNS} from "turns" t where t."id" = ?)`);
+const LOAD_CONTEXT = new PreparedStatement('pantheon_turn_context', contextSql(`"t" as (select ${TURN_COLUMNS} from "turns" t where t."id" = ?)`));
 
 /**
  * The claim (TurnRepository.claimNext) and the claimed turn's context in one statement.
@@ -128,7 +129,7 @@ const LOAD_CONTEXT_SQL = contextSql(`"t" as (select ${TURN_COLUMNS} from "turns"
  * those of the context. The context's reads see the turn as it was before the claim's update,
  * which changes none of the columns they use.
  */
-const CLAIM_SQL = contextSql(`"held" as (select "id" from "sessions" where "id" = ? for key share),
+const CLAIM = new PreparedStatement('pantheon_claim', contextSql(`"held" as (select "id" from "sessions" where "id" = ? for key share),
 "claimed" as (
   update "turns" set "status" = 'running', "started_at" = clock_timestamp(), "heartbeat_at" = clock_timestamp(), "runner_id" = ?
    where "id" = (select q."id" from "turns" q where q."session_id" = ? and q."status" = 'queued' order by q."queued_at", q."id" limit 1)
@@ -141,7 +142,80 @@ const CLAIM_SQL = contextSql(`"held" as (select "id" from "sessions" where "id" 
   union all
   (select "id" from "turns" where "session_id" = ? and "status" = 'running' and "runner_id" = ? and exists (select 1 from "held"))
   limit 1),
-"t" as (select ${TURN_COLUMNS} from "turns" t join "picked" p on p."id" = t."id")`);
+"t" as (select ${TURN_COLUMNS} from "turns" t join "picked" p on p."id" = t."id")`));
+
+/** TurnRepository.sendContext. Parameters: the sender twice, the clientMsgId, the session, the room, the sender. */
+const SEND_CONTEXT = new PreparedStatement(
+  'pantheon_send_context',
+  `select rm."role", r."mode", r."settings", s."id" as session_id,
+                count(t."id") filter (where t."status" = 'queued') as queued,
+                count(t."id") filter (where t."status" = 'queued' and t."requested_by_id" = ?) as mine,
+                count(t."id") filter (where t."status" = 'running') as running,
+                exists (select 1 from "messages" m where m."session_id" = s."id" and m."author_user_id" = ? and m."client_msg_id" = ?) as sent
+           from "room_members" rm
+           join "rooms" r on r."id" = rm."room_id"
+           left join "sessions" s on s."id" = ? and s."room_id" = r."id"
+           left join "turns" t on t."session_id" = s."id" and t."status" in ('queued', 'running')
+          where rm."room_id" = ? and rm."user_id" = ?
+          group by rm."role", r."id", s."id"`,
+);
+
+/** TurnRepository.intake: the turn and its message. */
+const INTAKE = new PreparedStatement(
+  'pantheon_intake',
+  `with "turn" as (
+           insert into "turns" ("id", "room_id", "session_id", "requested_by_id", "status", "mode", "queued_at", "heartbeat_at", "summary_triggered", "runner_id")
+             values (?, ?, ?, ?, 'queued', ?, clock_timestamp(), clock_timestamp(), false, ?)
+             returning "id")
+         insert into "messages" ("id", "room_id", "session_id", "turn_id", "author_type", "author_user_id", "content", "status", "client_msg_id", "attachments", "version", "created_at")
+           values (?, ?, ?, (select "id" from "turn"), 'user', ?, ?, 'complete', ?, ?, 1, ?)
+           returning *`,
+);
+
+/** TurnRepository.commitTurn (see there). */
+const COMMIT = new PreparedStatement(
+  'pantheon_commit',
+  `with "ended" as (
+         update "turns" set "status" = ?, "plan" = ?, "error" = ?, "ended_at" = clock_timestamp(), "partial" = null,
+                "summary_triggered" = "summary_triggered" or ?,
+                "summary_fallback" = case when ? then ?::jsonb else "summary_fallback" end
+          where "id" = ? and "status" = 'running' returning "id", "room_id", "session_id", "requested_by_id"),
+       "written" as (
+         insert into "messages" ("id", "room_id", "session_id", "turn_id", "author_type", "agent_key", "content", "status", "model_alias", "error", "version", "version_of_id", "created_at")
+         select m."id", e."room_id", e."session_id", e."id", m."author_type", m."agent_key", m."content", m."status", m."model_alias", m."error",
+                -- A new version of an answer takes the next number; turns of one session run one at a time.
+                case when m."version_of_id" is null then 1
+                     else (select coalesce(max(v."version"), 1) + 1 from "messages" v where v."id" = m."version_of_id" or v."version_of_id" = m."version_of_id") end,
+                m."version_of_id", m."created_at"
+           from "ended" e, jsonb_to_recordset(?::jsonb) as m("id" uuid, "author_type" text, "agent_key" text, "content" text, "status" text,
+                "model_alias" text, "error" text, "version_of_id" uuid, "created_at" timestamptz)
+         returning *),
+       "usage" as (
+         insert into "llm_usage_events" ("id", "room_id", "session_id", "turn_id", "user_id", "agent_key", "purpose", "model_alias", "model", "input_tokens", "output_tokens", "cost_usd", "latency_ms", "status", "estimated", "charged", "created_at")
+         select u."id", e."room_id", e."session_id", e."id", e."requested_by_id", u."agent_key", u."purpose", u."model_alias", u."model", u."input_tokens", u."output_tokens", u."cost_usd", u."latency_ms", u."status", u."estimated", u."charged", u."created_at"
+           from "ended" e, jsonb_to_recordset(?::jsonb) as u("id" uuid, "agent_key" text, "purpose" text, "model_alias" text, "model" text,
+                "input_tokens" int, "output_tokens" int, "cost_usd" numeric, "latency_ms" int, "status" text, "estimated" boolean, "charged" boolean, "created_at" timestamptz)),
+       "tools" as (
+         insert into "tool_call_events" ("id", "room_id", "session_id", "turn_id", "user_id", "agent_key", "tool_call_id", "tool_name", "status", "input", "output", "error", "latency_ms", "approval", "created_at")
+         select x."id", e."room_id", e."session_id", e."id", e."requested_by_id", x."agent_key", x."tool_call_id", x."tool_name", x."status", x."input", x."output", x."error", x."latency_ms", x."approval", x."created_at"
+           from "ended" e, jsonb_to_recordset(?::jsonb) as x("id" uuid, "agent_key" text, "tool_call_id" text, "tool_name" text, "status" text,
+                "input" jsonb, "output" jsonb, "error" text, "latency_ms" int, "approval" jsonb, "created_at" timestamptz)),
+       "summarized" as (
+         update "sessions" s set "summary" = ?, "summary_data" = ?::jsonb, "summary_updated_at" = clock_timestamp()
+           from "ended" e where ? and s."id" = e."session_id"),
+       "spent" as (
+         insert into "budget_ledger" as b ("scope", "scope_id", "day", "spent_tokens", "spent_cost_usd", "reserved_tokens", "reserved_cost_usd")
+         select l."scope", l."scope_id", l."day", l."tokens", l."cost_usd", 0, 0
+           from "ended" e, jsonb_to_recordset(?::jsonb) as l("scope" text, "scope_id" uuid, "day" text, "tokens" bigint, "cost_usd" numeric)
+         on conflict ("scope", "scope_id", "day") do update set
+           "spent_tokens" = b."spent_tokens" + excluded."spent_tokens",
+           "spent_cost_usd" = b."spent_cost_usd" + excluded."spent_cost_usd"
+         returning "scope", "day", "spent_tokens", "spent_cost_usd", "reserved_tokens", "reserved_cost_usd")
+       select e."id" as "ended_id",
+              (select coalesce(json_agg(l), '[]') from "spent" l where l."scope" = 'room') as "room_ledger",
+              n.*
+         from "ended" e left join (select * from "written" where "author_type" = 'system') n on true`,
+);
 
 /** What a commit that answered returns: the system notices it wrote, and the room's ledger rows it added spend to. */
 export interface CommittedTurn {
@@ -271,23 +345,7 @@ export class TurnRepository {
    * `clientMsgId` in it (`sent`: a repeated send). Null when the caller is no member of the room.
    */
   async sendContext(roomId: string, sessionId: string, userId: string, clientMsgId: string): Promise<SendContext | null> {
-    const rows = await this.orm.em
-      .fork()
-      .getConnection()
-      .execute<(CountRow & { role: MemberRole; mode: Room['mode']; settings: unknown; session_id: string | null; sent: boolean })[]>(
-        `select rm."role", r."mode", r."settings", s."id" as session_id,
-                count(t."id") filter (where t."status" = 'queued') as queued,
-                count(t."id") filter (where t."status" = 'queued' and t."requested_by_id" = ?) as mine,
-                count(t."id") filter (where t."status" = 'running') as running,
-                exists (select 1 from "messages" m where m."session_id" = s."id" and m."author_user_id" = ? and m."client_msg_id" = ?) as sent
-           from "room_members" rm
-           join "rooms" r on r."id" = rm."room_id"
-           left join "sessions" s on s."id" = ? and s."room_id" = r."id"
-           left join "turns" t on t."session_id" = s."id" and t."status" in ('queued', 'running')
-          where rm."room_id" = ? and rm."user_id" = ?
-          group by rm."role", r."id", s."id"`,
-        [userId, userId, clientMsgId, sessionId, roomId, userId],
-      );
+    const rows = await SEND_CONTEXT.run<CountRow & { role: MemberRole; mode: Room['mode']; settings: unknown; session_id: string | null; sent: boolean }>(this.orm, [userId, userId, clientMsgId, sessionId, roomId, userId]);
     const row = rows[0];
     if (!row) return null;
     const settings = (typeof row.settings === 'string' ? JSON.parse(row.settings) : (row.settings ?? {})) as RoomSettings;
@@ -343,15 +401,7 @@ export class TurnRepository {
     const em = this.orm.em.fork();
     let rows: Record<string, unknown>[];
     try {
-      rows = await em.getConnection().execute<Record<string, unknown>[]>(
-        `with "turn" as (
-           insert into "turns" ("id", "room_id", "session_id", "requested_by_id", "status", "mode", "queued_at", "heartbeat_at", "summary_triggered", "runner_id")
-             values (?, ?, ?, ?, 'queued', ?, clock_timestamp(), clock_timestamp(), false, ?)
-             returning "id")
-         insert into "messages" ("id", "room_id", "session_id", "turn_id", "author_type", "author_user_id", "content", "status", "client_msg_id", "attachments", "version", "created_at")
-           values (?, ?, ?, (select "id" from "turn"), 'user', ?, ?, 'complete', ?, ?, 1, ?)
-           returning *`,
-        [
+      rows = await INTAKE.run<Record<string, unknown>>(this.orm, [
           q.turnId, q.room.id, q.sessionId, q.userId, q.room.mode, this.nodeId,
           newId(), q.room.id, q.sessionId, q.userId, q.content, q.clientMsgId, q.attachments ? JSON.stringify(q.attachments) : null, new Date(),
         ],
@@ -382,9 +432,7 @@ export class TurnRepository {
   async claimNext(sessionId: string): Promise<TurnRef | null> {
     try {
       const em = this.orm.em.fork();
-      const rows = await em
-        .getConnection()
-        .execute<ContextRow[]>(CLAIM_SQL, [sessionId, this.nodeId, sessionId, sessionId, this.nodeId, this.contextLimits.recentMessages, this.contextLimits.listedFiles]);
+      const rows = await CLAIM.run<ContextRow>(this.orm, [sessionId, this.nodeId, sessionId, sessionId, this.nodeId, this.contextLimits.recentMessages, this.contextLimits.listedFiles]);
       const row = rows[0];
       if (!row) return null;
       return { turnId: row.id, sessionId, roomId: row.room_id, context: await this.contextOf(em, row) };
@@ -435,7 +483,7 @@ export class TurnRepository {
    */
   async loadContext(ref: TurnRef): Promise<TurnContext> {
     const em = this.orm.em.fork();
-    const rows = await em.getConnection().execute<ContextRow[]>(LOAD_CONTEXT_SQL, [ref.turnId, this.contextLimits.recentMessages, this.contextLimits.listedFiles]);
+    const rows = await LOAD_CONTEXT.run<ContextRow>(this.orm, [ref.turnId, this.contextLimits.recentMessages, this.contextLimits.listedFiles]);
     const row = rows[0];
     if (!row) throw new Error(`turn ${ref.turnId} is gone`);
     return this.contextOf(em, row);
@@ -579,48 +627,8 @@ export class TurnRepository {
           fallback: c.summary.fallback.length ? c.summary.fallback : null,
         }
       : null;
-    const rows = await em.getConnection().execute<Record<string, unknown>[]>(
-      `with "ended" as (
-         update "turns" set "status" = ?, "plan" = ?, "error" = ?, "ended_at" = clock_timestamp(), "partial" = null,
-                "summary_triggered" = "summary_triggered" or ?,
-                "summary_fallback" = case when ? then ?::jsonb else "summary_fallback" end
-          where "id" = ? and "status" = 'running' returning "id", "room_id", "session_id", "requested_by_id"),
-       "written" as (
-         insert into "messages" ("id", "room_id", "session_id", "turn_id", "author_type", "agent_key", "content", "status", "model_alias", "error", "version", "version_of_id", "created_at")
-         select m."id", e."room_id", e."session_id", e."id", m."author_type", m."agent_key", m."content", m."status", m."model_alias", m."error",
-                -- A new version of an answer takes the next number; turns of one session run one at a time.
-                case when m."version_of_id" is null then 1
-                     else (select coalesce(max(v."version"), 1) + 1 from "messages" v where v."id" = m."version_of_id" or v."version_of_id" = m."version_of_id") end,
-                m."version_of_id", m."created_at"
-           from "ended" e, jsonb_to_recordset(?::jsonb) as m("id" uuid, "author_type" text, "agent_key" text, "content" text, "status" text,
-                "model_alias" text, "error" text, "version_of_id" uuid, "created_at" timestamptz)
-         returning *),
-       "usage" as (
-         insert into "llm_usage_events" ("id", "room_id", "session_id", "turn_id", "user_id", "agent_key", "purpose", "model_alias", "model", "input_tokens", "output_tokens", "cost_usd", "latency_ms", "status", "estimated", "charged", "created_at")
-         select u."id", e."room_id", e."session_id", e."id", e."requested_by_id", u."agent_key", u."purpose", u."model_alias", u."model", u."input_tokens", u."output_tokens", u."cost_usd", u."latency_ms", u."status", u."estimated", u."charged", u."created_at"
-           from "ended" e, jsonb_to_recordset(?::jsonb) as u("id" uuid, "agent_key" text, "purpose" text, "model_alias" text, "model" text,
-                "input_tokens" int, "output_tokens" int, "cost_usd" numeric, "latency_ms" int, "status" text, "estimated" boolean, "charged" boolean, "created_at" timestamptz)),
-       "tools" as (
-         insert into "tool_call_events" ("id", "room_id", "session_id", "turn_id", "user_id", "agent_key", "tool_call_id", "tool_name", "status", "input", "output", "error", "latency_ms", "approval", "created_at")
-         select x."id", e."room_id", e."session_id", e."id", e."requested_by_id", x."agent_key", x."tool_call_id", x."tool_name", x."status", x."input", x."output", x."error", x."latency_ms", x."approval", x."created_at"
-           from "ended" e, jsonb_to_recordset(?::jsonb) as x("id" uuid, "agent_key" text, "tool_call_id" text, "tool_name" text, "status" text,
-                "input" jsonb, "output" jsonb, "error" text, "latency_ms" int, "approval" jsonb, "created_at" timestamptz)),
-       "summarized" as (
-         update "sessions" s set "summary" = ?, "summary_data" = ?::jsonb, "summary_updated_at" = clock_timestamp()
-           from "ended" e where ? and s."id" = e."session_id"),
-       "spent" as (
-         insert into "budget_ledger" as b ("scope", "scope_id", "day", "spent_tokens", "spent_cost_usd", "reserved_tokens", "reserved_cost_usd")
-         select l."scope", l."scope_id", l."day", l."tokens", l."cost_usd", 0, 0
-           from "ended" e, jsonb_to_recordset(?::jsonb) as l("scope" text, "scope_id" uuid, "day" text, "tokens" bigint, "cost_usd" numeric)
-         on conflict ("scope", "scope_id", "day") do update set
-           "spent_tokens" = b."spent_tokens" + excluded."spent_tokens",
-           "spent_cost_usd" = b."spent_cost_usd" + excluded."spent_cost_usd"
-         returning "scope", "day", "spent_tokens", "spent_cost_usd", "reserved_tokens", "reserved_cost_usd")
-       select e."id" as "ended_id",
-              (select coalesce(json_agg(l), '[]') from "spent" l where l."scope" = 'room') as "room_ledger",
-              n.*
-         from "ended" e left join (select * from "written" where "author_type" = 'system') n on true`,
-      [
+(globalThis as any).__probe?.('c:prep');
+    const rows = await COMMIT.run<Record<string, unknown>>(this.orm, [
         c.status,
         JSON.stringify(plan),
         c.turnError ? `${c.turnError.code}: ${c.turnError.message}` : null,
@@ -637,6 +645,7 @@ export class TurnRepository {
         JSON.stringify((c.spend ?? []).map((l) => ({ scope: l.scope, scope_id: l.scopeId, day: l.day, tokens: l.tokens, cost_usd: l.costUsd }))),
       ],
     );
+(globalThis as any).__probe?.('c:stmt');
     if (!rows.length) throw new Error(`turn ${turnId} is gone or no longer running`);
     const roomLedger = parseJson<(LedgerRow & { day: string })[]>(rows[0]!.room_ledger).map((r) => ({ day: r.day, state: stateOf(r) }));
     return {

@@ -5,7 +5,8 @@ import net from 'node:net';
  * the connection at a chosen COMMIT, or refuses connections for a while. It reads the PostgreSQL
  * wire protocol just enough to find statements: after the untyped start-up message(s), every
  * message is a type byte and an int32 length; a simple query ('Q') and an extended-protocol parse
- * ('P') carry the SQL text.
+ * ('P') carry the SQL text, and a bind ('B') names the prepared statement it runs. A statement
+ * run on its own commits at its end: at the simple query, or at the Sync ('S') after its bind.
  */
 
 /**
@@ -95,6 +96,10 @@ export async function startPgProxy(target: { host: string; port: number }): Prom
     /** The command tag whose answer `cutAfterReply` waits for (null: any command's). */
     let replyTag: string | null = null;
     let cutAtNextMessage: Arm | null = null;
+    /** Statements the client prepared on this connection, by name (the unnamed one as ''). */
+    const prepared = new Map<string, string>();
+    /** An extended-protocol run of a statement that commits on its own, held until its Sync. */
+    let held: { arm: Arm; msgs: Buffer[] } | null = null;
 
     /** Cuts at a commit point (`msg` commits); true when the connection is gone now. */
     const cutAt = (arm: Arm, msg: Buffer, tag: string | null): boolean => {
@@ -149,6 +154,29 @@ export async function startPgProxy(target: { host: string; port: number }): Prom
         const type = String.fromCharCode(fromClient[0]!);
         const msg = fromClient.subarray(0, 1 + len);
         fromClient = fromClient.subarray(1 + len);
+        if (held) {
+          // The statement's Bind, Describe and Execute wait for its Sync: that is where it commits.
+          held.msgs.push(msg);
+          if (type !== 'S') continue;
+          const { arm, msgs } = held;
+          held = null;
+          const all = Buffer.concat(msgs);
+          if (cutAt(arm, all, null)) return;
+          upstream.write(all);
+          continue;
+        }
+        if (type === 'P') prepared.set(cstring(msg, 5), cstring(msg, 5 + cstring(msg, 5).length + 1));
+        if (type === 'B') {
+          // A run of a prepared statement: the SQL is the one parsed under its name, perhaps on an earlier run.
+          const portal = cstring(msg, 5);
+          const bound = prepared.get(cstring(msg, 5 + portal.length + 1)) ?? '';
+          const arm = !inTransaction ? arms.find((a) => a.inTransaction?.test(bound)) : undefined;
+          if (arm) {
+            held = { arm, msgs: [msg] };
+            continue;
+          }
+          if (inTransaction) statements.push(bound);
+        }
         const sql = type === 'Q' ? cstring(msg, 5) : type === 'P' ? cstring(msg, 5 + cstring(msg, 5).length + 1) : null;
         if (sql !== null) {
           const s = sql.trim().toLowerCase();
