@@ -49,51 +49,74 @@ export interface BindOptions {
   guard: InboundGuard;
 }
 
-/** Binds every handler of the table to a socket. */
-export function bindHandlers(socket: AppSocket, handlers: EventHandlers, schemas: PayloadSchemas, opts: BindOptions): void {
-  for (const name of Object.keys(handlers) as ClientEventName[]) bindEvent(socket, name, schemas[name], handlers[name], opts);
+/** What a socket's events go through: `socket.onAny(listener)`, Socket.IO calling it with the socket as `this`. */
+export type EventListener = (this: AppSocket, event: string, ...args: unknown[]) => void;
+
+const noAck: AckFn = () => undefined;
+
+/**
+ * The one listener every socket shares for its inbound events (registered with `socket.onAny`,
+ * which Socket.IO calls with the socket as `this`): no closure or listener per socket and event,
+ * which a socket would otherwise keep for as long as it is connected. Events of the table go to
+ * their handler (see handleEvent); any other is answered UNKNOWN_EVENT, after costing budget
+ * like any other and counting as invalid.
+ */
+export function eventListener(handlers: EventHandlers, schemas: PayloadSchemas, opts: BindOptions): EventListener {
+  const known = new Set<string>(Object.keys(handlers));
+  return function onEvent(this: AppSocket, event: string, ...args: unknown[]) {
+    const last = args.at(-1);
+    const ack: AckFn = typeof last === 'function' ? (last as AckFn) : noAck;
+    if (!known.has(event)) {
+      void opts.guard.admit(this).then(
+        () => {
+          ack({ ok: false, error: { code: 'UNKNOWN_EVENT', message: `Unknown event "${String(event).slice(0, 64)}"` } });
+          refuseInvalid(this, opts);
+        },
+        (err: unknown) => ack({ ok: false, error: toErrorBody(err).body }),
+      );
+      return;
+    }
+    const name = event as ClientEventName;
+    const payload = args.length > 1 || typeof last !== 'function' ? args[0] : undefined;
+    void handleEvent(this, name, payload, ack, schemas[name], handlers[name], opts);
+  };
 }
 
 /**
- * Registers one inbound event: the socket's and user's event budget, size cap, zod validation,
- * then the handler; the ack always gets `{ ok: true, ...result }` or `{ ok: false, error }`, and
- * nothing thrown escapes into Socket.IO. A run of invalid events drops the socket.
+ * One inbound event: the socket's and user's event budget, size cap, zod validation, then the
+ * handler; the ack always gets `{ ok: true, ...result }` or `{ ok: false, error }`, and nothing
+ * thrown escapes into Socket.IO. A run of invalid events drops the socket.
  */
-function bindEvent<E extends ClientEventName>(
+async function handleEvent<E extends ClientEventName>(
   socket: AppSocket,
   name: E,
+  payload: unknown,
+  ack: AckFn,
   schema: z.ZodType<ParsedClientPayload<E>>,
   handler: EventHandler<E>,
   opts: BindOptions,
-): void {
-  (socket as unknown as { on(ev: string, fn: (...args: unknown[]) => void): void }).on(name, (...args: unknown[]) => {
-    const last = args.at(-1);
-    const ack: AckFn = typeof last === 'function' ? (last as AckFn) : () => undefined;
-    const payload = args.length > 1 || typeof last !== 'function' ? args[0] : undefined;
-    void (async () => {
-      let valid = false;
-      try {
-        await opts.guard.admit(socket);
-        if (jsonByteLength(payload) > opts.maxBytes) {
-          throw new AppError('PAYLOAD_TOO_LARGE', `Payload exceeds ${opts.maxBytes} bytes`);
-        }
-        const parsed = parseInput(schema, payload);
-        valid = true;
-        opts.guard.valid(socket);
-        const result: Record<string | symbol, unknown> = { ...(await handler(socket, parsed)) };
-        const after = result[AFTER_ACK];
-        delete result[AFTER_ACK];
-        ack({ ok: true, ...result });
-        // Work that must follow the ack on the wire (e.g. releasing held room events after a snapshot).
-        if (typeof after === 'function') after();
-      } catch (err) {
-        const { status, body } = toErrorBody(err);
-        if (status >= 500) opts.logger.error('socket handler failed', { event: name, err });
-        ack({ ok: false, error: body });
-        if (!valid && body.code !== 'RATE_LIMITED') refuseInvalid(socket, opts);
-      }
-    })();
-  });
+): Promise<void> {
+  let valid = false;
+  try {
+    await opts.guard.admit(socket);
+    if (jsonByteLength(payload) > opts.maxBytes) {
+      throw new AppError('PAYLOAD_TOO_LARGE', `Payload exceeds ${opts.maxBytes} bytes`);
+    }
+    const parsed = parseInput(schema, payload);
+    valid = true;
+    opts.guard.valid(socket);
+    const result: Record<string | symbol, unknown> = { ...(await handler(socket, parsed)) };
+    const after = result[AFTER_ACK];
+    delete result[AFTER_ACK];
+    ack({ ok: true, ...result });
+    // Work that must follow the ack on the wire (e.g. releasing held room events after a snapshot).
+    if (typeof after === 'function') after();
+  } catch (err) {
+    const { status, body } = toErrorBody(err);
+    if (status >= 500) opts.logger.error('socket handler failed', { event: name, err });
+    ack({ ok: false, error: body });
+    if (!valid && body.code !== 'RATE_LIMITED') refuseInvalid(socket, opts);
+  }
 }
 
 /** Counts an invalid event; a long enough run of them drops the socket. */

@@ -13,8 +13,8 @@ import { noMetrics, type Metrics } from '../shared/metrics';
 import type { RoomEvents } from '../events/room-events';
 import type { RateLimiter } from '../infra/rate-limiter';
 import { roomChannel, userChannel } from './channels';
-import type { AppServer, RealtimeContext } from './context';
-import { bindHandlers, payloadSchemas, refuseInvalid, type BindOptions, type EventHandlers } from './handler-kit';
+import type { AppServer, AppSocket, RealtimeContext } from './context';
+import { eventListener, payloadSchemas, type BindOptions, type EventHandlers } from './handler-kit';
 import { InboundGuard } from './inbound-guard';
 import { roomHandlers } from './handlers/room-handlers';
 import { turnHandlers } from './handlers/turn-handlers';
@@ -102,7 +102,6 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
     typing: rooms.typing,
     ...turnHandlers(ctx),
   };
-  const knownEvents = new Set<string>(Object.keys(handlers));
   const schemas = payloadSchemas(config.limits);
   const guard = new InboundGuard(config.limits);
   const handlerOpts: BindOptions = { maxBytes: config.limits.socketPayloadBytes, logger, guard };
@@ -153,41 +152,31 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
   });
 
   metrics.gauge('rooms', () => new Set([...localRooms(nsp()), ...delivery.heldRooms()]).size);
+  // Shared by every socket, called with the socket as `this`: a connected socket keeps no closure
+  // of its own for its events, its disconnect or its token's expiry.
+  const onEvent = eventListener(handlers, schemas, handlerOpts);
+  function onDisconnect(this: AppSocket, reason: string) {
+    clearTimeout(expiries.get(this));
+    expiries.delete(this);
+    metrics.sockets(-1);
+    logger.info('socket disconnected', { socketId: this.id, userId: this.data.userId, reason, durationMs: Date.now() - this.handshake.issued });
+    guard.disconnect(this.data.sub);
+    rooms.onDisconnect(this);
+  }
+  // Drop the socket when its token expires; the client reconnects with a fresh token.
+  const expire = (socket: AppSocket) => {
+    socket.emit('auth:expired', { reason: 'token expired' });
+    socket.disconnect(true);
+  };
+  const expiries = new WeakMap<AppSocket, NodeJS.Timeout>();
   io.on('connection', (socket) => {
     socket.join(userChannel(socket.data.userId));
     metrics.sockets(1);
-    const connectedAt = performance.now();
     logger.info('socket connected', { socketId: socket.id, userId: socket.data.userId, transport: socket.conn.transport.name });
-    // Drop the socket when its token expires; the client reconnects with a fresh token.
     const msLeft = socket.data.tokenExp * 1000 - Date.now();
-    const expiry = setTimeout(
-      () => {
-        socket.emit('auth:expired', { reason: 'token expired' });
-        socket.disconnect(true);
-      },
-      Math.max(0, Math.min(msLeft, MAX_TIMER_MS)),
-    );
-    socket.on('disconnect', (reason) => {
-      clearTimeout(expiry);
-      metrics.sockets(-1);
-      logger.info('socket disconnected', { socketId: socket.id, userId: socket.data.userId, reason, durationMs: Math.round(performance.now() - connectedAt) });
-      guard.disconnect(socket.data.sub);
-      rooms.onDisconnect(socket);
-    });
-    bindHandlers(socket, handlers, schemas, handlerOpts);
-    socket.onAny((event: string, ...args: unknown[]) => {
-      if (knownEvents.has(event)) return;
-      const last = args.at(-1);
-      const ack = typeof last === 'function' ? (last as (a: unknown) => void) : () => undefined;
-      // An unknown event costs budget like any other and counts as invalid.
-      void guard.admit(socket).then(
-        () => {
-          ack({ ok: false, error: { code: 'UNKNOWN_EVENT', message: `Unknown event "${String(event).slice(0, 64)}"` } });
-          refuseInvalid(socket, handlerOpts);
-        },
-        (err: unknown) => ack({ ok: false, error: toErrorBody(err).body }),
-      );
-    });
+    expiries.set(socket, setTimeout(expire, Math.max(0, Math.min(msLeft, MAX_TIMER_MS)), socket));
+    socket.on('disconnect', onDisconnect);
+    socket.onAny(onEvent);
   });
 
   /** A room event about a change made over REST; a failed publish is logged (the change stands). */
@@ -233,7 +222,7 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
 
   return {
     io,
-    handledEvents: [...knownEvents],
+    handledEvents: Object.keys(handlers),
     async close() {
       d.events.off('member:removed', onRemoved);
       d.events.off('member:added', onAdded);

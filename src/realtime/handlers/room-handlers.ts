@@ -14,8 +14,8 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
 } {
   // Per socket: when it last sent a typing event for a (room, session, state).
   const lastTyping = new WeakMap<AppSocket, Map<string, number>>();
-  // Per socket: the rooms it is joining right now (one join in flight per socket and room).
-  const joining = new WeakMap<AppSocket, Set<string>>();
+  // The joins in flight, as `socketId roomId` (one per socket and room): nothing kept per socket between joins.
+  const joining = new Set<string>();
 
   /**
    * A socket enters or leaves a room: `presence` goes out only for the user's first socket in the
@@ -121,14 +121,13 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
       if (lastSeq === undefined && socket.rooms.has(roomChannel(roomId))) {
         throw new AppError('ALREADY_JOINED', 'This socket is in that room already; send lastSeq to catch up', { roomId });
       }
-      let inFlight = joining.get(socket);
-      if (!inFlight) joining.set(socket, (inFlight = new Set()));
-      if (inFlight.has(roomId)) throw new AppError('JOIN_IN_PROGRESS', 'A join of that room is already in progress on this socket', { roomId });
-      inFlight.add(roomId);
+      const key = `${socket.id} ${roomId}`;
+      if (joining.has(key)) throw new AppError('JOIN_IN_PROGRESS', 'A join of that room is already in progress on this socket', { roomId });
+      joining.add(key);
       try {
         return await join(socket, roomId, lastSeq, epoch);
       } finally {
-        inFlight.delete(roomId);
+        joining.delete(key);
       }
     },
 
