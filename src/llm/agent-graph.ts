@@ -1,5 +1,5 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import type { AIMessageChunk, BaseMessage } from '@langchain/core/messages';
+import type { AIMessageChunk, BaseMessage, BaseMessageChunk } from '@langchain/core/messages';
 import type { StructuredToolInterface } from '@langchain/core/tools';
 import { END, MessagesAnnotation, START, StateGraph, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import { ToolNode, toolsCondition } from '@langchain/langgraph/prebuilt';
@@ -15,6 +15,21 @@ import { withDeadline } from './deadline';
 
 export const MODEL_NODE = 'model';
 export const TOOLS_NODE = 'tools';
+
+export const MODEL_CHUNK_SOURCE = 'pantheon.model';
+
+/**
+ * A chunk of a model call's stream, as the model node writes it on LangGraph's `custom` stream
+ * (the stream tool events take too, so the two arrive in the order they happened). Cheaper than
+ * the `messages` stream mode, which runs LangChain's callbacks on every token.
+ */
+export interface ModelChunkEvent {
+  source: typeof MODEL_CHUNK_SOURCE;
+  chunk: BaseMessageChunk;
+}
+
+export const isModelChunkEvent = (e: unknown): e is ModelChunkEvent =>
+  typeof e === 'object' && e !== null && (e as { source?: unknown }).source === MODEL_CHUNK_SOURCE;
 
 /**
  * What the graph reports about each model call, for usage and latency. The record is created
@@ -83,8 +98,10 @@ export function buildAgentGraph(opts: AgentGraphOptions) {
     report.startedAt = performance.now();
     let message: AIMessageChunk | undefined;
     try {
-      // Passing `config` on keeps LangGraph's callbacks: that is how tokens reach the `messages` stream.
-      message = await withDeadline(opts.timeoutMs, config.signal, (signal) => mergeStream(runnable, report.prompt, { ...config, signal }, report.progress));
+      // Each chunk goes out on the `custom` stream as it arrives (no LangChain callbacks per token).
+      const write = config.writer;
+      const onChunk = write ? (chunk: BaseMessageChunk) => write({ source: MODEL_CHUNK_SOURCE, chunk } satisfies ModelChunkEvent) : undefined;
+      message = await withDeadline(opts.timeoutMs, config.signal, (signal) => mergeStream(runnable, report.prompt, { signal }, report.progress, onChunk));
       if (!message) throw new Error('The model returned an empty stream');
       report.message = message;
     } finally {

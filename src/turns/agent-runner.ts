@@ -1,7 +1,7 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import { AIMessageChunk, isToolMessage, type BaseMessage } from '@langchain/core/messages';
+import { AIMessageChunk, isToolMessage, type BaseMessage, type BaseMessageChunk } from '@langchain/core/messages';
 import type { RoomEventPayloads } from '../contract/events';
-import { agentGraphFor, buildAgentGraph, MODEL_NODE, TOOLS_NODE, type AgentRunConfigurable, type ModelCallReport } from '../llm/agent-graph';
+import { agentGraphFor, buildAgentGraph, isModelChunkEvent, MODEL_NODE, TOOLS_NODE, type AgentRunConfigurable, type ModelCallReport } from '../llm/agent-graph';
 import { classifyModelError, type ModelFailure } from '../llm/errors';
 import type { ModelDescription, ModelProvider } from '../llm/model-provider';
 import { textOfContent } from '../llm/message-text';
@@ -215,12 +215,14 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   try {
     const stream = await graph.stream(
       { messages: input.messages },
-      { streamMode: ['messages', 'updates', 'custom'], signal: runSignal, recursionLimit: limits.recursionLimit, configurable },
+      // Model chunks and tool events both come on the `custom` stream, in the order they happened.
+      { streamMode: ['updates', 'custom'], signal: runSignal, recursionLimit: limits.recursionLimit, configurable },
     );
     for await (const [mode, chunk] of stream as AsyncIterable<[string, unknown]>) {
-      if (mode === 'messages') state.onMessage(chunk as [BaseMessage, Record<string, unknown>]);
-      else if (mode === 'custom' && isToolStreamEvent(chunk)) state.onToolEvent(chunk);
-      else if (mode === 'updates') state.onUpdate(chunk as Record<string, unknown>);
+      if (mode === 'custom') {
+        if (isModelChunkEvent(chunk)) state.onMessage(chunk.chunk);
+        else if (isToolStreamEvent(chunk)) state.onToolEvent(chunk);
+      } else if (mode === 'updates') state.onUpdate(chunk as Record<string, unknown>);
     }
   } catch (err) {
     failure = err;
@@ -295,10 +297,10 @@ class RunState {
     private readonly limit?: OutputLimit,
   ) {}
 
-  onMessage([message, metadata]: [BaseMessage, Record<string, unknown>]) {
+  onMessage(message: BaseMessageChunk) {
     // Every chunk a model streams is an AIMessageChunk, whatever shape the server's stream has
     // (src/llm/openai-model.ts reads role-less deltas as the assistant's).
-    if (metadata.langgraph_node !== MODEL_NODE || !AIMessageChunk.isInstance(message)) return;
+    if (!AIMessageChunk.isInstance(message)) return;
     if (this.stopped) return;
     this.streamStartedSinceLastCall = true;
     const delta = textOfContent(message.content);
