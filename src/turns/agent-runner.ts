@@ -291,6 +291,8 @@ class RunState {
   stopped = false;
   /** Per message: an upper bound of its output tokens (summed per delta), recounted near the limit. */
   private readonly counted = new Map<string, number>();
+  /** Messages counted exactly once already: from then on each delta is counted, not bounded by its bytes. */
+  private readonly exact = new Set<string>();
 
   constructor(
     private readonly cb: AgentRunCallbacks,
@@ -330,12 +332,23 @@ class RunState {
     if (max === undefined) return delta;
     const { counter } = this.limit!;
     const before = this.textByMessageId.get(id) ?? '';
-    const bound = (this.counted.get(id) ?? counter.count(before)) + counter.count(delta);
+    const counted = this.counted.get(id) ?? counter.count(before);
+    // Far from the limit, a delta's quick bound (its bytes) is enough and nothing is encoded per
+    // token; once that bound reaches the limit the text is counted exactly, then each delta.
+    if (!this.exact.has(id)) {
+      const quick = counted + counter.bound(delta);
+      if (quick <= max) {
+        this.counted.set(id, quick);
+        return delta;
+      }
+    }
+    const bound = counted + counter.count(delta);
     if (bound <= max) {
       this.counted.set(id, bound);
       return delta;
     }
     const exact = counter.count(before + delta);
+    this.exact.add(id);
     if (exact <= max) {
       this.counted.set(id, exact);
       return delta;
