@@ -19,17 +19,37 @@ export const TOOLS_NODE = 'tools';
 export const MODEL_CHUNK_SOURCE = 'pantheon.model';
 
 /**
- * A chunk of a model call's stream, as the model node writes it on LangGraph's `custom` stream
- * (the stream tool events take too, so the two arrive in the order they happened). Cheaper than
- * the `messages` stream mode, which runs LangChain's callbacks on every token.
+ * How a model call's chunks reach the runner. With `onModelChunk` in the run's configurable, the
+ * node first sends a `start` on LangGraph's `custom` stream (where tool events go too) and waits
+ * until the runner has read it, so everything the graph streamed before the call has reached the
+ * runner; then each chunk goes to `onModelChunk` directly as it arrives, in order with the rest
+ * and without a trip through the graph's stream per token. Without it, each chunk goes on the
+ * `custom` stream. Either way no LangChain callback runs per token (the `messages` stream mode
+ * would run them all).
  */
-export interface ModelChunkEvent {
-  source: typeof MODEL_CHUNK_SOURCE;
-  chunk: BaseMessageChunk;
-}
+export type ModelStreamEvent =
+  | { source: typeof MODEL_CHUNK_SOURCE; type: 'chunk'; chunk: BaseMessageChunk }
+  | { source: typeof MODEL_CHUNK_SOURCE; type: 'start'; reached(): void };
 
-export const isModelChunkEvent = (e: unknown): e is ModelChunkEvent =>
+export const isModelStreamEvent = (e: unknown): e is ModelStreamEvent =>
   typeof e === 'object' && e !== null && (e as { source?: unknown }).source === MODEL_CHUNK_SOURCE;
+
+/** Resolves once the runner has read everything the graph streamed so far (or rejects on abort). */
+function reachedRunner(write: (e: ModelStreamEvent) => void, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const onAbort = () => reject(signal!.reason as Error);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    write({
+      source: MODEL_CHUNK_SOURCE,
+      type: 'start',
+      reached: () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+    });
+  });
+}
 
 /**
  * What the graph reports about each model call, for usage and latency. The record is created
@@ -64,6 +84,8 @@ export interface AgentRunConfigurable {
   beforeCall?(report: ModelCallReport): Promise<void>;
   /** After a call that answered, before the graph goes on (the budget settlement). */
   afterCall?(report: ModelCallReport): Promise<void>;
+  /** Each chunk of a model call as it arrives (see ModelStreamEvent); the run must read the `custom` stream. */
+  onModelChunk?(chunk: BaseMessageChunk): void;
 }
 
 /** Graphs kept per model instance, at most this many each (an agent configuration per key). */
@@ -94,13 +116,16 @@ export function buildAgentGraph(opts: AgentGraphOptions) {
     const run = config.configurable as Partial<AgentRunConfigurable> | undefined;
     run?.onModelCall?.(report);
     await run?.beforeCall?.(report);
+    const write = config.writer as ((e: ModelStreamEvent) => void) | undefined;
+    let onChunk: ((chunk: BaseMessageChunk) => void) | undefined;
+    if (write && run?.onModelChunk) {
+      await reachedRunner(write, config.signal);
+      onChunk = run.onModelChunk;
+    } else if (write) onChunk = (chunk) => write({ source: MODEL_CHUNK_SOURCE, type: 'chunk', chunk });
     report.made = true;
     report.startedAt = performance.now();
     let message: AIMessageChunk | undefined;
     try {
-      // Each chunk goes out on the `custom` stream as it arrives (no LangChain callbacks per token).
-      const write = config.writer;
-      const onChunk = write ? (chunk: BaseMessageChunk) => write({ source: MODEL_CHUNK_SOURCE, chunk } satisfies ModelChunkEvent) : undefined;
       message = await withDeadline(opts.timeoutMs, config.signal, (signal) => mergeStream(runnable, report.prompt, { signal }, report.progress, onChunk));
       if (!message) throw new Error('The model returned an empty stream');
       report.message = message;

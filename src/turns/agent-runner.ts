@@ -1,7 +1,7 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { AIMessageChunk, isToolMessage, type BaseMessage, type BaseMessageChunk } from '@langchain/core/messages';
 import type { RoomEventPayloads } from '../contract/events';
-import { agentGraphFor, buildAgentGraph, isModelChunkEvent, MODEL_NODE, TOOLS_NODE, type AgentRunConfigurable, type ModelCallReport } from '../llm/agent-graph';
+import { agentGraphFor, buildAgentGraph, isModelStreamEvent, MODEL_NODE, TOOLS_NODE, type AgentRunConfigurable, type ModelCallReport } from '../llm/agent-graph';
 import { classifyModelError, type ModelFailure } from '../llm/errors';
 import type { ModelDescription, ModelProvider } from '../llm/model-provider';
 import { textOfContent } from '../llm/message-text';
@@ -163,6 +163,7 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
     : agentGraphFor(toolsKey, { model, timeoutMs: limits.modelTimeoutMs, tools: () => tools });
   const configurable: AgentRunConfigurable & ToolRunConfigurable = {
     onModelCall: (report) => calls.push(report as RunnerReport),
+    onModelChunk: (chunk) => state.onMessage(chunk),
     ...(budget
       ? {
           beforeCall: async (report: ModelCallReport) => {
@@ -215,13 +216,15 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   try {
     const stream = await graph.stream(
       { messages: input.messages },
-      // Model chunks and tool events both come on the `custom` stream, in the order they happened.
+      // Tool events come on the `custom` stream; model chunks come to onModelChunk, in order with them.
       { streamMode: ['updates', 'custom'], signal: runSignal, recursionLimit: limits.recursionLimit, configurable },
     );
     for await (const [mode, chunk] of stream as AsyncIterable<[string, unknown]>) {
       if (mode === 'custom') {
-        if (isModelChunkEvent(chunk)) state.onMessage(chunk.chunk);
-        else if (isToolStreamEvent(chunk)) state.onToolEvent(chunk);
+        if (isModelStreamEvent(chunk)) {
+          if (chunk.type === 'start') chunk.reached();
+          else state.onMessage(chunk.chunk);
+        } else if (isToolStreamEvent(chunk)) state.onToolEvent(chunk);
       } else if (mode === 'updates') state.onUpdate(chunk as Record<string, unknown>);
     }
   } catch (err) {
