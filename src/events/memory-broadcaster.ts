@@ -10,7 +10,9 @@ interface RoomLog {
   /** Made with the counter: a restarted server numbers its rooms from 1 again, on new epochs. */
   epoch: string;
   seq: number;
+  /** The log is `events` from index `first` on: dropping from the front moves `first`, not the array. */
   events: { at: number; e: LoggedRoomEvent }[];
+  first: number;
 }
 
 /**
@@ -33,7 +35,7 @@ export class MemoryBroadcaster implements Broadcaster, ReplayLog {
   private room(roomId: string): RoomLog {
     let r = this.rooms.get(roomId);
     if (!r) {
-      r = { epoch: newEpoch(), seq: 0, events: [] };
+      r = { epoch: newEpoch(), seq: 0, events: [], first: 0 };
       this.rooms.set(roomId, r);
     }
     return r;
@@ -56,13 +58,20 @@ export class MemoryBroadcaster implements Broadcaster, ReplayLog {
     return data;
   }
 
+  /**
+   * Drops what is past the length or the age limit. A full log drops one event per publish:
+   * splicing the array's front each time would move every event it holds, so the front index
+   * moves instead and the array is cut once the dropped part is as long as the rest.
+   */
   private trim(r: RoomLog, now: number) {
-    const overflow = r.events.length - this.opts.maxEvents;
-    if (overflow > 0) r.events.splice(0, overflow);
+    const { events } = r;
+    r.first = Math.max(r.first, events.length - this.opts.maxEvents);
     const oldest = now - this.opts.ttlSeconds * 1000;
-    let expired = 0;
-    while (expired < r.events.length && r.events[expired]!.at < oldest) expired++;
-    if (expired) r.events.splice(0, expired);
+    while (r.first < events.length && events[r.first]!.at < oldest) r.first++;
+    if (r.first > 0 && r.first >= events.length - r.first) {
+      r.events = events.slice(r.first);
+      r.first = 0;
+    }
   }
 
   async head(roomId: string): Promise<StreamPosition> {
@@ -81,9 +90,10 @@ export class MemoryBroadcaster implements Broadcaster, ReplayLog {
     if ((epoch !== undefined && epoch !== r.epoch) || lastSeq > r.seq) return { gap: true, ...head };
     if (lastSeq === r.seq) return { gap: false, events: [], ...head };
     this.trim(r, this.now());
-    const first = r.events[0];
+    const first = r.events[r.first];
     if (!first || first.e.data.seq > lastSeq + 1) return { gap: true, ...head };
-    return { gap: false, events: r.events.filter((x) => x.e.data.seq > lastSeq).map((x) => x.e), ...head };
+    // Seqs are consecutive in the log: the events after `lastSeq` start at a known index.
+    return { gap: false, events: r.events.slice(r.first + (lastSeq + 1 - first.e.data.seq)).map((x) => x.e), ...head };
   }
 
   async close() {

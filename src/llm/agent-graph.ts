@@ -1,5 +1,5 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import type { AIMessageChunk, BaseMessage } from '@langchain/core/messages';
+import type { AIMessageChunk, BaseMessage, BaseMessageChunk } from '@langchain/core/messages';
 import type { StructuredToolInterface } from '@langchain/core/tools';
 import { END, MessagesAnnotation, START, StateGraph, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import { ToolNode, toolsCondition } from '@langchain/langgraph/prebuilt';
@@ -15,6 +15,41 @@ import { withDeadline } from './deadline';
 
 export const MODEL_NODE = 'model';
 export const TOOLS_NODE = 'tools';
+
+export const MODEL_CHUNK_SOURCE = 'pantheon.model';
+
+/**
+ * How a model call's chunks reach the runner. With `onModelChunk` in the run's configurable, the
+ * node first sends a `start` on LangGraph's `custom` stream (where tool events go too) and waits
+ * until the runner has read it, so everything the graph streamed before the call has reached the
+ * runner; then each chunk goes to `onModelChunk` directly as it arrives, in order with the rest
+ * and without a trip through the graph's stream per token. Without it, each chunk goes on the
+ * `custom` stream. Either way no LangChain callback runs per token (the `messages` stream mode
+ * would run them all).
+ */
+export type ModelStreamEvent =
+  | { source: typeof MODEL_CHUNK_SOURCE; type: 'chunk'; chunk: BaseMessageChunk }
+  | { source: typeof MODEL_CHUNK_SOURCE; type: 'start'; reached(): void };
+
+export const isModelStreamEvent = (e: unknown): e is ModelStreamEvent =>
+  typeof e === 'object' && e !== null && (e as { source?: unknown }).source === MODEL_CHUNK_SOURCE;
+
+/** Resolves once the runner has read everything the graph streamed so far (or rejects on abort). */
+function reachedRunner(write: (e: ModelStreamEvent) => void, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const onAbort = () => reject(signal!.reason as Error);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    write({
+      source: MODEL_CHUNK_SOURCE,
+      type: 'start',
+      reached: () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+    });
+  });
+}
 
 /**
  * What the graph reports about each model call, for usage and latency. The record is created
@@ -49,6 +84,8 @@ export interface AgentRunConfigurable {
   beforeCall?(report: ModelCallReport): Promise<void>;
   /** After a call that answered, before the graph goes on (the budget settlement). */
   afterCall?(report: ModelCallReport): Promise<void>;
+  /** Each chunk of a model call as it arrives (see ModelStreamEvent); the run must read the `custom` stream. */
+  onModelChunk?(chunk: BaseMessageChunk): void;
 }
 
 /** Graphs kept per model instance, at most this many each (an agent configuration per key). */
@@ -79,12 +116,17 @@ export function buildAgentGraph(opts: AgentGraphOptions) {
     const run = config.configurable as Partial<AgentRunConfigurable> | undefined;
     run?.onModelCall?.(report);
     await run?.beforeCall?.(report);
+    const write = config.writer as ((e: ModelStreamEvent) => void) | undefined;
+    let onChunk: ((chunk: BaseMessageChunk) => void) | undefined;
+    if (write && run?.onModelChunk) {
+      await reachedRunner(write, config.signal);
+      onChunk = run.onModelChunk;
+    } else if (write) onChunk = (chunk) => write({ source: MODEL_CHUNK_SOURCE, type: 'chunk', chunk });
     report.made = true;
     report.startedAt = performance.now();
     let message: AIMessageChunk | undefined;
     try {
-      // Passing `config` on keeps LangGraph's callbacks: that is how tokens reach the `messages` stream.
-      message = await withDeadline(opts.timeoutMs, config.signal, (signal) => mergeStream(runnable, report.prompt, { ...config, signal }, report.progress));
+      message = await withDeadline(opts.timeoutMs, config.signal, (signal) => mergeStream(runnable, report.prompt, { signal }, report.progress, onChunk));
       if (!message) throw new Error('The model returned an empty stream');
       report.message = message;
     } finally {

@@ -7,15 +7,16 @@ import { ModelTimeoutError } from './errors';
  */
 export async function withDeadline<T>(timeoutMs: number, callerSignal: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
-  const timeout = new ModelTimeoutError(timeoutMs);
-  const timer = setTimeout(() => controller.abort(timeout), timeoutMs);
+  // Made when it fires: an error's stack costs more than a short call's own work.
+  let timeout: ModelTimeoutError | undefined;
+  const timer = setTimeout(() => controller.abort((timeout = new ModelTimeoutError(timeoutMs))), timeoutMs);
   const onCallerAbort = () => controller.abort(callerSignal?.reason);
   if (callerSignal?.aborted) onCallerAbort();
   else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
   try {
     return await fn(controller.signal);
   } catch (err) {
-    if (controller.signal.reason === timeout && !callerSignal?.aborted) throw timeout;
+    if (timeout && controller.signal.reason === timeout && !callerSignal?.aborted) throw timeout;
     throw err;
   } finally {
     clearTimeout(timer);

@@ -17,6 +17,11 @@ export interface TokenCounter {
   /** 'o200k_base', 'cl100k_base' or 'chars' (the four-characters rule). */
   readonly encoding: string;
   count(text: string): number;
+  /**
+   * A quick upper bound of `count(text)`, for a caller that only needs to know it stays under a
+   * limit: UTF-8 bytes for the byte-level encodings (no token is shorter than a byte).
+   */
+  bound(text: string): number;
   /** The longest prefix of `text` that counts at most `maxTokens`. */
   truncate(text: string, maxTokens: number): string;
 }
@@ -49,10 +54,10 @@ const bpeCounter = (encoding: string, lib: typeof o200k): TokenCounter => {
   const encode = (t: string) => lib.countTokens(t, PLAIN);
   const count = (t: string) => (!t ? 0 : t.length < MEMO_MIN_CHARS ? encode(t) : memo.getOrCreate(t, () => encode(t)));
   // A truncation tries many prefixes: encoded directly, so they do not crowd the memo out.
-  return { encoding, count, truncate: (t, n) => truncateBy((x) => (x ? encode(x) : 0), t, n) };
+  return { encoding, count, bound: (t) => Buffer.byteLength(t), truncate: (t, n) => truncateBy((x) => (x ? encode(x) : 0), t, n) };
 };
 
-export const charCounter: TokenCounter = { encoding: 'chars', count: estimateTokens, truncate: (t, n) => truncateBy(estimateTokens, t, n) };
+export const charCounter: TokenCounter = { encoding: 'chars', count: estimateTokens, bound: estimateTokens, truncate: (t, n) => truncateBy(estimateTokens, t, n) };
 const O200K = bpeCounter('o200k_base', o200k);
 const CL100K = bpeCounter('cl100k_base', cl100k as typeof o200k);
 

@@ -1,7 +1,7 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import { AIMessageChunk, isToolMessage, type BaseMessage } from '@langchain/core/messages';
+import { AIMessageChunk, isToolMessage, type BaseMessage, type BaseMessageChunk } from '@langchain/core/messages';
 import type { RoomEventPayloads } from '../contract/events';
-import { agentGraphFor, buildAgentGraph, MODEL_NODE, TOOLS_NODE, type AgentRunConfigurable, type ModelCallReport } from '../llm/agent-graph';
+import { agentGraphFor, buildAgentGraph, isModelStreamEvent, MODEL_NODE, TOOLS_NODE, type AgentRunConfigurable, type ModelCallReport } from '../llm/agent-graph';
 import { classifyModelError, type ModelFailure } from '../llm/errors';
 import type { ModelDescription, ModelProvider } from '../llm/model-provider';
 import { textOfContent } from '../llm/message-text';
@@ -163,6 +163,7 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
     : agentGraphFor(toolsKey, { model, timeoutMs: limits.modelTimeoutMs, tools: () => tools });
   const configurable: AgentRunConfigurable & ToolRunConfigurable = {
     onModelCall: (report) => calls.push(report as RunnerReport),
+    onModelChunk: (chunk) => state.onMessage(chunk),
     ...(budget
       ? {
           beforeCall: async (report: ModelCallReport) => {
@@ -216,12 +217,16 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
 (globalThis as any).__probe?.('graphStart');
     const stream = await graph.stream(
       { messages: input.messages },
-      { streamMode: ['messages', 'updates', 'custom'], signal: runSignal, recursionLimit: limits.recursionLimit, configurable },
+      // Tool events come on the `custom` stream; model chunks come to onModelChunk, in order with them.
+      { streamMode: ['updates', 'custom'], signal: runSignal, recursionLimit: limits.recursionLimit, configurable },
     );
     for await (const [mode, chunk] of stream as AsyncIterable<[string, unknown]>) {
-      if (mode === 'messages') state.onMessage(chunk as [BaseMessage, Record<string, unknown>]);
-      else if (mode === 'custom' && isToolStreamEvent(chunk)) state.onToolEvent(chunk);
-      else if (mode === 'updates') state.onUpdate(chunk as Record<string, unknown>);
+      if (mode === 'custom') {
+        if (isModelStreamEvent(chunk)) {
+          if (chunk.type === 'start') chunk.reached();
+          else state.onMessage(chunk.chunk);
+        } else if (isToolStreamEvent(chunk)) state.onToolEvent(chunk);
+      } else if (mode === 'updates') state.onUpdate(chunk as Record<string, unknown>);
     }
   } catch (err) {
     failure = err;
@@ -291,16 +296,18 @@ class RunState {
   stopped = false;
   /** Per message: an upper bound of its output tokens (summed per delta), recounted near the limit. */
   private readonly counted = new Map<string, number>();
+  /** Messages counted exactly once already: from then on each delta is counted, not bounded by its bytes. */
+  private readonly exact = new Set<string>();
 
   constructor(
     private readonly cb: AgentRunCallbacks,
     private readonly limit?: OutputLimit,
   ) {}
 
-  onMessage([message, metadata]: [BaseMessage, Record<string, unknown>]) {
+  onMessage(message: BaseMessageChunk) {
     // Every chunk a model streams is an AIMessageChunk, whatever shape the server's stream has
     // (src/llm/openai-model.ts reads role-less deltas as the assistant's).
-    if (metadata.langgraph_node !== MODEL_NODE || !AIMessageChunk.isInstance(message)) return;
+    if (!AIMessageChunk.isInstance(message)) return;
     if (this.stopped) return;
     this.streamStartedSinceLastCall = true;
     const delta = textOfContent(message.content);
@@ -330,12 +337,23 @@ class RunState {
     if (max === undefined) return delta;
     const { counter } = this.limit!;
     const before = this.textByMessageId.get(id) ?? '';
-    const bound = (this.counted.get(id) ?? counter.count(before)) + counter.count(delta);
+    const counted = this.counted.get(id) ?? counter.count(before);
+    // Far from the limit, a delta's quick bound (its bytes) is enough and nothing is encoded per
+    // token; once that bound reaches the limit the text is counted exactly, then each delta.
+    if (!this.exact.has(id)) {
+      const quick = counted + counter.bound(delta);
+      if (quick <= max) {
+        this.counted.set(id, quick);
+        return delta;
+      }
+    }
+    const bound = counted + counter.count(delta);
     if (bound <= max) {
       this.counted.set(id, bound);
       return delta;
     }
     const exact = counter.count(before + delta);
+    this.exact.add(id);
     if (exact <= max) {
       this.counted.set(id, exact);
       return delta;

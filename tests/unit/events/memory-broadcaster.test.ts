@@ -24,4 +24,23 @@ describe('MemoryBroadcaster specifics', () => {
     expect(delivered).toEqual([1]);
     await pending;
   });
+
+  it('keeps the last maxEvents events through many publishes into a full log, replaying from any of them', async () => {
+    const b = new MemoryBroadcaster(() => undefined, { maxEvents: 10, ttlSeconds: 60 });
+    const seqsAfter = async (lastSeq: number) => {
+      const r = await b.since(room, lastSeq);
+      return r.gap ? 'gap' : r.events.map((e) => e.data.seq);
+    };
+    for (let i = 1; i <= 57; i++) {
+      await b.publish(room, 'room:updated', { name: `n${i}` });
+      // Past the length limit the oldest goes with each publish, wherever the log was cut.
+      const oldest = Math.max(1, i - 9);
+      expect(await seqsAfter(oldest - 1)).toEqual(Array.from({ length: i - oldest + 1 }, (_, k) => oldest + k));
+      if (oldest > 1) expect(await seqsAfter(oldest - 2)).toBe('gap');
+    }
+    expect(await seqsAfter(53)).toEqual([54, 55, 56, 57]);
+    expect(await seqsAfter(57)).toEqual([]);
+    const r = await b.since(room, 55);
+    expect(r.gap ? [] : r.events.map((e) => (e.data as { name?: string }).name)).toEqual(['n56', 'n57']);
+  });
 });

@@ -20,6 +20,13 @@ describe('token counts of what is sent', () => {
     expect(tokenCounterFor('gpt-4o').count('hi <|endoftext|> there')).toBeGreaterThan(3);
   });
 
+  it('bounds a count from above without encoding: no text counts more than its quick bound', () => {
+    const texts = ['', 'a', ' the', 'Hello, world!', '[t:1733526000123.456] ', 'naïve café', '日本語のテキスト', '🙂👍🏽', 'x'.repeat(500), '\n\n  \t'];
+    for (const counter of [tokenCounterFor('gpt-4o'), tokenCounterFor('gpt-4'), charCounter]) {
+      for (const t of texts) expect(counter.bound(t), `${counter.encoding}: ${JSON.stringify(t)}`).toBeGreaterThanOrEqual(counter.count(t));
+    }
+  });
+
   it('truncates to the longest prefix within a count', () => {
     for (const counter of [charCounter, tokenCounterFor('gpt-4o')]) {
       const text = 'The quick brown fox jumps over the lazy dog. '.repeat(20);

@@ -1,3 +1,6 @@
+import { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import { AIMessageChunk, isToolMessage, type BaseMessage } from '@langchain/core/messages';
+import { ChatGenerationChunk, type ChatResult } from '@langchain/core/outputs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ALIAS } from '../../../src/config/models';
 import { demoReply } from '../../../src/llm/demo-model';
@@ -153,6 +156,60 @@ const SHAPES: [string, FakeStreamShape][] = [
   ['usage on the last delta', { usageIn: 'last-delta' }],
   ['no role, null content, finish_reason and usage on the last delta', { omitRole: true, nullContent: true, finishReasonIn: 'last-delta', usageIn: 'last-delta' }],
 ];
+
+/** A model in the process: its chunks come without any I/O, in the same tick as what came before. */
+class InProcessToolModel extends BaseChatModel {
+  constructor(private readonly toolName: string) {
+    super({});
+  }
+  _llmType() {
+    return 'in-process';
+  }
+  override bindTools() {
+    return this as never;
+  }
+  async _generate(): Promise<ChatResult> {
+    throw new Error('streams only');
+  }
+  override async *_streamResponseChunks(messages: BaseMessage[]): AsyncGenerator<ChatGenerationChunk> {
+    const afterTool = isToolMessage(messages.at(-1)!);
+    const chunk = (fields: ConstructorParameters<typeof AIMessageChunk>[0]) => new ChatGenerationChunk({ text: '', message: new AIMessageChunk(fields) });
+    if (afterTool) {
+      for (const t of ['Found ', 'it.']) yield chunk({ content: t });
+      yield chunk({ content: '', response_metadata: { finish_reason: 'stop' } });
+      return;
+    }
+    yield chunk({ content: 'Looking. ' });
+    yield chunk({ content: '', tool_call_chunks: [{ index: 0, id: 'c1', name: this.toolName, args: '{"query":"q"}', type: 'tool_call_chunk' }] });
+    yield chunk({ content: '', response_metadata: { finish_reason: 'tool_calls' } });
+  }
+}
+
+describe('runAgent: order of text and tool events', () => {
+  // An unknown tool fails in the tool node without any I/O: its start and end come from the node's update.
+  it.each([
+    ['web_search', 'succeeded'],
+    ['no_such_tool', 'failed'],
+  ])('reports a tool round (%s) and the text around it in the order they happened, with a model that streams without I/O', async (toolName, status) => {
+    const model = new InProcessToolModel(toolName);
+    const base = input({ permissions: ['web_search'] });
+    const order: string[] = [];
+    const result = await runAgent({
+      ...base,
+      models: { ...base.models, chatModel: () => model },
+      callbacks: {
+        onDelta: (t) => order.push(`delta ${t}`),
+        onToolStart: (e) => order.push(`start ${e.toolCallId}`),
+        onToolProgress: () => undefined,
+        onToolEnd: (e) => order.push(`end ${e.toolCallId} ${e.status}`),
+      },
+    });
+    expect(result.error).toBeUndefined();
+    expect(order).toEqual(['delta Looking. ', 'start c1', `end c1 ${status}`, 'delta \n\n', 'delta Found ', 'delta it.']);
+    expect(result.text).toBe('Looking. \n\nFound it.');
+    expect(result.finishReason).toBe('stop');
+  });
+});
 
 describe('runAgent: one graph per agent configuration', () => {
   it('runs of one configuration share the model and graph, and each keeps its own text and usage', async () => {
