@@ -20,6 +20,8 @@ import { roomHandlers } from './handlers/room-handlers';
 import { turnHandlers } from './handlers/turn-handlers';
 import { RoomDelivery } from './room-delivery';
 import { applyRole, leaveDeletedRoom } from './socket-roles';
+import { JoinCache, type KeptSnapshotParts } from './join-cache';
+import { PresenceAnnouncer } from './presence-announcer';
 
 export type { AppServer, RealtimeContext } from './context';
 
@@ -70,14 +72,21 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
   }
   const { broadcaster, replayLog } = d.roomEvents;
   // A role change applies to this node's sockets of the member before the event reaches anyone.
+  const joinCache = new JoinCache<KeptSnapshotParts>();
+  const announcer = new PresenceAnnouncer(broadcaster, d.roomEvents.presence, config.limits.presenceBatchMs, logger);
   const deliver: typeof delivery.deliver = (roomId, event, data) => {
+    // What joins keep of the room is dropped by the events that change it, before anyone hears of them.
+    joinCache.observe(roomId, event, data);
     if (event === 'member:updated') {
       const { userId, role } = data as RoomEvent<'member:updated'>;
       applyRole(io, delivery, roomId, userId, role);
     }
     delivery.deliver(roomId, event, data);
     // The room's last event: this node's sockets leave it (no presence is announced for a room that is gone).
-    if (event === 'room:deleted') leaveDeletedRoom(io, roomId);
+    if (event === 'room:deleted') {
+      leaveDeletedRoom(io, roomId);
+      announcer.forget(roomId);
+    }
   };
   d.roomEvents.attach({ deliver, activeRooms: () => [...localRooms(nsp()), ...delivery.heldRooms()] });
 
@@ -89,6 +98,8 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
     replayLog,
     presence: d.roomEvents.presence,
     delivery,
+    joinCache,
+    announcer,
     rateLimiter: d.rateLimiter,
     logger,
   };
@@ -244,6 +255,7 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
       d.events.off('room:deleted', onRoomDeleted);
       d.events.off('agents:changed', onAgents);
       d.events.off('room:updated', onRoom);
+      announcer.close();
       // The last events of this node's turns first reach its sockets (they came through Redis).
       await d.roomEvents.flush(FLUSH_BEFORE_CLOSE_MS).catch((err: unknown) => logger.warn('room event flush failed', { err }));
       // Close this node's connections only (not io.disconnectSockets, which the Redis adapter
