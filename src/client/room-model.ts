@@ -124,6 +124,10 @@ export class RoomModel {
     // Several users' presence in one event: each change applies as a `presence` event would.
     on('presence:batch', mine<RoomEvent<'presence:batch'>>((e) => e.changes.forEach(presence)));
     on('typing', mine<TypingEvent>((e) => (e.on ? this.typing.set(e.userId, { sessionId: e.sessionId, until: Date.now() + TYPING_TTL_MS }) : this.typing.delete(e.userId))));
+    // A new session takes the place of one guessed from its first message.
+    on('session:created', mine<RoomEvent<'session:created'>>((e) => {
+      this.sessions = [...this.sessions.filter((s) => s.id !== e.session.id), e.session].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    }));
     on('message:created', mine<RoomEvent<'message:created'>>((e) => this.addMessage(e.message)));
     on('turn:queued', mine<RoomEvent<'turn:queued'>>((e) => this.turn(e.turnId, e.sessionId, { status: 'queued', position: e.position, messageId: e.messageId })));
     on('turn:started', mine<RoomEvent<'turn:started'>>((e) => this.turn(e.turnId, e.sessionId, { status: 'running', mode: e.mode, position: undefined })));

@@ -163,6 +163,8 @@ export const roomEventSchemas = {
   'member:updated': z.object({ userId: z.string(), role: z.enum(MEMBER_ROLES) }),
   /** A member left or was removed (their sockets left the room). */
   'member:removed': z.object({ userId: z.string() }),
+  /** A session was created (over REST). */
+  'session:created': z.object({ session: sessionDtoSchema }),
   /** A session was renamed. */
   'session:updated': z.object({ session: sessionDtoSchema }),
   /** A session was deleted with its messages and turns. */

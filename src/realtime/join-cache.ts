@@ -5,14 +5,15 @@ import type { StreamPosition } from '../events/stream-position';
 
 /**
  * The parts of a snapshot that change only with a sequenced room event, kept between joins of a
- * room on this node (`JoinCache`): the room, its agents and settings, the recent messages and
- * their turns, and the approvals waiting.
+ * room on this node (`JoinCache`): the room, its agents and settings, the newest sessions, the
+ * recent messages and their turns, and the approvals waiting.
  */
 export interface KeptSnapshotParts {
   name: string;
   mode: RoomSnapshot['mode'];
   settings: RoomSettings | null;
   agents: RoomSnapshot['agents'];
+  sessions: RoomSnapshot['sessions'];
   recentMessages: RoomSnapshot['recentMessages'];
   recentTurns: RoomSnapshot['recentTurns'];
   pendingApprovals: RoomSnapshot['pendingApprovals'];
@@ -21,16 +22,16 @@ export interface KeptSnapshotParts {
 /**
  * What this node remembers between joins of a room, so that a burst of joins does not read the
  * same rows once per join: each member's role, and the parts of the room's snapshot that change
- * only with a sequenced room event (`T`: the room, its agents and settings, the recent messages
- * and their turns, the approvals waiting).
+ * only with a sequenced room event (`T`: the room, its agents and settings, the newest sessions,
+ * the recent messages and their turns, the approvals waiting).
  *
  * Every node's sink sees every event of a room it follows, in order (`observe`). Presence events
  * change nothing kept here; any other event drops the room's kept parts (a role event only the
  * member's role), and so does a break in the stream (a new epoch, a seq that jumps: events this
  * node did not see). A value read while such an event arrived is not kept (`generation`), and a
  * join whose join point this node has not seen in order reads afresh. What a snapshot shows that
- * can change without a room event (the sessions list, the budget ledger, turns in flight, who is
- * online) is never kept. Entries older than `maxAgeMs` are read again whatever happened.
+ * can change without a room event (the budget ledger, turns in flight, who is online) is never
+ * kept. Entries older than `maxAgeMs` are read again whatever happened.
  */
 export class JoinCache<T> {
   private readonly rooms = new Map<string, RoomState<T>>();
@@ -38,7 +39,8 @@ export class JoinCache<T> {
   constructor(
     private readonly maxAgeMs = 60_000,
     private readonly now: () => number = Date.now,
-    private readonly maxRooms = 10_000,
+    /** Rooms kept at once; the one kept longest goes first (a room's parts hold up to 50 messages). */
+    private readonly maxRooms = 256,
   ) {}
 
   /** Every room event this node delivers, in order, before it reaches any socket. */

@@ -216,6 +216,7 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
   const onUpdated = ({ roomId, userId, role }: DomainEventMap['member:updated'][0]) => publish(roomId, 'member:updated', { userId, role });
   d.events.on('member:added', onAdded);
   d.events.on('member:updated', onUpdated);
+  const onSessionCreated = ({ roomId, session }: DomainEventMap['session:created'][0]) => publish(roomId, 'session:created', { session });
   const onSessionUpdated = ({ roomId, session }: DomainEventMap['session:updated'][0]) => publish(roomId, 'session:updated', { session });
   const onSessionDeleted = ({ roomId, sessionId }: DomainEventMap['session:deleted'][0]) => publish(roomId, 'session:deleted', { sessionId });
   const onFileDeleted = ({ roomId, fileId }: DomainEventMap['file:deleted'][0]) => publish(roomId, 'file:deleted', { fileId });
@@ -226,6 +227,7 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
       .catch((err) => logger.warn('room:deleted publish failed', { roomId, err }))
       .then(() => d.roomEvents.forget(roomId))
       .catch((err) => logger.warn('dropping a deleted room stream failed', { roomId, err }));
+  d.events.on('session:created', onSessionCreated);
   d.events.on('session:updated', onSessionUpdated);
   d.events.on('session:deleted', onSessionDeleted);
   d.events.on('file:deleted', onFileDeleted);
@@ -249,6 +251,7 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
       d.events.off('member:removed', onRemoved);
       d.events.off('member:added', onAdded);
       d.events.off('member:updated', onUpdated);
+      d.events.off('session:created', onSessionCreated);
       d.events.off('session:updated', onSessionUpdated);
       d.events.off('session:deleted', onSessionDeleted);
       d.events.off('file:deleted', onFileDeleted);

@@ -246,10 +246,7 @@ export class RoomService {
     };
   }
 
-  /**
-   * The room's newest sessions (a join snapshot). Read on every join: a new session is no room
-   * event, so it cannot be kept between joins.
-   */
+  /** The room's newest sessions (a join snapshot). */
   async recentSessions(roomId: string, limit: number): Promise<SessionDto[]> {
     const sessions = await this.orm.em.fork().find(Session, { room: roomId }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit });
     return sessions.map(presentSession);

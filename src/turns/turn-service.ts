@@ -228,11 +228,11 @@ export class TurnService {
   }
 
   /** A room's spend of the day and what is left of its budgets (the join snapshot): the ledger is always read. */
-  async roomBudget(roomId: string, known?: { settings: Awaited<ReturnType<TurnRepository['roomSettings']>> }): Promise<BudgetStatusDto> {
+  async roomBudget(roomId: string, knownSettings?: ReturnType<TurnRepository['roomSettings']>): Promise<BudgetStatusDto> {
     const day = utcDay(this.d.clock.now());
     const [settings, state] = await Promise.all([
       // The room's settings when the caller has them (a join keeps them until `room:updated`).
-      known ? known.settings : this.repo.roomSettings(roomId),
+      knownSettings ?? this.repo.roomSettings(roomId),
       this.d.budgets.state({ scope: 'room', scopeId: roomId }, day),
     ]);
     return budgetStatus(day, roomLimits(settings, this.d.budgetDefaults), state);

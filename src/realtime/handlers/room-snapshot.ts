@@ -45,8 +45,9 @@ export async function snapshotAt(ctx: RealtimeContext, roomId: string, at: Strea
 }
 
 async function readKeptParts(ctx: RealtimeContext, roomId: string): Promise<KeptSnapshotParts> {
-  const [data, pendingApprovals] = await Promise.all([
+  const [data, sessions, pendingApprovals] = await Promise.all([
     ctx.services.rooms.snapshotData(roomId, { messages: SNAPSHOT_MESSAGES }),
+    ctx.services.rooms.recentSessions(roomId, SNAPSHOT_SESSIONS),
     ctx.services.approvals.pending(roomId),
   ]);
   return {
@@ -54,6 +55,7 @@ async function readKeptParts(ctx: RealtimeContext, roomId: string): Promise<Kept
     mode: data.room.mode,
     settings: data.room.settings ?? null,
     agents: data.agents,
+    sessions,
     recentMessages: data.recentMessages,
     recentTurns: data.recentTurns,
     pendingApprovals,
@@ -61,15 +63,18 @@ async function readKeptParts(ctx: RealtimeContext, roomId: string): Promise<Kept
 }
 
 async function buildSnapshot(ctx: RealtimeContext, roomId: string, at: StreamPosition): Promise<RoomSnapshot> {
-  // What no room event announces is read on every join: the sessions (a new one is no event), the
-  // budget ledger (holds move without an event), the turns in flight and who is online.
-  const [kept, sessions, online, inFlight] = await Promise.all([
-    ctx.joinCache.parts(roomId, at, () => readKeptParts(ctx, roomId)),
-    ctx.services.rooms.recentSessions(roomId, SNAPSHOT_SESSIONS),
+  // What no room event announces is read on every join: the budget ledger (holds move without an
+  // event), the turns in flight and who is online.
+  const keptParts = ctx.joinCache.parts(roomId, at, () => readKeptParts(ctx, roomId));
+  const [kept, online, inFlight, budget] = await Promise.all([
+    keptParts,
     membersOnline(ctx, roomId),
     ctx.services.turns.inFlight(roomId),
+    ctx.services.turns.roomBudget(
+      roomId,
+      keptParts.then((k) => k.settings),
+    ),
   ]);
-  const budget = await ctx.services.turns.roomBudget(roomId, { settings: kept.settings });
   const { pendingApprovals } = kept;
   // A turn with a tool call waiting for a member shows as `awaiting_approval`.
   const awaiting = new Set(pendingApprovals.map((a) => a.turnId));
@@ -83,7 +88,7 @@ async function buildSnapshot(ctx: RealtimeContext, roomId: string, at: StreamPos
     agents: kept.agents,
     membersOnline: online.members,
     membersOnlineCount: online.count,
-    sessions,
+    sessions: kept.sessions,
     recentMessages: kept.recentMessages,
     recentTurns: kept.recentTurns,
     turnsInFlight,

@@ -96,6 +96,14 @@ describe('what joins keep, across two nodes', () => {
       ack = await joiner.request('room:join', { roomId });
       expect(ack.ok).toBe(true);
       expect(ack.snapshot.recentMessages.map((m: { content: string }) => m.content)).toContain('hello from A');
+
+      // A session created on A (announced as session:created) is listed in B's next snapshot.
+      expect((await joiner.request('room:leave', { roomId })).ok).toBe(true);
+      const created = (await a.api(owner, 'POST', `/rooms/${roomId}/sessions`, { title: 'made on A' })).body.id as string;
+      await observer.until(() => observer.roomEvents(roomId, 'session:created').some((e) => e.data.session.id === created), 'the new session on B');
+      ack = await joiner.request('room:join', { roomId });
+      expect(ack.ok).toBe(true);
+      expect(ack.snapshot.sessions.map((x: { id: string }) => x.id)).toContain(created);
     } finally {
       onA.close();
       observer.close();
