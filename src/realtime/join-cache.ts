@@ -25,9 +25,9 @@ export interface KeptSnapshotParts {
  * only with a sequenced room event (`T`: the room, its agents and settings, the newest sessions,
  * the recent messages and their turns, the approvals waiting).
  *
- * Every node's sink sees every event of a room it follows, in order (`observe`). Presence events
- * change nothing kept here; any other event drops the room's kept parts (a role event only the
- * member's role), and so does a break in the stream (a new epoch, a seq that jumps: events this
+ * Every node's sink sees every event of a room it follows, in order (`observe`). Presence events,
+ * `agent:delta`, `tool:progress` and `file:progress` change nothing kept here; any other event
+ * drops the room's kept parts (a role event only the member's role), and so does a break in the stream (a new epoch, a seq that jumps: events this
  * node did not see). A value read while such an event arrived is not kept (`generation`), and a
  * join whose join point this node has not seen in order reads afresh. What a snapshot shows that
  * can change without a room event (the budget ledger, turns in flight, who is online) is never
@@ -55,8 +55,13 @@ export class JoinCache<T> {
     r.seen = { epoch: data.epoch, seq: data.seq };
     if (!inOrder) return this.reset(r);
     switch (event) {
+      // Nothing kept shows these: who is online and a turn's partial text are read on every join,
+      // and a file's progress is no part of a snapshot.
       case 'presence':
       case 'presence:batch':
+      case 'agent:delta':
+      case 'tool:progress':
+      case 'file:progress':
         return;
       case 'member:added':
       case 'member:updated':
@@ -138,7 +143,7 @@ export class JoinCache<T> {
     }
   }
 
-  /** Whether the member's role may have changed since `mark()` was taken. */
+  /** Changes whenever a kept role of the room may have gone stale (an event about a membership, a break in the stream). */
   roleMark(roomId: string): number {
     return this.room(roomId).roleGen;
   }

@@ -13,12 +13,13 @@ describe('JoinCache', () => {
     expect(await c.parts('r', { epoch: 'e1', seq: 5 }, build)).toBe('v1');
     c.observe('r', 'presence', ev(6));
     c.observe('r', 'presence:batch', ev(7));
-    expect(await c.parts('r', { epoch: 'e1', seq: 7 }, build)).toBe('v1');
-    c.observe('r', 'message:created', ev(8));
-    expect(await c.parts('r', { epoch: 'e1', seq: 8 }, build)).toBe('v2');
+    c.observe('r', 'agent:delta', ev(8));
+    expect(await c.parts('r', { epoch: 'e1', seq: 8 }, build)).toBe('v1');
+    c.observe('r', 'message:created', ev(9));
+    expect(await c.parts('r', { epoch: 'e1', seq: 9 }, build)).toBe('v2');
     // A seq that jumps: events this node did not see.
-    c.observe('r', 'presence', ev(10));
-    expect(await c.parts('r', { epoch: 'e1', seq: 10 }, build)).toBe('v3');
+    c.observe('r', 'presence', ev(11));
+    expect(await c.parts('r', { epoch: 'e1', seq: 11 }, build)).toBe('v3');
     // A new epoch.
     c.observe('r', 'presence', ev(1, {}, 'e2'));
     expect(await c.parts('r', { epoch: 'e2', seq: 1 }, build)).toBe('v4');
