@@ -4,7 +4,7 @@
 // replaces the state; a turn in flight continues from its partial text with only the frames after
 // its own position, so a reconnect neither loses nor doubles text.
 import type { AgentDto, MessageDto, RoomMode, SessionDto, TurnStatus } from '../contract/dto';
-import type { RoomEvent, RoomSnapshot, TypingEvent, Usage } from '../contract/events';
+import type { RoomEvent, RoomEventPayloads, RoomSnapshot, TypingEvent, Usage } from '../contract/events';
 
 /** What the model listens to: a client's ordered room events and its snapshots (PantheonClient). */
 export interface RoomEventSource {
@@ -118,8 +118,16 @@ export class RoomModel {
       this.changed();
     };
     this.unsubscribe.push(client.onSnapshot((s) => s.roomId === roomId && (this.applySnapshot(s), this.changed())));
-    on('presence', mine<RoomEvent<'presence'>>((e) => (e.state === 'joined' ? this.online.set(e.userId, { userId: e.userId, displayName: e.displayName, kind: e.kind }) : this.online.delete(e.userId))));
+    const presence = (e: RoomEventPayloads['presence']) =>
+      e.state === 'joined' ? this.online.set(e.userId, { userId: e.userId, displayName: e.displayName, kind: e.kind }) : this.online.delete(e.userId);
+    on('presence', mine<RoomEvent<'presence'>>(presence));
+    // Several users' presence in one event: each change applies as a `presence` event would.
+    on('presence:batch', mine<RoomEvent<'presence:batch'>>((e) => e.changes.forEach(presence)));
     on('typing', mine<TypingEvent>((e) => (e.on ? this.typing.set(e.userId, { sessionId: e.sessionId, until: Date.now() + TYPING_TTL_MS }) : this.typing.delete(e.userId))));
+    // A new session takes the place of one guessed from its first message.
+    on('session:created', mine<RoomEvent<'session:created'>>((e) => {
+      this.sessions = [...this.sessions.filter((s) => s.id !== e.session.id), e.session].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    }));
     on('message:created', mine<RoomEvent<'message:created'>>((e) => this.addMessage(e.message)));
     on('turn:queued', mine<RoomEvent<'turn:queued'>>((e) => this.turn(e.turnId, e.sessionId, { status: 'queued', position: e.position, messageId: e.messageId })));
     on('turn:started', mine<RoomEvent<'turn:started'>>((e) => this.turn(e.turnId, e.sessionId, { status: 'running', mode: e.mode, position: undefined })));

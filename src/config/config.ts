@@ -98,6 +98,8 @@ const envSchema = z.object({
   MODEL_TIMEOUT_MS: intFrom(60_000, 100, 3_600_000),
   TURN_RECURSION_LIMIT: intFrom(25, 1, 1000),
   DELTA_FLUSH_MS: intFrom(40, 0, 10_000),
+  /** Presence changes within this long of the last one published in a room go out together (0: each at once). */
+  PRESENCE_BATCH_MS: intFrom(100, 0, 10_000),
   /** On SIGTERM, how long running turns may take to finish before they are cancelled. */
   SHUTDOWN_GRACE_MS: intFrom(10_000, 0, 600_000),
   /** How often a node proves it still works on its turns, and checkpoints the text they streamed. */
@@ -218,6 +220,7 @@ export interface AppConfig {
     modelTimeoutMs: number;
     turnRecursionLimit: number;
     deltaFlushMs: number;
+    presenceBatchMs: number;
     shutdownGraceMs: number;
     replayLogMaxEvents: number;
     replayLogTtlSeconds: number;
@@ -402,6 +405,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       modelTimeoutMs: e.MODEL_TIMEOUT_MS,
       turnRecursionLimit: e.TURN_RECURSION_LIMIT,
       deltaFlushMs: e.DELTA_FLUSH_MS,
+      presenceBatchMs: e.PRESENCE_BATCH_MS,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
       replayLogMaxEvents: e.REPLAY_LOG_MAX_EVENTS,
       replayLogTtlSeconds: e.REPLAY_LOG_TTL_SECONDS,

@@ -64,8 +64,17 @@ const ENDED_TURN_STATUSES = TURN_STATUSES.filter((s): s is Exclude<(typeof TURN_
  * Payloads of sequenced room events (without the envelope), as zod schemas: the types below are
  * inferred from them, and docs/asyncapi.json is generated from them.
  */
+const presenceChangeSchema = z.object({ userId: z.string(), displayName: z.string(), kind: z.enum(USER_KINDS), state: z.enum(['joined', 'left']) });
+
 export const roomEventSchemas = {
-  presence: z.object({ userId: z.string(), displayName: z.string(), kind: z.enum(USER_KINDS), state: z.enum(['joined', 'left']) }),
+  /** A user's first socket joined the room, or their last left it. */
+  presence: presenceChangeSchema,
+  /**
+   * Several users' presence at once: changes within PRESENCE_BATCH_MS of an earlier one are
+   * published together, each user once, with their state when the batch went out. Apply each
+   * change as a `presence` event.
+   */
+  'presence:batch': z.object({ changes: z.array(presenceChangeSchema).min(1) }),
   'message:created': z.object({ message: messageDtoSchema }),
   /** The author edited a message: its new text (the earlier ones are in the turn's audit). */
   'message:updated': z.object({ message: messageDtoSchema }),
@@ -154,6 +163,8 @@ export const roomEventSchemas = {
   'member:updated': z.object({ userId: z.string(), role: z.enum(MEMBER_ROLES) }),
   /** A member left or was removed (their sockets left the room). */
   'member:removed': z.object({ userId: z.string() }),
+  /** A session was created (over REST). */
+  'session:created': z.object({ session: sessionDtoSchema }),
   /** A session was renamed. */
   'session:updated': z.object({ session: sessionDtoSchema }),
   /** A session was deleted with its messages and turns. */

@@ -29,6 +29,8 @@ export interface PresenceCounter {
   forget(roomId: string): Promise<void>;
   /** How many users are online in the room, and at most `limit` of them (which ones is unspecified). */
   online(roomId: string, limit: number): Promise<OnlinePage>;
+  /** Which of these users have a socket in the room now, and who they are. */
+  present(roomId: string, userIds: string[]): Promise<Map<string, PresentUser>>;
 }
 
 export class MemoryPresence implements PresenceCounter {
@@ -66,6 +68,16 @@ export class MemoryPresence implements PresenceCounter {
       page.push(user);
     }
     return { count: users.size, users: page };
+  }
+
+  async present(roomId: string, userIds: string[]): Promise<Map<string, PresentUser>> {
+    const users = this.rooms.get(roomId);
+    const out = new Map<string, PresentUser>();
+    for (const id of userIds) {
+      const entry = users?.get(id);
+      if (entry) out.set(id, entry.user);
+    }
+    return out;
   }
 
   async forget(roomId: string): Promise<void> {
@@ -125,6 +137,24 @@ export class RedisPresence implements PresenceCounter {
       userId,
     );
     return Number(n) === 0;
+  }
+
+  async present(roomId: string, userIds: string[]): Promise<Map<string, PresentUser>> {
+    const out = new Map<string, PresentUser>();
+    if (!userIds.length) return out;
+    // Who they are is removed with the last socket (EXIT_SCRIPT): a user listed there is present.
+    const infos = await this.redis.hmget(this.whoKey(roomId), ...userIds);
+    userIds.forEach((userId, i) => {
+      const raw = infos[i];
+      if (!raw) return;
+      try {
+        const info = JSON.parse(raw) as { displayName?: unknown; kind?: unknown };
+        out.set(userId, { userId, displayName: String(info.displayName ?? ''), kind: info.kind === 'bot' ? 'bot' : 'human' });
+      } catch {
+        // Not ours: presence is a hint.
+      }
+    });
+    return out;
   }
 
   async online(roomId: string, limit: number): Promise<OnlinePage> {

@@ -7,6 +7,8 @@ import type { Broadcaster } from '../events/broadcaster';
 import type { PresenceCounter } from '../events/presence';
 import type { ReplayLog } from '../events/replay-log';
 import type { RateLimiter } from '../infra/rate-limiter';
+import type { JoinCache, KeptSnapshotParts } from './join-cache';
+import type { PresenceAnnouncer } from './presence-announcer';
 import type { RoomDelivery } from './room-delivery';
 
 export type AppSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -21,6 +23,10 @@ export interface RealtimeContext {
   replayLog: ReplayLog;
   presence: PresenceCounter;
   delivery: RoomDelivery;
+  /** Roles and snapshot parts kept between joins, dropped by the room events that change them. */
+  joinCache: JoinCache<KeptSnapshotParts>;
+  /** Publishes presence changes, several in a short window as one `presence:batch`. */
+  announcer: PresenceAnnouncer;
   rateLimiter: RateLimiter;
   logger: Logger;
 }

@@ -20,6 +20,8 @@ import { roomHandlers } from './handlers/room-handlers';
 import { turnHandlers } from './handlers/turn-handlers';
 import { RoomDelivery } from './room-delivery';
 import { applyRole, leaveDeletedRoom } from './socket-roles';
+import { JoinCache, type KeptSnapshotParts } from './join-cache';
+import { PresenceAnnouncer } from './presence-announcer';
 
 export type { AppServer, RealtimeContext } from './context';
 
@@ -70,14 +72,21 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
   }
   const { broadcaster, replayLog } = d.roomEvents;
   // A role change applies to this node's sockets of the member before the event reaches anyone.
+  const joinCache = new JoinCache<KeptSnapshotParts>();
+  const announcer = new PresenceAnnouncer(broadcaster, d.roomEvents.presence, config.limits.presenceBatchMs, logger);
   const deliver: typeof delivery.deliver = (roomId, event, data) => {
+    // What joins keep of the room is dropped by the events that change it, before anyone hears of them.
+    joinCache.observe(roomId, event, data);
     if (event === 'member:updated') {
       const { userId, role } = data as RoomEvent<'member:updated'>;
       applyRole(io, delivery, roomId, userId, role);
     }
     delivery.deliver(roomId, event, data);
     // The room's last event: this node's sockets leave it (no presence is announced for a room that is gone).
-    if (event === 'room:deleted') leaveDeletedRoom(io, roomId);
+    if (event === 'room:deleted') {
+      leaveDeletedRoom(io, roomId);
+      announcer.forget(roomId);
+    }
   };
   d.roomEvents.attach({ deliver, activeRooms: () => [...localRooms(nsp()), ...delivery.heldRooms()] });
 
@@ -89,6 +98,8 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
     replayLog,
     presence: d.roomEvents.presence,
     delivery,
+    joinCache,
+    announcer,
     rateLimiter: d.rateLimiter,
     logger,
   };
@@ -194,6 +205,7 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
   const onUpdated = ({ roomId, userId, role }: DomainEventMap['member:updated'][0]) => publish(roomId, 'member:updated', { userId, role });
   d.events.on('member:added', onAdded);
   d.events.on('member:updated', onUpdated);
+  const onSessionCreated = ({ roomId, session }: DomainEventMap['session:created'][0]) => publish(roomId, 'session:created', { session });
   const onSessionUpdated = ({ roomId, session }: DomainEventMap['session:updated'][0]) => publish(roomId, 'session:updated', { session });
   const onSessionDeleted = ({ roomId, sessionId }: DomainEventMap['session:deleted'][0]) => publish(roomId, 'session:deleted', { sessionId });
   const onFileDeleted = ({ roomId, fileId }: DomainEventMap['file:deleted'][0]) => publish(roomId, 'file:deleted', { fileId });
@@ -204,6 +216,7 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
       .catch((err) => logger.warn('room:deleted publish failed', { roomId, err }))
       .then(() => d.roomEvents.forget(roomId))
       .catch((err) => logger.warn('dropping a deleted room stream failed', { roomId, err }));
+  d.events.on('session:created', onSessionCreated);
   d.events.on('session:updated', onSessionUpdated);
   d.events.on('session:deleted', onSessionDeleted);
   d.events.on('file:deleted', onFileDeleted);
@@ -227,12 +240,14 @@ export async function createRealtime(d: RealtimeDeps): Promise<Realtime> {
       d.events.off('member:removed', onRemoved);
       d.events.off('member:added', onAdded);
       d.events.off('member:updated', onUpdated);
+      d.events.off('session:created', onSessionCreated);
       d.events.off('session:updated', onSessionUpdated);
       d.events.off('session:deleted', onSessionDeleted);
       d.events.off('file:deleted', onFileDeleted);
       d.events.off('room:deleted', onRoomDeleted);
       d.events.off('agents:changed', onAgents);
       d.events.off('room:updated', onRoom);
+      announcer.close();
       // The last events of this node's turns first reach its sockets (they came through Redis).
       await d.roomEvents.flush(FLUSH_BEFORE_CLOSE_MS).catch((err: unknown) => logger.warn('room event flush failed', { err }));
       // Close this node's connections only (not io.disconnectSockets, which the Redis adapter

@@ -220,19 +220,17 @@ export class RoomService {
   /** What a joining client needs to draw the room: its agents, recent sessions and messages. */
   async snapshotData(
     roomId: string,
-    opts: { sessions: number; messages: number },
+    opts: { messages: number },
   ): Promise<{
     room: Room;
     agents: AgentDto[];
-    sessions: SessionDto[];
     recentMessages: MessageDto[];
     recentTurns: TurnStateDto[];
   }> {
     const em = this.orm.em.fork();
     const room = await em.findOneOrFail(Room, { id: roomId });
-    const [agents, sessions, messages] = await Promise.all([
+    const [agents, messages] = await Promise.all([
       em.find(Agent, { room: roomId }, { orderBy: { position: 'asc', createdAt: 'asc' } }),
-      em.find(Session, { room: roomId }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: opts.sessions }),
       em.find(Message, { room: roomId }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: opts.messages }),
     ]);
     messages.reverse();
@@ -243,9 +241,14 @@ export class RoomService {
     return {
       room,
       agents: agents.map(presentAgent),
-      sessions: sessions.map(presentSession),
       recentMessages: messages.map(presentMessage),
       recentTurns: turnIds.flatMap((id) => (byId.has(id) ? [presentTurnState(byId.get(id)!)] : [])),
     };
+  }
+
+  /** The room's newest sessions (a join snapshot). */
+  async recentSessions(roomId: string, limit: number): Promise<SessionDto[]> {
+    const sessions = await this.orm.em.fork().find(Session, { room: roomId }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit });
+    return sessions.map(presentSession);
   }
 }

@@ -64,7 +64,9 @@ export class SessionService {
         createdBy: em.getReference(User, userId),
       });
     });
-    return presentSession(session);
+    const dto = presentSession(session);
+    this.events?.emit('session:created', { roomId, session: dto });
+    return dto;
   }
 
   async list(userId: string, roomId: string, q: { before?: string; limit: number }): Promise<Page<SessionDto>> {

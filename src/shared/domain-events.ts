@@ -14,6 +14,7 @@ export interface DomainEventMap {
   'room:updated': [{ roomId: string }];
   /** The room's rows are gone: announce it, then drop its event stream. */
   'room:deleted': [{ roomId: string }];
+  'session:created': [{ roomId: string; session: SessionDto }];
   'session:updated': [{ roomId: string; session: SessionDto }];
   'session:deleted': [{ roomId: string; sessionId: string }];
   'file:deleted': [{ roomId: string; fileId: string }];

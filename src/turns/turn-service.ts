@@ -227,10 +227,14 @@ export class TurnService {
     };
   }
 
-  /** A room's spend of the day and what is left of its budgets (the join snapshot). */
-  async roomBudget(roomId: string): Promise<BudgetStatusDto> {
+  /** A room's spend of the day and what is left of its budgets (the join snapshot): the ledger is always read. */
+  async roomBudget(roomId: string, knownSettings?: ReturnType<TurnRepository['roomSettings']>): Promise<BudgetStatusDto> {
     const day = utcDay(this.d.clock.now());
-    const [settings, state] = await Promise.all([this.repo.roomSettings(roomId), this.d.budgets.state({ scope: 'room', scopeId: roomId }, day)]);
+    const [settings, state] = await Promise.all([
+      // The room's settings when the caller has them (a join keeps them until `room:updated`).
+      knownSettings ?? this.repo.roomSettings(roomId),
+      this.d.budgets.state({ scope: 'room', scopeId: roomId }, day),
+    ]);
     return budgetStatus(day, roomLimits(settings, this.d.budgetDefaults), state);
   }
 

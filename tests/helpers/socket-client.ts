@@ -82,8 +82,20 @@ export class TestClient {
     });
   }
 
+  /**
+   * The room's sequenced events as received (of one name when given). `presence` also lists each
+   * change of a `presence:batch`, with the batch's envelope and `batched: true`, in order: the
+   * presence a client applies, however it was grouped.
+   */
   roomEvents(roomId: string, name?: string): Received[] {
-    return this.received.filter((r) => r.data?.roomId === roomId && typeof r.data?.seq === 'number' && (!name || r.event === name));
+    const mine = this.received.filter((r) => r.data?.roomId === roomId && typeof r.data?.seq === 'number');
+    if (name !== 'presence') return mine.filter((r) => !name || r.event === name);
+    return mine.flatMap((r): Received[] => {
+      if (r.event === 'presence') return [r];
+      if (r.event !== 'presence:batch') return [];
+      const { changes, ...envelope } = r.data as RoomEvent & { changes: Record<string, unknown>[] };
+      return changes.map((c) => ({ event: 'presence', data: { ...envelope, ...c, batched: true } as Received['data'] }));
+    });
   }
 
   seqs(roomId: string): number[] {

@@ -18,8 +18,9 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
   const joining = new Set<string>();
 
   /**
-   * A socket enters or leaves a room: `presence` goes out only for the user's first socket in the
-   * room and their last, so tabs, devices and re-joins do not flood the room (or its replay log).
+   * A socket enters or leaves a room: presence goes out only for the user's first socket in the
+   * room and their last, so tabs, devices and re-joins do not flood the room (or its replay log);
+   * changes close together go out as one event (`PresenceAnnouncer`).
    */
   const presence = (socket: AppSocket, roomId: string, state: 'joined' | 'left') =>
     (state === 'joined'
@@ -28,7 +29,7 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
     )
       .then((announce) => {
         if (!announce) return;
-        return ctx.broadcaster.publish(roomId, 'presence', {
+        ctx.announcer.announce(roomId, {
           userId: socket.data.userId,
           displayName: socket.data.displayName,
           kind: socket.data.kind,
@@ -57,9 +58,19 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
     const held = ctx.delivery.hold(socket, roomId);
     try {
       // The role is read once holding began: a change committed meanwhile arrives as
-      // `member:updated`, which sets the held socket's role and wins over this read.
-      const role = await ctx.services.access.roleOf(roomId, socket.data.userId);
+      // `member:updated`, which sets the held socket's role and wins over this read. It comes
+      // from what this node keeps of the member's role, dropped by every event about it.
+      const readRole = () => ctx.services.access.roleOf(roomId, socket.data.userId);
+      const roleMark = ctx.joinCache.roleMark(roomId);
+      const role = await ctx.joinCache.role(roomId, socket.data.userId, readRole);
       if (!socket.data.roles.has(roomId)) socket.data.roles.set(roomId, role);
+      // A kept role that may have gone stale while the join ran (an event about a membership, or
+      // events this node did not see) is read again before the join is answered.
+      const recheck = async () => {
+        if (ctx.joinCache.roleMark(roomId) === roleMark) return;
+        const now = await ctx.joinCache.role(roomId, socket.data.userId, readRole);
+        if (socket.data.roles.get(roomId) === role) socket.data.roles.set(roomId, now);
+      };
       // Past the cap of held events the join starts over once, as a snapshot (with `replayGap` when
       // the client asked for a replay); a room too busy for that is refused for a moment.
       const overflowed = () => {
@@ -75,6 +86,7 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
         if (!replay.gap) {
           // Missed events go out as ordinary events, in order, before the ack and before live ones:
           // from the log up to the join point, the rest from the held buffer.
+          await recheck();
           if (held.overflowed) return await overflowed();
           const missed = mergeDeltas(replay.events.filter((e) => e.data.seq <= at.seq));
           for (const { event, data } of missed) socket.emit(event, data as never);
@@ -92,6 +104,7 @@ export function roomHandlers(ctx: RealtimeContext): Pick<EventHandlers, 'room:jo
         }
       }
       const { snapshot, after } = await snapshotAt(ctx, roomId, at);
+      await recheck();
       if (held.overflowed) return await overflowed();
       // The ack goes before the events that follow it: ack, then release, in one synchronous step.
       return {

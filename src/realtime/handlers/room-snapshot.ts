@@ -2,6 +2,7 @@ import type { MemberDto } from '../../contract/dto';
 import type { InFlightTurn, LoggedRoomEvent, RoomSnapshot } from '../../contract/events';
 import { mergeDeltas } from '../../events/replay-log';
 import type { StreamPosition } from '../../events/stream-position';
+import type { KeptSnapshotParts } from '../join-cache';
 import type { RealtimeContext } from '../context';
 
 const SNAPSHOT_SESSIONS = 20;
@@ -43,29 +44,53 @@ export async function snapshotAt(ctx: RealtimeContext, roomId: string, at: Strea
   return { snapshot: { ...built, seq, turnsInFlight }, after };
 }
 
+async function readKeptParts(ctx: RealtimeContext, roomId: string): Promise<KeptSnapshotParts> {
+  const [data, sessions, pendingApprovals] = await Promise.all([
+    ctx.services.rooms.snapshotData(roomId, { messages: SNAPSHOT_MESSAGES }),
+    ctx.services.rooms.recentSessions(roomId, SNAPSHOT_SESSIONS),
+    ctx.services.approvals.pending(roomId),
+  ]);
+  return {
+    name: data.room.name,
+    mode: data.room.mode,
+    settings: data.room.settings ?? null,
+    agents: data.agents,
+    sessions,
+    recentMessages: data.recentMessages,
+    recentTurns: data.recentTurns,
+    pendingApprovals,
+  };
+}
+
 async function buildSnapshot(ctx: RealtimeContext, roomId: string, at: StreamPosition): Promise<RoomSnapshot> {
-  const [data, online, inFlight, pendingApprovals, budget] = await Promise.all([
-    ctx.services.rooms.snapshotData(roomId, { sessions: SNAPSHOT_SESSIONS, messages: SNAPSHOT_MESSAGES }),
+  // What no room event announces is read on every join: the budget ledger (holds move without an
+  // event), the turns in flight and who is online.
+  const keptParts = ctx.joinCache.parts(roomId, at, () => readKeptParts(ctx, roomId));
+  const [kept, online, inFlight, budget] = await Promise.all([
+    keptParts,
     membersOnline(ctx, roomId),
     ctx.services.turns.inFlight(roomId),
-    ctx.services.approvals.pending(roomId),
-    ctx.services.turns.roomBudget(roomId),
+    ctx.services.turns.roomBudget(
+      roomId,
+      keptParts.then((k) => k.settings),
+    ),
   ]);
+  const { pendingApprovals } = kept;
   // A turn with a tool call waiting for a member shows as `awaiting_approval`.
   const awaiting = new Set(pendingApprovals.map((a) => a.turnId));
   const turnsInFlight = inFlight.map((t) => (awaiting.has(t.turnId) ? { ...t, status: 'awaiting_approval' as const } : t));
   return {
     roomId,
-    name: data.room.name,
-    mode: data.room.mode,
+    name: kept.name,
+    mode: kept.mode,
     epoch: at.epoch,
     seq: at.seq,
-    agents: data.agents,
+    agents: kept.agents,
     membersOnline: online.members,
     membersOnlineCount: online.count,
-    sessions: data.sessions,
-    recentMessages: data.recentMessages,
-    recentTurns: data.recentTurns,
+    sessions: kept.sessions,
+    recentMessages: kept.recentMessages,
+    recentTurns: kept.recentTurns,
     turnsInFlight,
     pendingApprovals,
     budget,
@@ -74,11 +99,16 @@ async function buildSnapshot(ctx: RealtimeContext, roomId: string, at: StreamPos
 
 /**
  * How many members are online, and a first page of them with their roles: from the presence map
- * (every node's joins and leaves), not from the sockets of every node, so it costs the same in any room.
+ * (every node's joins and leaves), not from the sockets of every node, so it costs the same in any
+ * room. Roles come from what this node keeps of them (until an event about the membership).
  */
 async function membersOnline(ctx: RealtimeContext, roomId: string): Promise<{ count: number; members: MemberDto[] }> {
   const page = await ctx.presence.online(roomId, SNAPSHOT_MEMBERS);
-  const roles = await ctx.services.access.rolesOf(roomId, page.users.map((u) => u.userId));
+  const roles = await ctx.joinCache.roles(
+    roomId,
+    page.users.map((u) => u.userId),
+    (ids) => ctx.services.access.rolesOf(roomId, ids),
+  );
   // A user whose membership ended meanwhile (no role any more) is not listed.
   const members = page.users.flatMap((u) => {
     const role = roles.get(u.userId);

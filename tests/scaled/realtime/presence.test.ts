@@ -32,6 +32,8 @@ describe('presence across two nodes', () => {
         await t.connected();
         expect((await t.request('room:join', { roomId })).ok).toBe(true);
       }
+      // The join is announced once, in a batch when it came within PRESENCE_BATCH_MS of another change.
+      await observer.until(() => observer.roomEvents(roomId, 'presence').some((e) => e.data.displayName === 'Tabs' && e.data.state === 'joined'), 'joined');
       tabs[0]!.close();
       // A marker published after the first tab's leave: anything announced for it came before.
       expect((await b.api(owner, 'PATCH', `/rooms/${roomId}`, { name: 'marker' })).status).toBe(200);

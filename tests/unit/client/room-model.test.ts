@@ -92,6 +92,16 @@ describe('RoomModel', () => {
     s.emit('presence', { userId: 'u2', displayName: 'Bo', kind: 'bot', state: 'joined' });
     s.emit('presence', { userId: 'u1', displayName: 'Ann', kind: 'human', state: 'left' });
     expect([...m.online.values()].map((u) => u.displayName)).toEqual(['Bo']);
+    // A batch applies each change as a `presence` would.
+    s.emit('presence:batch', {
+      changes: [
+        { userId: 'u3', displayName: 'Cy', kind: 'human', state: 'joined' },
+        { userId: 'u2', displayName: 'Bo', kind: 'bot', state: 'left' },
+        { userId: 'u1', displayName: 'Ann', kind: 'human', state: 'joined' },
+      ],
+    });
+    expect([...m.online.values()].map((u) => u.displayName).sort()).toEqual(['Ann', 'Cy']);
+    s.emit('presence', { userId: 'u2', displayName: 'Bo', kind: 'bot', state: 'joined' });
     s.emit('typing', { sessionId, userId: 'u2', on: true });
     expect(m.typingIn(sessionId).map((u) => u.displayName)).toEqual(['Bo']);
     m.trackUpload('f1', { filename: 'a.txt', state: 'queued', percent: 0 });

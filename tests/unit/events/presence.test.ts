@@ -13,5 +13,8 @@ describe('MemoryPresence', () => {
     expect(await p.exit('r', 'u0')).toBe(false);
     expect((await p.online('r', 10)).count).toBe(4);
     expect(await p.online('other', 10)).toEqual({ count: 0, users: [] });
+    // Which users are present now, and who they are (a presence batch is published from it).
+    expect(await p.present('r', ['u0', 'u1', 'nobody'])).toEqual(new Map([['u1', user(1)]]));
+    expect(await p.present('other', ['u1'])).toEqual(new Map());
   });
 });
