@@ -99,7 +99,7 @@ const envSchema = z.object({
   TURN_RECURSION_LIMIT: intFrom(25, 1, 1000),
   DELTA_FLUSH_MS: intFrom(40, 0, 10_000),
   /** Presence changes within this long of the last one published in a room go out together (0: each at once). */
-  PRESENCE_BATCH_MS: intFrom(100, 0, 10_000),
+  PRESENCE_BATCH_MS: intFrom(200, 0, 10_000),
   /** On SIGTERM, how long running turns may take to finish before they are cancelled. */
   SHUTDOWN_GRACE_MS: intFrom(10_000, 0, 600_000),
   /** How often a node proves it still works on its turns, and checkpoints the text they streamed. */

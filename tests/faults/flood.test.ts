@@ -64,6 +64,11 @@ describe('a member flooding the socket layer', () => {
       const codes = new Set(acks.map((a) => a?.error?.code));
       expect([...codes].every((c) => c === 'ALREADY_JOINED' || c === 'RATE_LIMITED')).toBe(true);
       expect(acks.filter((a) => a?.error?.code === 'ALREADY_JOINED').length).toBeGreaterThan(0);
+      // The user is announced once (in a batch when it came within PRESENCE_BATCH_MS of another change).
+      await r.client.until(
+        () => r.client.roomEvents(r.roomId, 'presence').some((e) => e.data.state === 'joined' && e.data.displayName === 'Rejoiner'),
+        'the user announced',
+      );
       // Two tabs leave: the user is still present through the third, so nothing is announced.
       for (const t of tabs.slice(0, 2)) t.close();
       const marker = await app.api(r.owner, 'PATCH', `/rooms/${r.roomId}`, { name: 'after the tabs' });
