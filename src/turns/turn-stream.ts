@@ -14,9 +14,8 @@ export interface StreamedText {
 }
 
 /**
- * The room events of one running turn, sent strictly in the order they were raised: callbacks
- * from the model stream fire synchronously, publishing is asynchronous, so each publish is chained
- * after the previous one. Agent text is merged by a DeltaCoalescer into fewer `agent:delta`
+ * The room events of one running turn, sent strictly in the order they were raised (see emit).
+ * Agent text is merged by a DeltaCoalescer into fewer `agent:delta`
  * frames, and what those frames carried is kept for the snapshot of a client joining mid-turn.
  */
 export class TurnStream {
@@ -39,10 +38,17 @@ export class TurnStream {
     );
   }
 
-  /** Queues an event; `onSent` runs with the stamped event once it has gone out. */
+  /**
+   * Publishes an event now; `onSent` runs with the stamped event once it has gone out, after those
+   * of the events raised before it. Publishing starts at once rather than after the previous
+   * publish answered: both broadcasters take their seq in the order publish() is called (memory:
+   * synchronously; Redis: the scripts go out in call order on one connection, which Redis runs in
+   * order), so a burst of tokens is in flight together instead of one Redis round trip apart.
+   */
   emit<E extends RoomEventName>(event: E, payload: RoomEventPayloads[E], onSent?: (sent: RoomEvent<E>) => void): void {
+    const published = this.broadcaster.publish(this.roomId, event, payload);
     this.chain = this.chain.then(() =>
-      this.broadcaster.publish(this.roomId, event, payload).then(
+      published.then(
         (sent) => {
           // The text and the position move together: the text holds every frame of the turn up to
           // its latest event, whatever the event (the later that is, the fresher a snapshot).

@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * the shape of the stream (FakeStreamShape), and can assert on exactly what the client sent.
  */
 
-export type FakeChunk = string | { text: string; delayMs?: number };
+/** A chunk of text; `after`: the chunk is written once it settles (a test holds the stream there). */
+export type FakeChunk = string | { text: string; delayMs?: number; after?: Promise<unknown> };
 
 export interface FakeToolCall {
   id?: string;
@@ -133,7 +134,7 @@ export function fakeModelAlias(fake: Pick<FakeOpenAI, 'baseUrl'>, alias = 'fake'
 
 const estimate = (text: string) => Math.max(1, Math.ceil(text.length / 4));
 
-function chunksOf(text: FakeReply['text']): { text: string; delayMs?: number }[] {
+function chunksOf(text: FakeReply['text']): { text: string; delayMs?: number; after?: Promise<unknown> }[] {
   if (text === undefined) return [];
   if (typeof text === 'string') return (text.match(/\S+\s*|\s+/g) ?? []).map((t) => ({ text: t }));
   return text.map((c) => (typeof c === 'string' ? { text: c } : c));
@@ -238,6 +239,10 @@ export async function startFakeOpenAI(opts: { streamShape?: FakeStreamShape } = 
       if (record.outcome) return; // the client went away
       const delay = frame.delayMs ?? reply.chunkDelayMs ?? 0;
       if (delay > 0) await sleep(delay);
+      if (frame.after) {
+        await frame.after.catch(() => undefined);
+        if (record.outcome) return;
+      }
       if (reply.hangAfterChunks !== undefined && written >= reply.hangAfterChunks) return;
       if (reply.cutAfterChunks !== undefined && written >= reply.cutAfterChunks) {
         await reply.cutWhen;
@@ -285,7 +290,7 @@ const SHAPE_KEYS = ['omitRole', 'nullContent', 'finishReasonIn', 'usageIn'] as c
 const definedOnly = (reply: FakeReply): FakeStreamShape =>
   Object.fromEntries(SHAPE_KEYS.filter((k) => reply[k] !== undefined).map((k) => [k, reply[k]]));
 
-type Frame = { data: Record<string, unknown>; delayMs?: number };
+type Frame = { data: Record<string, unknown>; delayMs?: number; after?: Promise<unknown> };
 
 /** The SSE chunks of one streamed reply, in the shape asked for. */
 function streamFrames(
@@ -295,7 +300,7 @@ function streamFrames(
   end: { finishReason: string; usage: Record<string, number> | undefined },
 ): Frame[] {
   const reasonInline = shape.finishReasonIn === 'last-delta';
-  const chunk = (delta: Record<string, unknown>, delayMs?: number): Frame => ({
+  const chunk = (delta: Record<string, unknown>, delayMs?: number, after?: Promise<unknown>): Frame => ({
     data: {
       ...base,
       choices: [
@@ -308,11 +313,12 @@ function streamFrames(
       ],
     },
     delayMs,
+    ...(after ? { after } : {}),
   });
 
   const frames: Frame[] = [];
   if (!shape.omitRole) frames.push(chunk({ role: 'assistant', content: shape.nullContent ? null : '' }));
-  for (const c of chunksOf(reply.text)) frames.push(chunk({ content: c.text }, c.delayMs));
+  for (const c of chunksOf(reply.text)) frames.push(chunk({ content: c.text }, c.delayMs, c.after));
   (reply.toolCalls ?? []).forEach((call, i) => {
     const wire = wireToolCall(call, i, String(base.id));
     const args = wire.function.arguments;

@@ -32,7 +32,16 @@ describe('joins in the middle of a turn, on two nodes, one frame per token', () 
   });
 
   it(`gives ${JOINS} joiners snapshots whose text and seq agree: snapshot text + later frames = the committed text, every event once`, async () => {
-    fake.setResponder(answerAs({ Writer: () => ({ text: Array.from({ length: CHUNKS }, (_, i) => ({ text: `w${i} `, delayMs: i % 4 === 0 ? 1 : 0 })) }) }));
+    // The last chunk waits for the last join: however fast the stream goes, every join lands mid-turn.
+    let joined!: () => void;
+    const allJoined = new Promise<void>((resolve) => (joined = resolve));
+    fake.setResponder(
+      answerAs({
+        Writer: () => ({
+          text: Array.from({ length: CHUNKS }, (_, i) => ({ text: `w${i} `, delayMs: i % 4 === 0 ? 1 : 0, ...(i === CHUNKS - 1 ? { after: allJoined } : {}) })),
+        }),
+      }),
+    );
     const r = await setupRoom(a, { mode: 'manual', agents: [{ key: 'writer', name: 'Writer' }] });
     const joiners: { c: TestClient; ack: any }[] = [];
     try {
@@ -47,6 +56,7 @@ describe('joins in the middle of a turn, on two nodes, one frame per token', () 
         joiners[i]!.ack = await c.request('room:join', { roomId: r.roomId });
         expect(joiners[i]!.ack.mode).toBe('snapshot');
       }
+      joined();
       await Promise.all(joiners.map(({ c }) => c.until(() => eventsOf(c, turnId, 'turn:end').length === 1, 'turn:end')));
       const committed = (await a.orm.em.fork().findOneOrFail(Message, { turn: turnId, authorType: 'agent' })).content;
       expect(committed).toContain(`w${CHUNKS - 1}`);
@@ -59,6 +69,7 @@ describe('joins in the middle of a turn, on two nodes, one frame per token', () 
       const audit = totalOf(joiners.map(({ c, ack }) => auditSeqs(c, r.roomId, ack.seq)));
       expect({ wrongText, duplicates: audit.duplicates, gaps: audit.gaps }).toEqual({ wrongText: 0, duplicates: 0, gaps: 0 });
     } finally {
+      joined();
       for (const { c } of joiners) c.close();
       r.client.close();
     }
