@@ -4,7 +4,7 @@ import type { StructuredToolInterface } from '@langchain/core/tools';
 import { END, MessagesAnnotation, START, StateGraph, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import { ToolNode, toolsCondition } from '@langchain/langgraph/prebuilt';
 import { BoundedCache } from '../shared/bounded-cache';
-import { mergeStream, type ChatRunnable, type StreamProgress } from './call-model';
+import { mergeStream, type ChatRunnable, type OnChunk, type StreamProgress } from './call-model';
 import { withDeadline } from './deadline';
 
 /**
@@ -106,33 +106,62 @@ export function agentGraphFor(key: string, opts: { model: BaseChatModel; timeout
   return graphs.getOrCreate(JSON.stringify([key, opts.timeoutMs]), () => buildAgentGraph({ model: opts.model, timeoutMs: opts.timeoutMs, tools: opts.tools() }));
 }
 
+/**
+ * One model call as the graph's model node makes it: reported, reserved before and settled after
+ * (the run's hooks), streamed to `sink()`'s callback, within the deadline.
+ */
+async function modelCall(
+  runnable: ChatRunnable,
+  timeoutMs: number,
+  prompt: BaseMessage[],
+  run: Partial<AgentRunConfigurable> | undefined,
+  signal: AbortSignal | undefined,
+  sink: () => Promise<OnChunk | undefined>,
+): Promise<AIMessageChunk> {
+  const report: ModelCallReport = { prompt, startedAt: performance.now(), progress: { streamed: false }, made: false };
+  run?.onModelCall?.(report);
+  await run?.beforeCall?.(report);
+  const onChunk = await sink();
+  report.made = true;
+  report.startedAt = performance.now();
+  let message: AIMessageChunk | undefined;
+  try {
+    message = await withDeadline(timeoutMs, signal, (s) => mergeStream(runnable, report.prompt, { signal: s }, report.progress, onChunk));
+    if (!message) throw new Error('The model returned an empty stream');
+    report.message = message;
+  } finally {
+    report.latencyMs = performance.now() - report.startedAt;
+  }
+  await run?.afterCall?.(report);
+  return message;
+}
+
+/**
+ * The run of an agent without tools: its graph would be the model node alone, called once. The
+ * same call is made here without the graph, whose run (its channels, tasks and stream, set up and
+ * wound down for each run) cost more CPU and time than a short answer's own streaming. Chunks go
+ * to `run.onModelChunk` as they arrive; the answer is returned with its finish reason in its
+ * `response_metadata`, as the graph's `updates` would carry it.
+ */
+export function runModelOnce(opts: { model: BaseChatModel; timeoutMs: number }, messages: BaseMessage[], run: AgentRunConfigurable, signal: AbortSignal): Promise<AIMessageChunk> {
+  return modelCall(opts.model, opts.timeoutMs, messages, run, signal, async () => run.onModelChunk);
+}
+
 export function buildAgentGraph(opts: AgentGraphOptions) {
   const tools = [...opts.tools];
   // An agent without tools gets no `tools` in its request at all, not an empty list.
   const runnable: ChatRunnable = tools.length && opts.model.bindTools ? (opts.model.bindTools(tools) as ChatRunnable) : opts.model;
 
   const callModel = async (state: typeof MessagesAnnotation.State, config: LangGraphRunnableConfig) => {
-    const report: ModelCallReport = { prompt: state.messages, startedAt: performance.now(), progress: { streamed: false }, made: false };
     const run = config.configurable as Partial<AgentRunConfigurable> | undefined;
-    run?.onModelCall?.(report);
-    await run?.beforeCall?.(report);
     const write = config.writer as ((e: ModelStreamEvent) => void) | undefined;
-    let onChunk: ((chunk: BaseMessageChunk) => void) | undefined;
-    if (write && run?.onModelChunk) {
-      await reachedRunner(write, config.signal);
-      onChunk = run.onModelChunk;
-    } else if (write) onChunk = (chunk) => write({ source: MODEL_CHUNK_SOURCE, type: 'chunk', chunk });
-    report.made = true;
-    report.startedAt = performance.now();
-    let message: AIMessageChunk | undefined;
-    try {
-      message = await withDeadline(opts.timeoutMs, config.signal, (signal) => mergeStream(runnable, report.prompt, { signal }, report.progress, onChunk));
-      if (!message) throw new Error('The model returned an empty stream');
-      report.message = message;
-    } finally {
-      report.latencyMs = performance.now() - report.startedAt;
-    }
-    await run?.afterCall?.(report);
+    const message = await modelCall(runnable, opts.timeoutMs, state.messages, run, config.signal, async () => {
+      if (write && run?.onModelChunk) {
+        await reachedRunner(write, config.signal);
+        return run.onModelChunk;
+      }
+      return write ? (chunk) => write({ source: MODEL_CHUNK_SOURCE, type: 'chunk', chunk }) : undefined;
+    });
     return { messages: [message] };
   };
 

@@ -1,7 +1,7 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { AIMessageChunk, isToolMessage, type BaseMessage, type BaseMessageChunk } from '@langchain/core/messages';
 import type { RoomEventPayloads } from '../contract/events';
-import { agentGraphFor, buildAgentGraph, isModelStreamEvent, MODEL_NODE, TOOLS_NODE, type AgentRunConfigurable, type ModelCallReport } from '../llm/agent-graph';
+import { agentGraphFor, buildAgentGraph, isModelStreamEvent, MODEL_NODE, runModelOnce, TOOLS_NODE, type AgentRunConfigurable, type ModelCallReport } from '../llm/agent-graph';
 import { classifyModelError, type ModelFailure } from '../llm/errors';
 import type { ModelDescription, ModelProvider } from '../llm/model-provider';
 import { textOfContent } from '../llm/message-text';
@@ -158,9 +158,12 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   const toolsKey = agent.toolPermissions.length
     ? JSON.stringify([[...agent.toolPermissions].sort(), deps.roomId, identity(deps.search), identity(deps.files), identity(deps.redactor)])
     : '';
-  const graph = perRun
-    ? buildAgentGraph({ model, timeoutMs: limits.modelTimeoutMs, tools })
-    : agentGraphFor(toolsKey, { model, timeoutMs: limits.modelTimeoutMs, tools: () => tools });
+  // An agent without tools makes one model call: no graph (runModelOnce).
+  const graph = !tools.length
+    ? undefined
+    : perRun
+      ? buildAgentGraph({ model, timeoutMs: limits.modelTimeoutMs, tools })
+      : agentGraphFor(toolsKey, { model, timeoutMs: limits.modelTimeoutMs, tools: () => tools });
   const configurable: AgentRunConfigurable & ToolRunConfigurable = {
     onModelCall: (report) => calls.push(report as RunnerReport),
     onModelChunk: (chunk) => state.onMessage(chunk),
@@ -214,25 +217,28 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   );
   let failure: unknown;
   try {
-(globalThis as any).__probe?.('graphStart');
-    const stream = await graph.stream(
-      { messages: input.messages },
-      // Tool events come on the `custom` stream; model chunks come to onModelChunk, in order with them.
-      { streamMode: ['updates', 'custom'], signal: runSignal, recursionLimit: limits.recursionLimit, configurable },
-    );
-    for await (const [mode, chunk] of stream as AsyncIterable<[string, unknown]>) {
-      if (mode === 'custom') {
-        if (isModelStreamEvent(chunk)) {
-          if (chunk.type === 'start') chunk.reached();
-          else state.onMessage(chunk.chunk);
-        } else if (isToolStreamEvent(chunk)) state.onToolEvent(chunk);
-      } else if (mode === 'updates') state.onUpdate(chunk as Record<string, unknown>);
+    if (!graph) {
+      const answer = await runModelOnce({ model, timeoutMs: limits.modelTimeoutMs }, input.messages, configurable, runSignal);
+      state.onUpdate({ [MODEL_NODE]: { messages: [answer] } });
+    } else {
+      const stream = await graph.stream(
+        { messages: input.messages },
+        // Tool events come on the `custom` stream; model chunks come to onModelChunk, in order with them.
+        { streamMode: ['updates', 'custom'], signal: runSignal, recursionLimit: limits.recursionLimit, configurable },
+      );
+      for await (const [mode, chunk] of stream as AsyncIterable<[string, unknown]>) {
+        if (mode === 'custom') {
+          if (isModelStreamEvent(chunk)) {
+            if (chunk.type === 'start') chunk.reached();
+            else state.onMessage(chunk.chunk);
+          } else if (isToolStreamEvent(chunk)) state.onToolEvent(chunk);
+        } else if (mode === 'updates') state.onUpdate(chunk as Record<string, unknown>);
+      }
     }
   } catch (err) {
     failure = err;
   }
 
-(globalThis as any).__probe?.('graphEnd');
   if (callbackError) throw callbackError.error;
   const cancelled = signal?.aborted === true;
   const stopped = !cancelled && budgetStop.signal.aborted;

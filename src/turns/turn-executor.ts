@@ -236,7 +236,6 @@ export class TurnExecutor {
       return;
     }
 
-(globalThis as any).__probe?.('summaryCheck');
     const status = finalStatus(signal.aborted, turnError, staged.messages, plan);
     if (!turnError && status === 'failed') {
       // Agents a budget refused all: the turn says which budget, rather than that they failed.
@@ -252,7 +251,6 @@ export class TurnExecutor {
     await stream.drain();
     // Off the registry before turn:end, so a snapshot taken after it no longer shows the turn.
     this.d.active.end(turn.id);
-(globalThis as any).__probe?.('drained');
     const usage = toUsage(charged(staged.usage));
     const seconds = (performance.now() - startedAt) / 1000;
     this.d.metrics.turnEnded(status, seconds);
@@ -271,7 +269,6 @@ export class TurnExecutor {
     });
     const infrastructureUsage = toUsage(infrastructure(staged.usage));
     const known = notices && { roomId: room.id, sessionId: session.id, status, ...(turnError ? { error: turnError } : {}), usage, infrastructureUsage, notices };
-(globalThis as any).__probe?.('preConclude');
     await this.conclude(claimed, settled, { code: 'COMMIT_FAILED', message: 'The turn could not be saved' }, usage, infrastructureUsage, known);
   }
 

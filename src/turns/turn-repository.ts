@@ -627,7 +627,6 @@ export class TurnRepository {
           fallback: c.summary.fallback.length ? c.summary.fallback : null,
         }
       : null;
-(globalThis as any).__probe?.('c:prep');
     const rows = await COMMIT.run<Record<string, unknown>>(this.orm, [
         c.status,
         JSON.stringify(plan),
@@ -645,7 +644,6 @@ export class TurnRepository {
         JSON.stringify((c.spend ?? []).map((l) => ({ scope: l.scope, scope_id: l.scopeId, day: l.day, tokens: l.tokens, cost_usd: l.costUsd }))),
       ],
     );
-(globalThis as any).__probe?.('c:stmt');
     if (!rows.length) throw new Error(`turn ${turnId} is gone or no longer running`);
     const roomLedger = parseJson<(LedgerRow & { day: string })[]>(rows[0]!.room_ledger).map((r) => ({ day: r.day, state: stateOf(r) }));
     return {
