@@ -11,11 +11,20 @@ export const MESSAGE_OVERHEAD_TOKENS = 4;
  * similar scripts tokenise near one per character; accented Latin is over-counted, the safe side).
  */
 export function estimateTokens(text: string): number {
+  // By code unit, not `for...of` (which makes a string of every character): a surrogate pair is
+  // one character.
   let ascii = 0;
   let other = 0;
-  for (const ch of text) {
-    if (ch.charCodeAt(0) < 128) ascii++;
-    else other++;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128) ascii++;
+    else {
+      other++;
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+        const next = text.charCodeAt(i + 1);
+        if (next >= 0xdc00 && next <= 0xdfff) i++;
+      }
+    }
   }
   return Math.ceil(ascii / 4) + other;
 }

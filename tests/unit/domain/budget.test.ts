@@ -19,6 +19,17 @@ describe('token estimates', () => {
     expect(estimateTokens('你好世界')).toBe(4);
   });
 
+  it('counts a character outside the basic plane (a surrogate pair) once, and a lone surrogate once', () => {
+    expect(estimateTokens('😀')).toBe(1);
+    expect(estimateTokens('ab😀cd😀')).toBe(1 + 2);
+    expect(estimateTokens('\ud83d')).toBe(1);
+    expect(estimateTokens('\ude00x')).toBe(1 + 1);
+    // The same as counting by code point.
+    const text = 'Grüße, 世界 😀 and more ASCII text'.repeat(3);
+    const byCodePoint = [...text].reduce((n, ch) => n + (ch.charCodeAt(0) < 128 ? 0 : 1), 0) + Math.ceil([...text].filter((ch) => ch.charCodeAt(0) < 128).length / 4);
+    expect(estimateTokens(text)).toBe(byCodePoint);
+  });
+
   it('adds the per-message overhead', () => {
     expect(estimateMessagesTokens([{ content: 'abcd' }, { content: '' }])).toBe(1 + 2 * MESSAGE_OVERHEAD_TOKENS);
   });
