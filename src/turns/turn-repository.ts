@@ -435,7 +435,12 @@ export class TurnRepository {
       const rows = await CLAIM.run<ContextRow>(this.orm, [sessionId, this.nodeId, sessionId, sessionId, this.nodeId, this.contextLimits.recentMessages, this.contextLimits.listedFiles]);
       const row = rows[0];
       if (!row) return null;
-      return { turnId: row.id, sessionId, roomId: row.room_id, context: await this.contextOf(em, row) };
+      const ref: TurnRef = { turnId: row.id, sessionId, roomId: row.room_id };
+      // The claim stands whatever happens next: a context that cannot be made from the row (or a
+      // regeneration's further read that fails) is read again by the run, which fails the turn if
+      // it still cannot.
+      const context = await this.contextOf(em, row).catch(() => undefined);
+      return context ? { ...ref, context } : ref;
     } catch (err) {
       // Another node's claim of this session committed first.
       if ((err as { code?: unknown }).code === '23505') return null;
