@@ -110,3 +110,19 @@ export function remoteApp(url: string, jwt: { secret: string; issuer?: string; a
     },
   };
 }
+
+/**
+ * Two nodes of one scaled deployment: node A on a fresh PostgreSQL database, node B on the same
+ * database, both on one Redis key prefix of their own. The caller closes them (B, then A).
+ */
+export async function startTwoNodes(opts: { env?: Record<string, string>; redisKeyPrefix?: string } = {}): Promise<{ a: TestApp; b: TestApp; redisKeyPrefix: string }> {
+  const redisKeyPrefix = opts.redisKeyPrefix ?? uniqueRedisPrefix();
+  const common = { db: 'postgres' as const, redis: true, redisKeyPrefix, ...(opts.env ? { env: opts.env } : {}) };
+  const a = await startTestApp(common);
+  try {
+    return { a, b: await startTestApp({ ...common, databaseUrl: a.databaseUrl }), redisKeyPrefix };
+  } catch (err) {
+    await a.close();
+    throw err;
+  }
+}

@@ -1,8 +1,7 @@
 import { parseJsonEventStream, readUIMessageStream, uiMessageChunkSchema, type UIMessage, type UIMessageChunk } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from '../../helpers/fake-openai';
-import { uniqueRedisPrefix } from '../../helpers/services';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { startTwoNodes, type TestApp } from '../../helpers/test-app';
 import { answerAs, fakeModelsEnv, setupRoom, streamedText, turnEnd } from '../../helpers/turn-kit';
 
 async function readWithAiSdk(body: string): Promise<UIMessage> {
@@ -34,10 +33,8 @@ describe('the chat stream across two nodes', () => {
   beforeAll(async () => {
     fake = await startFakeOpenAI();
     fake.setResponder(answerAs({ Writer: () => ({ text: Array.from({ length: 12 }, (_, i) => ({ text: `w${i} `, delayMs: 10 })) }) }));
-    const redisKeyPrefix = uniqueRedisPrefix();
     const env = fakeModelsEnv(fake);
-    a = await startTestApp({ db: 'postgres', redis: true, redisKeyPrefix, env });
-    b = await startTestApp({ db: 'postgres', redis: true, redisKeyPrefix, env, databaseUrl: a.databaseUrl });
+    ({ a, b } = await startTwoNodes({ env }));
   });
   afterAll(async () => {
     await b?.close();

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uniqueRedisPrefix } from '../../helpers/services';
 import { TestClient } from '../../helpers/socket-client';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { startTwoNodes, type TestApp } from '../../helpers/test-app';
 
 // Each node keeps what joins of a room read (roles, the room's snapshot parts) until a room event
 // changes it. A change made on node A is never served stale by node B once B has its event: the
@@ -10,9 +9,7 @@ describe('what joins keep, across two nodes', () => {
   let a: TestApp;
   let b: TestApp;
   beforeAll(async () => {
-    const redisKeyPrefix = uniqueRedisPrefix();
-    a = await startTestApp({ db: 'postgres', redis: true, redisKeyPrefix });
-    b = await startTestApp({ db: 'postgres', redis: true, redisKeyPrefix, databaseUrl: a.databaseUrl });
+    ({ a, b } = await startTwoNodes());
   });
   afterAll(async () => {
     await b?.close();

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uniqueRedisPrefix } from '../../helpers/services';
 import { TestClient } from '../../helpers/socket-client';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { startTwoNodes, type TestApp } from '../../helpers/test-app';
 import { clientMsgId } from '../../helpers/turn-kit';
 
 // A role changed over REST on node A applies at once to the member's sockets on node B, which keep
@@ -10,9 +9,7 @@ describe('role changes across two nodes', () => {
   let a: TestApp;
   let b: TestApp;
   beforeAll(async () => {
-    const redisKeyPrefix = uniqueRedisPrefix();
-    a = await startTestApp({ db: 'postgres', redis: true, redisKeyPrefix });
-    b = await startTestApp({ db: 'postgres', redis: true, redisKeyPrefix, databaseUrl: a.databaseUrl });
+    ({ a, b } = await startTwoNodes());
   });
   afterAll(async () => {
     await b?.close();

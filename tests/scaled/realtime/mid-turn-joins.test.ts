@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Message } from '../../../src/db/entities';
 import { startFakeOpenAI, type FakeOpenAI } from '../../helpers/fake-openai';
 import { auditSeqs, totalOf } from '../../helpers/seq-audit';
-import { uniqueRedisPrefix } from '../../helpers/services';
 import { TestClient } from '../../helpers/socket-client';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { startTwoNodes, type TestApp } from '../../helpers/test-app';
 import { answerAs, eventsOf, fakeModelsEnv, send, setupRoom } from '../../helpers/turn-kit';
 
 const JOINS = 30;
@@ -20,10 +19,8 @@ describe('joins in the middle of a turn, on two nodes, one frame per token', () 
 
   beforeAll(async () => {
     fake = await startFakeOpenAI();
-    const redisKeyPrefix = uniqueRedisPrefix();
     const env = fakeModelsEnv(fake, { DELTA_FLUSH_MS: '0' });
-    a = await startTestApp({ db: 'postgres', redis: true, redisKeyPrefix, env });
-    b = await startTestApp({ db: 'postgres', redis: true, redisKeyPrefix, env, databaseUrl: a.databaseUrl });
+    ({ a, b } = await startTwoNodes({ env }));
   });
   afterAll(async () => {
     await b?.close();

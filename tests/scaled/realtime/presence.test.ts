@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uniqueRedisPrefix } from '../../helpers/services';
 import { TestClient } from '../../helpers/socket-client';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { startTwoNodes, type TestApp } from '../../helpers/test-app';
 
 // Presence counted across nodes: a user with a socket on each node is announced once, and leaves
 // only with their last socket.
@@ -9,9 +8,7 @@ describe('presence across two nodes', () => {
   let a: TestApp;
   let b: TestApp;
   beforeAll(async () => {
-    const redisKeyPrefix = uniqueRedisPrefix();
-    a = await startTestApp({ db: 'postgres', redis: true, redisKeyPrefix });
-    b = await startTestApp({ db: 'postgres', redis: true, redisKeyPrefix, databaseUrl: a.databaseUrl });
+    ({ a, b } = await startTwoNodes());
   });
   afterAll(async () => {
     await b?.close();

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_REDIS_URL, uniqueRedisPrefix } from '../../helpers/services';
 import { TestClient } from '../../helpers/socket-client';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { startTwoNodes, type TestApp } from '../../helpers/test-app';
 
 // Deleting a room on node A: its members' sockets on both nodes get `room:deleted` and leave it,
 // and the room's Redis keys (head, replay log, presence) are gone.
@@ -12,8 +12,7 @@ describe('deleting a room across two nodes', () => {
   let redis: Redis;
   const prefix = uniqueRedisPrefix();
   beforeAll(async () => {
-    a = await startTestApp({ db: 'postgres', redis: true, redisKeyPrefix: prefix });
-    b = await startTestApp({ db: 'postgres', redis: true, redisKeyPrefix: prefix, databaseUrl: a.databaseUrl });
+    ({ a, b } = await startTwoNodes({ redisKeyPrefix: prefix }));
     redis = new Redis(TEST_REDIS_URL);
   });
   afterAll(async () => {

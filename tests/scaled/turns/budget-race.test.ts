@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LlmUsageEvent, Turn } from '../../../src/db/entities';
 import { startFakeOpenAI, type FakeOpenAI } from '../../helpers/fake-openai';
-import { uniqueRedisPrefix } from '../../helpers/services';
 import { TestClient } from '../../helpers/socket-client';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { startTwoNodes, type TestApp } from '../../helpers/test-app';
 import { answerAs, eventsOf, fakeModelsEnv, send, setupRoom, turnEnd } from '../../helpers/turn-kit';
 
 // Two server nodes on one PostgreSQL database and one Redis, two turns racing for a room's budget.
@@ -14,10 +13,8 @@ describe('a room budget across two nodes', () => {
 
   beforeAll(async () => {
     fake = await startFakeOpenAI();
-    const redisKeyPrefix = uniqueRedisPrefix();
     const env = fakeModelsEnv(fake, { MAX_OUTPUT_TOKENS: '400' });
-    a = await startTestApp({ db: 'postgres', redis: true, redisKeyPrefix, env });
-    b = await startTestApp({ db: 'postgres', redis: true, redisKeyPrefix, env, databaseUrl: a.databaseUrl });
+    ({ a, b } = await startTwoNodes({ env }));
   });
   afterAll(async () => {
     await b?.close();

@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Message, Turn } from '../../../src/db/entities';
 import type { RecordedRequest } from '../../helpers/fake-openai';
 import { startFakeOpenAI, type FakeOpenAI } from '../../helpers/fake-openai';
-import { uniqueRedisPrefix } from '../../helpers/services';
 import { TestClient } from '../../helpers/socket-client';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { startTwoNodes, type TestApp } from '../../helpers/test-app';
 import { clientMsgId, eventsOf, fakeModelsEnv, send, setupRoom, streamedText, turnEnd, type RoomSetup } from '../../helpers/turn-kit';
 
 // The room's busyPolicy with two senders on two nodes: the owner sends through node A, a member
@@ -24,10 +23,8 @@ describe('busy-room policy across two nodes', () => {
   beforeAll(async () => {
     fake = await startFakeOpenAI();
     fake.setResponder(responder);
-    const redisKeyPrefix = uniqueRedisPrefix();
     const env = fakeModelsEnv(fake, { MAX_QUEUED_TURNS_PER_SENDER: '2' });
-    a = await startTestApp({ db: 'postgres', redis: true, redisKeyPrefix, env });
-    b = await startTestApp({ db: 'postgres', redis: true, redisKeyPrefix, env, databaseUrl: a.databaseUrl });
+    ({ a, b } = await startTwoNodes({ env }));
   });
   afterAll(async () => {
     await b?.close();

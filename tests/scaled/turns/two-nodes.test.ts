@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Message, Turn } from '../../../src/db/entities';
 import { startFakeOpenAI, type FakeOpenAI } from '../../helpers/fake-openai';
-import { uniqueRedisPrefix } from '../../helpers/services';
 import { TestClient } from '../../helpers/socket-client';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { startTwoNodes, type TestApp } from '../../helpers/test-app';
 import { joinMidTurn } from '../../helpers/in-flight-check';
 import { answerAs, eventsOf, fakeModelsEnv, send, setupRoom, streamedText, turnEnd } from '../../helpers/turn-kit';
 
@@ -16,10 +15,8 @@ describe('turns across two nodes', () => {
   beforeAll(async () => {
     fake = await startFakeOpenAI();
     fake.setResponder(answerAs());
-    const redisKeyPrefix = uniqueRedisPrefix();
     const env = fakeModelsEnv(fake);
-    a = await startTestApp({ db: 'postgres', redis: true, redisKeyPrefix, env });
-    b = await startTestApp({ db: 'postgres', redis: true, redisKeyPrefix, env, databaseUrl: a.databaseUrl });
+    ({ a, b } = await startTwoNodes({ env }));
   });
   afterAll(async () => {
     await b?.close();
