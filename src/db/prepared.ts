@@ -11,8 +11,8 @@ import type { Orm } from './orm';
  * through the ORM as any other.
  *
  * Parameters are `?` as elsewhere (no `?` may appear in the SQL otherwise). The statement is
- * reported to the ORM's logger like the ORM's own, with its parameters written in, so debug logs
- * and statement counts see it.
+ * reported to the ORM's logger like the ORM's own, with its parameters, and `formatted` (the SQL
+ * with them written in) made when read, so debug logs and statement counts see it.
  */
 export class PreparedStatement {
   private readonly text: string;
@@ -41,12 +41,16 @@ export class PreparedStatement {
       result = await pool.query({ name: this.name, text: this.text, values: [...params] });
       return result.rows as T[];
     } finally {
+      const sql = this.sql;
       orm.config.getLogger().logQuery({
         level: result ? 'info' : 'error',
-        query: this.sql,
+        query: sql,
         took: Math.round(performance.now() - started),
         params: [...params],
-        formatted: connection.getPlatform().formatQuery(this.sql, [...params]),
+        // Written out only when read (a statement counter, EXPLAIN): not for every statement.
+        get formatted() {
+          return connection.getPlatform().formatQuery(sql, [...params]);
+        },
         ...(result ? { results: result.rowCount ?? 0 } : {}),
       });
     }
