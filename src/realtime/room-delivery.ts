@@ -3,6 +3,7 @@ import type { RoomEvent, RoomEventName } from '../contract/events';
 import type { RoomEvents } from '../events/room-events';
 import type { StreamPosition } from '../events/stream-position';
 import { roomChannel } from './channels';
+import { WriteBatcher } from './write-batcher';
 
 export interface Held {
   readonly socket: Socket;
@@ -27,6 +28,8 @@ export const HELD_EVENTS_MAX = 2000;
  */
 export class RoomDelivery {
   private readonly pending = new Map<string, Set<Held>>();
+  /** A room's frames of one event-loop turn leave each socket in one write (see WriteBatcher). */
+  readonly writes = new WriteBatcher();
 
   constructor(
     private readonly nsp: () => Namespace,
@@ -40,8 +43,10 @@ export class RoomDelivery {
     // `local`: every node receives every event from Redis and delivers to its own sockets only.
     const nsp = this.nsp();
     const channel = roomChannel(roomId);
+    const sockets = nsp.adapter?.rooms.get(channel);
+    if (sockets) this.writes.hold(nsp, channel, sockets);
     nsp.local.to(channel).emit(event, data as never);
-    this.countFrames(nsp.adapter?.rooms.get(channel)?.size ?? 0);
+    this.countFrames(sockets?.size ?? 0);
     const waiting = this.pending.get(roomId);
     if (!waiting) return;
     for (const p of waiting) {

@@ -1,0 +1,80 @@
+import type { Namespace } from 'socket.io';
+
+/**
+ * What this batcher uses of a socket's engine.io transport: `writable` (public: false while a
+ * write is in flight; engine.io queues packets meanwhile), the `ready` event (engine.io's own
+ * signal to flush that queue) and, for websockets, the TCP socket under the `ws` connection.
+ */
+interface EngineTransport {
+  readonly name: string;
+  writable: boolean;
+  emit(event: 'ready'): boolean;
+  readonly socket?: { readonly _socket?: { cork?(): void; uncork?(): void } };
+}
+
+/**
+ * Writes every frame a websocket gets within one event-loop turn in one TCP write.
+ *
+ * Room events come in groups (`turn:started`, `turn:plan` and `agent:start`; the last delta and
+ * `agent:end`; `budget:updated` and `turn:end`), each a broadcast to every socket of the room.
+ * Sent one by one, each broadcast costs a write per socket, and the receiving client wakes for
+ * each. Holding a room's transports before the first broadcast (engine.io queues their packets,
+ * as it does while a write is in flight) and letting them go once the turn's callbacks and
+ * microtasks have run (`setImmediate`), with the TCP socket corked, makes one write per socket
+ * per group. Order is unchanged: every packet still enters the socket's queue when it is emitted.
+ *
+ * A volatile emit (typing) to a held transport is dropped, as it is while a write is in flight
+ * (which, without batching, lasts until the next tick after any frame): typing stays best-effort.
+ */
+export class WriteBatcher {
+  private held: EngineTransport[] = [];
+  /** Channels held in this event-loop turn: their later broadcasts in it need no new look. */
+  private readonly channels = new Set<string>();
+  private scheduled = false;
+
+  /**
+   * Holds the writes of a channel's sockets (ids of `nsp`) until the end of this event-loop turn.
+   * A socket that joins the channel later in the same turn writes at once, as without batching.
+   */
+  hold(nsp: Namespace, channel: string, socketIds: Iterable<string>): void {
+    if (this.channels.has(channel)) return;
+    this.channels.add(channel);
+    for (const id of socketIds) {
+      const transport = (nsp.sockets.get(id)?.conn as { transport?: EngineTransport } | undefined)?.transport;
+      // Not writable: a write is in flight (engine.io flushes its queue when it completes) or
+      // this batcher holds it already. Long-polling transports write once per poll anyway.
+      if (!transport || transport.name !== 'websocket' || transport.writable !== true) continue;
+      transport.writable = false;
+      this.held.push(transport);
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.release);
+    }
+  }
+
+  /** Writes what the held transports queued, one corked write each. */
+  release = (): void => {
+    this.scheduled = false;
+    this.channels.clear();
+    const held = this.held;
+    if (held.length === 0) return;
+    this.held = [];
+    for (const transport of held) {
+      transport.writable = true;
+      const tcp = transport.socket?._socket;
+      tcp?.cork?.();
+      try {
+        // engine.io's socket flushes its queue to the transport on `ready` (a closed one ignores it).
+        transport.emit('ready');
+      } finally {
+        tcp?.uncork?.();
+      }
+    }
+  };
+
+  /** Transports held now (for tests and metrics). */
+  get size(): number {
+    return this.held.length;
+  }
+}
