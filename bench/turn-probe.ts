@@ -1,10 +1,10 @@
 /**
  * `npm run bench:turn`: the turn overhead alone, in about half a minute, for trying a change to the
  * turn path or to delivery without the whole bench. One Pantheon server (PostgreSQL, a fresh
- * database; DELTA_FLUSH_MS=40) in a child process, TURN_PROBE_CLIENTS members joined from the two
+ * database; DELTA_FLUSH_MS=40 or TURN_PROBE_FLUSH_MS) in a child process, TURN_PROBE_CLIENTS members joined from the two
  * client processes, TURN_PROBE_TURNS sequential turns of 20 tokens 10 ms apart from socket 0.
- * Prints the overhead (ack -> turn:end minus the model's streaming time) and the CPU each process
- * spent per turn. No baseline: compare runs of two builds, alternating, on a quiet machine.
+ * Prints the overhead (ack -> turn:end minus the model's streaming time), the token latency
+ * (model write -> client) and the CPU each process spent per turn. No baseline: compare runs of two builds, alternating, on a quiet machine.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ServerChild } from './child';
@@ -22,12 +22,13 @@ const int = (name: string, dflt: number) => {
 async function main() {
   const clients = int('TURN_PROBE_CLIENTS', 200);
   const turns = int('TURN_PROBE_TURNS', 100);
+  const flushMs = Number(process.env.TURN_PROBE_FLUSH_MS ?? 40);
   const procs = await ClientProcs.start(2);
   const fake = await startFakeModel();
   const secret = `bench-${randomBytes(24).toString('hex')}`;
   const { createTestDatabase } = await import('../tests/helpers/services');
   const db = await createTestDatabase();
-  const child = await ServerChild.start({ mode: 'pantheon', env: pantheonEnv(fake, secret, 40, db.url) });
+  const child = await ServerChild.start({ mode: 'pantheon', env: pantheonEnv(fake, secret, flushMs, db.url) });
   const pool = await procs.pool(child.url);
   try {
     const room = await setupPantheonRoom(child.url, secret, clients, 1);
@@ -45,13 +46,19 @@ async function main() {
     await turn('bench-turn-probe-warm');
     await sleep(300);
     fake.plan = { tokens: 20, delayMs: 10 };
+    await pool.reset();
+    await pool.recordLatency(true);
     const cpu0 = { clients: await procs.cpuMs(), server: await child.cpu(), bench: process.cpuUsage() };
     const overhead: number[] = [];
     for (let t = 0; t < turns; t++) overhead.push(await turn(`bench-turn-probe-${t}-${randomUUID().slice(0, 8)}`));
     const clientMs = (await procs.cpuMs()) - cpu0.clients;
+    await pool.settle((await pool.stats()).framesOf0, 30_000);
+    await pool.recordLatency(false);
+    const latencies = await pool.latencies();
     const serverMs = ((await child.cpu()).cpuUs - cpu0.server.cpuUs) / 1000;
     const bench = process.cpuUsage(cpu0.bench);
     const per = (ms: number) => (ms / turns).toFixed(1);
+    console.log(`token latency (DELTA_FLUSH_MS=${flushMs}): p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms`);
     console.log(`${clients} clients, ${turns} turns: overhead p50 ${percentile(overhead, 50).toFixed(1)} ms, p99 ${percentile(overhead, 99).toFixed(1)} ms`);
     console.log(`CPU per turn: server ${per(serverMs)} ms, client processes ${per(clientMs)} ms, fake model ${per((bench.user + bench.system) / 1000)} ms`);
   } finally {

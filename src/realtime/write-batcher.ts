@@ -15,13 +15,18 @@ interface EngineTransport {
 /**
  * Writes every frame a websocket gets within one event-loop turn in one TCP write.
  *
- * Room events come in groups (`turn:started`, `turn:plan` and `agent:start`; the last delta and
- * `agent:end`; `budget:updated` and `turn:end`), each a broadcast to every socket of the room.
- * Sent one by one, each broadcast costs a write per socket, and the receiving client wakes for
- * each. Holding a room's transports before the first broadcast (engine.io queues their packets,
- * as it does while a write is in flight) and letting them go once the turn's callbacks and
- * microtasks have run (`setImmediate`), with the TCP socket corked, makes one write per socket
- * per group. Order is unchanged: every packet still enters the socket's queue when it is emitted.
+ * Room events come in groups (`message:created` and `turn:queued`; `turn:started`, `turn:plan`
+ * and `agent:start`; `budget:updated` and `turn:end`), each a broadcast to every socket of the
+ * room. Sent one by one, a group costs each socket two or three writes (the first at once, the
+ * rest when it completes), and the receiving client wakes for each. Holding a room's transports
+ * before the first broadcast (engine.io queues their packets, as it does while a write is in
+ * flight) and letting them go once the event loop's callbacks and microtasks have run
+ * (`setImmediate`), with the TCP socket corked, makes one write per socket per group. Order is
+ * unchanged: every packet still enters the socket's queue when it is emitted.
+ *
+ * RoomDelivery does not hold for `agent:delta`: a lone delta gains nothing from waiting, and
+ * queueing it for every socket before the first write made token latency worse (the bench's p99
+ * at DELTA_FLUSH_MS=0 went from 0.9x to 1.5x bare).
  *
  * A volatile emit (typing) to a held transport is dropped, as it is while a write is in flight
  * (which, without batching, lasts until the next tick after any frame): typing stays best-effort.

@@ -110,12 +110,35 @@ describe('WriteBatcher: one write per socket per event-loop turn', () => {
     resetCounts();
     const done = arrivals(3);
     for (let i = 0; i < 3; i++) {
-      delivery.deliver(ROOM, 'agent:delta', event());
+      delivery.deliver(ROOM, 'tool:progress', event());
       await tick();
       await tick();
     }
     await done;
     for (const s of serverSockets()) expect(counters.get(s.id)!.writes).toBe(3);
+  });
+
+  it('writes a lone delta at once, and a delta that follows a held event in the same write', async () => {
+    await tick();
+    resetCounts();
+    let done = arrivals(1);
+    delivery.deliver(ROOM, 'agent:delta', event());
+    // Not held: nothing waits for the end of this event-loop turn.
+    expect(delivery.writes.size).toBe(0);
+    await done;
+    for (const s of serverSockets()) expect(counters.get(s.id)!.writes).toBe(1);
+
+    await tick();
+    resetCounts();
+    done = arrivals(3);
+    const first = seq + 1;
+    delivery.deliver(ROOM, 'agent:start', event());
+    delivery.deliver(ROOM, 'agent:delta', event());
+    delivery.deliver(ROOM, 'agent:end', event());
+    expect(delivery.writes.size).toBe(CLIENTS);
+    await done;
+    for (const c of clients) expect(received.get(c)!.slice(-3).map((r) => r.seq)).toEqual([first, first + 1, first + 2]);
+    for (const s of serverSockets()) expect(counters.get(s.id)!.writes).toBe(1);
   });
 
   it('keeps what the socket is sent directly in the same turn in its order', async () => {
