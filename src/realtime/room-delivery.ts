@@ -15,9 +15,6 @@ export interface Held {
   overflowed: boolean;
 }
 
-/** A delta that follows the room's previous event within this many ms is part of a burst (see RoomDelivery.holds). */
-export const BURST_GAP_MS = 2;
-
 /** Events one joining socket may hold; past it the join is answered from a fresh snapshot. */
 export const HELD_EVENTS_MAX = 2000;
 
@@ -33,8 +30,6 @@ export class RoomDelivery {
   private readonly pending = new Map<string, Set<Held>>();
   /** A room's frames of one event-loop turn leave each socket in one write (see WriteBatcher). */
   readonly writes = new WriteBatcher();
-  /** When each room last got an event here, by its channel's socket set (gone with the channel). */
-  private readonly lastAt = new WeakMap<Set<string>, number>();
 
   constructor(
     private readonly nsp: () => Namespace,
@@ -42,7 +37,6 @@ export class RoomDelivery {
     private readonly maxHeld = HELD_EVENTS_MAX,
     /** Counts the frames emitted: one per socket in the room's channel here. */
     private readonly countFrames: (frames: number) => void = () => {},
-    private readonly now: () => number = () => performance.now(),
   ) {}
 
   deliver = (roomId: string, event: RoomEventName, data: RoomEvent): void => {
@@ -50,7 +44,10 @@ export class RoomDelivery {
     const nsp = this.nsp();
     const channel = roomChannel(roomId);
     const sockets = nsp.adapter?.rooms.get(channel);
-    if (sockets && this.holds(sockets, event)) this.writes.hold(nsp, channel, sockets);
+    // A delta goes out at once (a token's latency is what readers see; a lone frame gains nothing
+    // from waiting); any other event holds the room's writes to the end of this event-loop turn,
+    // and what follows it in the turn, deltas too, leaves in the same write.
+    if (sockets && event !== 'agent:delta') this.writes.hold(nsp, channel, sockets);
     nsp.local.to(channel).emit(event, data as never);
     this.countFrames(sockets?.size ?? 0);
     const waiting = this.pending.get(roomId);
@@ -65,20 +62,6 @@ export class RoomDelivery {
       }
     }
   };
-
-  /**
-   * Whether this event holds the room's writes to the end of the event-loop turn (WriteBatcher).
-   * Any event but a delta does: events come in groups, and what follows in the same turn, deltas
-   * too, leaves in the same write. A delta does only within a burst (the room's previous event
-   * came less than BURST_GAP_MS before): a lone delta gains nothing from waiting, and queueing it
-   * for every socket before the first write delays the token every reader waits for.
-   */
-  private holds(sockets: Set<string>, event: RoomEventName): boolean {
-    const now = this.now();
-    const last = this.lastAt.get(sockets);
-    this.lastAt.set(sockets, now);
-    return event !== 'agent:delta' || (last !== undefined && now - last < BURST_GAP_MS);
-  }
 
   /** Rooms with a socket being held here. */
   heldRooms(): Iterable<string> {

@@ -24,9 +24,9 @@ interface EngineTransport {
  * (`setImmediate`), with the TCP socket corked, makes one write per socket per group. Order is
  * unchanged: every packet still enters the socket's queue when it is emitted.
  *
- * RoomDelivery holds for `agent:delta` only within a burst of events (see RoomDelivery.holds): a
- * lone delta gains nothing from waiting, and queueing it for every socket before the first write
- * made token latency worse (the bench's p99 at DELTA_FLUSH_MS=0 went from 0.9x to 1.5x bare).
+ * RoomDelivery does not hold for `agent:delta`: a lone delta gains nothing from waiting, and
+ * queueing it for every socket before the first write made token latency worse (the bench's p99
+ * at DELTA_FLUSH_MS=0 went from 0.9x to 1.5x bare).
  *
  * A volatile emit (typing) to a held transport is dropped, as it is while a write is in flight
  * (which, without batching, lasts until the next tick after any frame): typing stays best-effort.

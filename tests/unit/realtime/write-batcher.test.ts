@@ -5,7 +5,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RoomEvent } from '../../../src/contract/events';
 import { roomChannel } from '../../../src/realtime/channels';
-import { BURST_GAP_MS, RoomDelivery } from '../../../src/realtime/room-delivery';
+import { RoomDelivery } from '../../../src/realtime/room-delivery';
 
 // Room events raised in one event-loop turn (a turn's lifecycle events come in such groups) leave
 // each websocket in one TCP write instead of one per event: fewer syscalls on the server and fewer
@@ -26,8 +26,6 @@ describe('WriteBatcher: one write per socket per event-loop turn', () => {
   let ioServer: Server;
   let delivery: RoomDelivery;
   let seq = 0;
-  /** RoomDelivery's clock: tells a burst of deltas from a lone one. */
-  let clock = 0;
   const clients: Socket[] = [];
   const received = new Map<Socket, { event: string; seq: number }[]>();
   const counters = new Map<string, Counted>();
@@ -56,7 +54,7 @@ describe('WriteBatcher: one write per socket per event-loop turn', () => {
   beforeAll(async () => {
     http = createServer();
     ioServer = new Server(http, { transports: ['websocket'] });
-    delivery = new RoomDelivery(() => ioServer.of('/'), { delivered: () => undefined, follow: async () => undefined }, undefined, undefined, () => clock);
+    delivery = new RoomDelivery(() => ioServer.of('/'), { delivered: () => undefined, follow: async () => undefined });
     ioServer.on('connection', (s: ServerSocket) => {
       void s.join(roomChannel(ROOM));
       // The TCP socket under this websocket: count the writes that reach it.
@@ -123,7 +121,6 @@ describe('WriteBatcher: one write per socket per event-loop turn', () => {
   it('writes a lone delta at once, and a delta that follows a held event in the same write', async () => {
     await tick();
     resetCounts();
-    clock += 10 * BURST_GAP_MS;
     let done = arrivals(1);
     delivery.deliver(ROOM, 'agent:delta', event());
     // Not held: nothing waits for the end of this event-loop turn.
@@ -133,7 +130,6 @@ describe('WriteBatcher: one write per socket per event-loop turn', () => {
 
     await tick();
     resetCounts();
-    clock += 10 * BURST_GAP_MS;
     done = arrivals(3);
     const first = seq + 1;
     delivery.deliver(ROOM, 'agent:start', event());
@@ -142,24 +138,6 @@ describe('WriteBatcher: one write per socket per event-loop turn', () => {
     expect(delivery.writes.size).toBe(CLIENTS);
     await done;
     for (const c of clients) expect(received.get(c)!.slice(-3).map((r) => r.seq)).toEqual([first, first + 1, first + 2]);
-    for (const s of serverSockets()) expect(counters.get(s.id)!.writes).toBe(1);
-  });
-
-  it('holds a delta that comes within a burst, so the burst leaves in one write per turn', async () => {
-    await tick();
-    clock += 10 * BURST_GAP_MS;
-    let done = arrivals(1);
-    delivery.deliver(ROOM, 'agent:delta', event());
-    await done;
-    resetCounts();
-    // The next deltas follow within the burst gap: the first of them holds, the rest join it.
-    clock += BURST_GAP_MS / 2;
-    done = arrivals(3);
-    delivery.deliver(ROOM, 'agent:delta', event());
-    expect(delivery.writes.size).toBe(CLIENTS);
-    delivery.deliver(ROOM, 'agent:delta', event());
-    delivery.deliver(ROOM, 'agent:delta', event());
-    await done;
     for (const s of serverSockets()) expect(counters.get(s.id)!.writes).toBe(1);
   });
 
