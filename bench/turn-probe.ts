@@ -1,10 +1,11 @@
 /**
  * `npm run bench:turn`: the turn overhead alone, in about half a minute, for trying a change to the
  * turn path or to delivery without the whole bench. One Pantheon server (PostgreSQL, a fresh
- * database; DELTA_FLUSH_MS=40 or TURN_PROBE_FLUSH_MS) in a child process, TURN_PROBE_CLIENTS members joined from the two
- * client processes, TURN_PROBE_TURNS sequential turns of 20 tokens 10 ms apart from socket 0.
- * Prints the overhead (ack -> turn:end minus the model's streaming time), the token latency
- * (model write -> client) and the CPU each process spent per turn. No baseline: compare runs of two builds, alternating, on a quiet machine.
+ * database; DELTA_FLUSH_MS=40, or TURN_PROBE_FLUSH_MS) in a child process, TURN_PROBE_CLIENTS
+ * members joined from the two client processes, TURN_PROBE_TURNS sequential turns of 20 tokens
+ * 10 ms apart from socket 0. Prints the overhead (ack -> turn:end minus the model's streaming
+ * time), the token latency (model write -> client) and the CPU each process spent per turn. No
+ * baseline: compare runs of two builds, alternating, on a quiet machine.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ServerChild } from './child';

@@ -59,7 +59,7 @@ export class WriteBatcher {
   }
 
   /** Writes what the held transports queued, one corked write each. */
-  release = (): void => {
+  private readonly release = (): void => {
     this.scheduled = false;
     this.channels.clear();
     const held = this.held;
