@@ -78,7 +78,7 @@ export class WriteBatcher {
     }
   };
 
-  /** Transports held now (for tests and metrics). */
+  /** Transports held now (for tests). */
   get size(): number {
     return this.held.length;
   }
