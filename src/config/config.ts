@@ -100,6 +100,7 @@ const envSchema = z.object({
   DELTA_FLUSH_MS: intFrom(40, 0, 10_000),
   /** Presence changes within this long of the last one published in a room go out together (0: each at once). */
   PRESENCE_BATCH_MS: intFrom(200, 0, 10_000),
+  AGENT_END_HOLD_MS: intFrom(50, 0, 10_000),
   /** On SIGTERM, how long running turns may take to finish before they are cancelled. */
   SHUTDOWN_GRACE_MS: intFrom(10_000, 0, 600_000),
   /** How often a node proves it still works on its turns, and checkpoints the text they streamed. */
@@ -221,6 +222,8 @@ export interface AppConfig {
     turnRecursionLimit: number;
     deltaFlushMs: number;
     presenceBatchMs: number;
+    /** How long an agent's last text and `agent:end` may wait for the turn's next event (the last agent's: the commit); 0: sent at once. */
+    agentEndHoldMs: number;
     shutdownGraceMs: number;
     replayLogMaxEvents: number;
     replayLogTtlSeconds: number;
@@ -406,6 +409,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       turnRecursionLimit: e.TURN_RECURSION_LIMIT,
       deltaFlushMs: e.DELTA_FLUSH_MS,
       presenceBatchMs: e.PRESENCE_BATCH_MS,
+      agentEndHoldMs: e.AGENT_END_HOLD_MS,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
       replayLogMaxEvents: e.REPLAY_LOG_MAX_EVENTS,
       replayLogTtlSeconds: e.REPLAY_LOG_TTL_SECONDS,

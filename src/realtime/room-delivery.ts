@@ -44,10 +44,10 @@ export class RoomDelivery {
     const nsp = this.nsp();
     const channel = roomChannel(roomId);
     const sockets = nsp.adapter?.rooms.get(channel);
-    // A delta goes out at once (a token's latency is what readers see; a lone frame gains nothing
-    // from waiting); any other event holds the room's writes to the end of this event-loop turn,
-    // and what follows it in the turn, deltas too, leaves in the same write.
-    if (sockets && event !== 'agent:delta') this.writes.hold(nsp, channel, sockets);
+    // A delta holds the room's writes only to the end of its task (a token's latency is what
+    // readers see); any other event to the end of this event-loop turn, and what follows it in
+    // the turn, deltas too, leaves in the same write.
+    if (sockets) this.writes.hold(nsp, channel, sockets, event === 'agent:delta' ? 'task' : 'turn');
     nsp.local.to(channel).emit(event, data as never);
     this.countFrames(sockets?.size ?? 0);
     const waiting = this.pending.get(roomId);

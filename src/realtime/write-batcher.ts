@@ -24,9 +24,11 @@ interface EngineTransport {
  * (`setImmediate`), with the TCP socket corked, makes one write per socket per group. Order is
  * unchanged: every packet still enters the socket's queue when it is emitted.
  *
- * RoomDelivery does not hold for `agent:delta`: a lone delta gains nothing from waiting, and
- * queueing it for every socket before the first write made token latency worse (the bench's p99
- * at DELTA_FLUSH_MS=0 went from 0.9x to 1.5x bare).
+ * An `agent:delta` holds only to the end of its task (`queueMicrotask`): what is raised with it
+ * (an agent's last text and its `agent:end`, a flush before `tool:start`, deltas of one network
+ * read) leaves in its write, and a lone delta waits for nothing else. Holding deltas to the end of
+ * the event-loop turn made token latency worse (the bench's p99 at DELTA_FLUSH_MS=0 went from 0.9x
+ * to 1.5x bare): the other callbacks of the turn ran first.
  *
  * A volatile emit (typing) to a held transport is dropped, as it is while a write is in flight
  * (which, without batching, lasts until the next tick after any frame): typing stays best-effort.
@@ -35,28 +37,44 @@ export class WriteBatcher {
   private held: EngineTransport[] = [];
   /** Channels held in this event-loop turn: their later broadcasts in it need no new look. */
   private readonly channels = new Set<string>();
+  /** A release at the end of this event-loop turn is due (setImmediate). */
   private scheduled = false;
+  /** A release at the end of the current task is due (queueMicrotask). */
+  private taskScheduled = false;
 
   /**
-   * Holds the writes of a channel's sockets (ids of `nsp`) until the end of this event-loop turn.
-   * A socket that joins the channel later in the same turn writes at once, as without batching.
+   * Holds the writes of a channel's sockets (ids of `nsp`) until the end of this event-loop turn
+   * (`turn`), or of the current task (`task`: once its microtasks ran) unless something holds them
+   * to the turn's end meanwhile. A socket that joins the channel later in the same turn writes at
+   * once, as without batching.
    */
-  hold(nsp: Namespace, channel: string, socketIds: Iterable<string>): void {
-    if (this.channels.has(channel)) return;
-    this.channels.add(channel);
-    for (const id of socketIds) {
-      const transport = (nsp.sockets.get(id)?.conn as { transport?: EngineTransport } | undefined)?.transport;
-      // Not writable: a write is in flight (engine.io flushes its queue when it completes) or
-      // this batcher holds it already. Long-polling transports write once per poll anyway.
-      if (!transport || transport.name !== 'websocket' || transport.writable !== true) continue;
-      transport.writable = false;
-      this.held.push(transport);
-    }
-    if (!this.scheduled) {
+  hold(nsp: Namespace, channel: string, socketIds: Iterable<string>, until: 'task' | 'turn' = 'turn'): void {
+    if (until === 'turn' && !this.scheduled) {
       this.scheduled = true;
       setImmediate(this.release);
     }
+    if (!this.channels.has(channel)) {
+      this.channels.add(channel);
+      for (const id of socketIds) {
+        const transport = (nsp.sockets.get(id)?.conn as { transport?: EngineTransport } | undefined)?.transport;
+        // Not writable: a write is in flight (engine.io flushes its queue when it completes) or
+        // this batcher holds it already. Long-polling transports write once per poll anyway.
+        if (!transport || transport.name !== 'websocket' || transport.writable !== true) continue;
+        transport.writable = false;
+        this.held.push(transport);
+      }
+    }
+    if (until === 'task' && !this.scheduled && !this.taskScheduled) {
+      this.taskScheduled = true;
+      queueMicrotask(this.releaseTask);
+    }
   }
+
+  /** The end of the task that held only for itself: let go, unless a later event holds to the turn's end. */
+  private readonly releaseTask = (): void => {
+    this.taskScheduled = false;
+    if (!this.scheduled) this.release();
+  };
 
   /** Writes what the held transports queued, one corked write each. */
   private readonly release = (): void => {

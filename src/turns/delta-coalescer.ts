@@ -32,6 +32,15 @@ export class DeltaCoalescer<K = string> {
     if (b.text) this.emit(key, b.text);
   }
 
+  /** Takes what is buffered for `key` without sending it (its sender sends it itself). */
+  take(key: K): string {
+    const b = this.buffers.get(key);
+    if (!b) return '';
+    if (b.timer) clearTimeout(b.timer);
+    this.buffers.delete(key);
+    return b.text;
+  }
+
   flushAll(): void {
     for (const key of [...this.buffers.keys()]) this.flush(key);
   }

@@ -137,7 +137,7 @@ export class TurnExecutor {
     const { turn, room, session } = ctx;
 
     const startedAt = performance.now();
-    const stream = new TurnStream(this.d.broadcaster, room.id, turn.id, config.limits.deltaFlushMs, logger);
+    const stream = new TurnStream(this.d.broadcaster, room.id, turn.id, config.limits.deltaFlushMs, logger, config.limits.agentEndHoldMs);
     const active = this.d.active.start(turn.id, { roomId: room.id, sessionId: session.id, stream });
     const { signal } = active.abort;
 
@@ -226,6 +226,7 @@ export class TurnExecutor {
     if (active.shelved) {
       // The node shuts down while a tool call waits for approval: no commit, no turn:end; the turn
       // goes back to the queue and runs again on a node that is up (or here after a restart).
+      stream.sendAgentEnd();
       await stream.drain();
       this.d.active.end(turn.id);
       const requeued = await this.d.repo.requeue(turn.id).catch((err) => {
@@ -246,6 +247,8 @@ export class TurnExecutor {
           : { code: 'ALL_AGENTS_FAILED', message: 'Every agent of the turn failed' };
     }
     const { settled, notices, roomLedger } = await this.d.settlement.commit(turn.id, { spend: budget.commitSpend(), plan, status, turnError, staged, summary, systemNotice });
+    // The last agent's end, held while the commit ran: it leaves with budget:updated and turn:end.
+    stream.sendAgentEnd();
     // A turn no limit applied to added its spend to the ledger in its commit: the room's spend now.
     for (const r of roomLedger ?? []) budget.committed(r.day, r.state);
     await stream.drain();
@@ -408,9 +411,11 @@ export class TurnExecutor {
         },
       },
     });
-    stream.flush(key);
     // Shelved: the turn runs again later; this run announces nothing more.
-    if (active.shelved) return { agentKey: key, agentName: agent.name, content: result.text, status: 'cancelled' };
+    if (active.shelved) {
+      stream.flush(key);
+      return { agentKey: key, agentName: agent.name, content: result.text, status: 'cancelled' };
+    }
     // The provider's own words (`detail`) go to the log only, which redacts secrets; members get our reason.
     // One line per failed agent: its code, alias and how long its model calls took.
     if (result.error) {
@@ -431,7 +436,8 @@ export class TurnExecutor {
       ...(result.error ? { error: `${result.error.code}: ${result.error.message}` } : {}),
       ...(ctx.regenerate ? { versionOf: ctx.regenerate.messageId } : {}),
     });
-    stream.emit('agent:end', {
+    // Its last text and agent:end go out with the turn's next event (for the last agent: with turn:end).
+    stream.endAgent(key, {
       turnId: turn.id,
       agentKey: key,
       messageId,

@@ -23,6 +23,8 @@ export class TurnStream {
   private readonly coalescer: DeltaCoalescer<string>;
   private readonly sent: Record<string, string> = {};
   private sentAt = { epoch: '', seq: 0 };
+  /** An agent's end not sent yet: its last text and its `agent:end` (see endAgent). */
+  private closing: { agentKey: string; text: string; end: RoomEventPayloads['agent:end']; timer: NodeJS.Timeout } | undefined;
 
   constructor(
     private readonly broadcaster: Broadcaster,
@@ -30,12 +32,19 @@ export class TurnStream {
     turnId: string,
     deltaFlushMs: number,
     private readonly logger: Logger,
+    /** How long an agent's end may wait for the turn's next event (AGENT_END_HOLD_MS); 0: not at all. */
+    private readonly endHoldMs: number,
   ) {
-    this.coalescer = new DeltaCoalescer<string>(deltaFlushMs, (agentKey, text) =>
-      this.emit('agent:delta', { turnId, agentKey, text }, () => {
-        this.sent[agentKey] = (this.sent[agentKey] ?? '') + text;
-      }),
-    );
+    this.coalescer = new DeltaCoalescer<string>(deltaFlushMs, (agentKey, text) => {
+      this.sendAgentEnd();
+      this.publishDelta(turnId, agentKey, text);
+    });
+  }
+
+  private publishDelta(turnId: string, agentKey: string, text: string): void {
+    this.publish('agent:delta', { turnId, agentKey, text }, () => {
+      this.sent[agentKey] = (this.sent[agentKey] ?? '') + text;
+    });
   }
 
   /**
@@ -46,6 +55,41 @@ export class TurnStream {
    * order), so a burst of tokens is in flight together instead of one Redis round trip apart.
    */
   emit<E extends RoomEventName>(event: E, payload: RoomEventPayloads[E], onSent?: (sent: RoomEvent<E>) => void): void {
+    this.sendAgentEnd();
+    this.publish(event, payload, onSent);
+  }
+
+  /**
+   * An agent's end: its last text and its `agent:end`, sent with the turn's next event (the next
+   * agent's `agent:start`, `summary:started`) or, for the turn's last agent, when the executor
+   * calls sendAgentEnd once the commit answered, so that they leave in one write with `turn:end`
+   * and the commit has the machine meanwhile. Sent after `endHoldMs` at the latest (a slow or
+   * retrying database does not hold an answer's end from its readers).
+   */
+  endAgent(agentKey: string, end: RoomEventPayloads['agent:end']): void {
+    this.sendAgentEnd();
+    if (this.endHoldMs <= 0) {
+      this.flush(agentKey);
+      this.publish('agent:end', end);
+      return;
+    }
+    const text = this.coalescer.take(agentKey);
+    const timer = setTimeout(() => this.sendAgentEnd(), this.endHoldMs);
+    timer.unref?.();
+    this.closing = { agentKey, text, end, timer };
+  }
+
+  /** Sends the agent's end that endAgent holds, if any. */
+  sendAgentEnd(): void {
+    const c = this.closing;
+    if (!c) return;
+    this.closing = undefined;
+    clearTimeout(c.timer);
+    if (c.text) this.publishDelta(c.end.turnId, c.agentKey, c.text);
+    this.publish('agent:end', c.end);
+  }
+
+  private publish<E extends RoomEventName>(event: E, payload: RoomEventPayloads[E], onSent?: (sent: RoomEvent<E>) => void): void {
     const published = this.broadcaster.publish(this.roomId, event, payload);
     this.chain = this.chain.then(() =>
       published.then(
@@ -73,11 +117,12 @@ export class TurnStream {
     this.coalescer.flush(agentKey);
   }
 
+  /** Every agent's buffered text goes out now (an agent's end held by endAgent keeps its own). */
   flushAll(): void {
     this.coalescer.flushAll();
   }
 
-  /** Waits for everything raised so far (before `turn:end`). */
+  /** Waits for everything raised so far (before `turn:end`; an agent's end still held is not raised yet). */
   drain(): Promise<unknown> {
     return this.chain;
   }

@@ -118,24 +118,38 @@ describe('WriteBatcher: one write per socket per event-loop turn', () => {
     for (const s of serverSockets()) expect(counters.get(s.id)!.writes).toBe(3);
   });
 
-  it('writes a lone delta at once, and a delta that follows a held event in the same write', async () => {
+  it('holds a lone delta only to the end of its task, and lets an event raised after it in the task join its write', async () => {
     await tick();
     resetCounts();
     let done = arrivals(1);
     delivery.deliver(ROOM, 'agent:delta', event());
-    // Not held: nothing waits for the end of this event-loop turn.
+    expect(delivery.writes.size).toBe(CLIENTS);
+    // Let go once the task's microtasks ran, not at the end of the event-loop turn.
+    await Promise.resolve();
     expect(delivery.writes.size).toBe(0);
     await done;
     for (const s of serverSockets()) expect(counters.get(s.id)!.writes).toBe(1);
 
+    // Two deltas of one task: one write.
+    await tick();
+    resetCounts();
+    done = arrivals(2);
+    delivery.deliver(ROOM, 'agent:delta', event());
+    delivery.deliver(ROOM, 'agent:delta', event());
+    await done;
+    for (const s of serverSockets()) expect(counters.get(s.id)!.writes).toBe(1);
+
+    // An agent's last text and its agent:end (raised together when the agent ends): one write, in order.
     await tick();
     resetCounts();
     done = arrivals(3);
     const first = seq + 1;
-    delivery.deliver(ROOM, 'agent:start', event());
     delivery.deliver(ROOM, 'agent:delta', event());
     delivery.deliver(ROOM, 'agent:end', event());
+    await Promise.resolve();
+    // The event holds the writes to the end of the event-loop turn, the delta's with them.
     expect(delivery.writes.size).toBe(CLIENTS);
+    delivery.deliver(ROOM, 'turn:end', event());
     await done;
     for (const c of clients) expect(received.get(c)!.slice(-3).map((r) => r.seq)).toEqual([first, first + 1, first + 2]);
     for (const s of serverSockets()) expect(counters.get(s.id)!.writes).toBe(1);
