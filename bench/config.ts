@@ -45,6 +45,10 @@ export interface BenchConfig {
   pdfPages: number;
   pdfLines: number;
   pdfReps: number;
+  /** Files each side parses before anything is timed (a fresh thread's pdf.js warms up over dozens of files). */
+  pdfWarm: number;
+  /** Calls each side on a one-page PDF for its fixed cost per file. */
+  pdfOnePage: number;
   /** 'pglite' (embedded, default) or 'postgres' (a fresh database at TEST_ADMIN_DATABASE_URL/DATABASE_URL). */
   db: 'pglite' | 'postgres';
   /** Which parts to run (comma list of realtime, parse, scaled); see DEFAULT_PARTS. */
@@ -84,6 +88,8 @@ const QUICK: Record<string, string> = {
   BENCH_PDF_PAGES: '2',
   BENCH_PDF_LINES: '5',
   BENCH_PDF_REPS: '1',
+  BENCH_PDF_WARM: '1',
+  BENCH_PDF_ONE_PAGE: '2',
   BENCH_PAIRS: '1',
   BENCH_OUT: 'bench/results/quick.json',
 };
@@ -130,7 +136,9 @@ export function loadBenchConfig(argv: readonly string[] = process.argv.slice(2))
     pdfDocs: int('BENCH_PDF_DOCS', 3, 1, 100),
     pdfPages: int('BENCH_PDF_PAGES', 40, 1, 2000),
     pdfLines: int('BENCH_PDF_LINES', 30, 1, 200),
-    pdfReps: int('BENCH_PDF_REPS', 2, 1, 100),
+    pdfReps: int('BENCH_PDF_REPS', 10, 1, 100),
+    pdfWarm: int('BENCH_PDF_WARM', 60, 0, 10_000),
+    pdfOnePage: int('BENCH_PDF_ONE_PAGE', 20, 1, 1000),
     db,
     only,
     defaultParts: process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY.trim() === '',

@@ -10,6 +10,9 @@ import { Samples, summarize, type Summary } from './stats';
  * Parse throughput: the server's `runParse('pdf', ...)` (a pooled worker thread with heap and
  * time limits, text read page by page) against a bare `new PDFParse({ data }).getText()` on
  * the main thread, on the same generated multi-page PDFs, in this process, alternating per file.
+ * Both sides parse `pdfWarm` files first, untimed: pdf.js in a fresh thread runs about 10% slower
+ * than on this process's main thread (whose JIT the rest of the bench has warmed) until it has
+ * parsed a few dozen files, and a server's parse threads live for hundreds.
  */
 
 export interface ParseSide {
@@ -82,12 +85,17 @@ export async function runParseBench(cfg: BenchConfig): Promise<ParseResults> {
   const onePage = makeDoc(999, 1, cfg.pdfLines);
   log(`parse: ${cfg.pdfDocs} PDFs x ${cfg.pdfPages} pages (${Math.round(docs[0]!.length / 1024)} KiB each), ${cfg.pdfReps} reps`);
 
-  // Warm-up: module loading on the main thread (bare) and the OS/compile caches (runParse).
+  // Warm-up: module loading and the JIT of both sides, untimed.
   await viaRunParse(onePage);
   await viaBare(onePage);
+  for (let i = 0; i < cfg.pdfWarm; i++) {
+    const doc = docs[i % docs.length]!;
+    await viaRunParse(doc);
+    await viaBare(doc);
+  }
 
   const one = { run: new Samples(), bare: new Samples() };
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < cfg.pdfOnePage; i++) {
     let t = performance.now();
     await viaRunParse(onePage);
     one.run.push(performance.now() - t);

@@ -26,8 +26,13 @@ export function parseRunLimits(limits: { csvMaxRows: number; pdfMaxPages: number
 
 /** Parse threads per process: as many as the queues run parses at once (the in-process queue runs 1, a worker 2). */
 const POOL_SIZE = 2;
-/** A thread is retired after this many parses. */
-const TASKS_PER_THREAD = 50;
+/**
+ * A thread is retired after this many parses (whatever a parse leaked cannot pile up past it, and
+ * the heap cap bounds it meanwhile). Not fewer: pdf.js in a fresh thread runs about 10% slower
+ * than in a warm one for its first few dozen files, so a thread retired after 50 spent most of its
+ * life warming up.
+ */
+const TASKS_PER_THREAD = 500;
 /** One pool per memory limit (in practice one: PARSE_MEMORY_MB). */
 const pools = new Map<number, WorkerPool>();
 const poolFor = (memoryMb: number) => {
