@@ -20,9 +20,15 @@ interface EngineTransport {
  * room. Sent one by one, a group costs each socket two or three writes (the first at once, the
  * rest when it completes), and the receiving client wakes for each. Holding a room's transports
  * before the first broadcast (engine.io queues their packets, as it does while a write is in
- * flight) and letting them go once the event loop's callbacks and microtasks have run
- * (`setImmediate`), with the TCP socket corked, makes one write per socket per group. Order is
- * unchanged: every packet still enters the socket's queue when it is emitted.
+ * flight) and letting them go once the event loop's callbacks and microtasks have run, with the
+ * TCP socket corked, makes one write per socket per group. Order is unchanged: every packet still
+ * enters the socket's queue when it is emitted.
+ *
+ * The release waits for the `setImmediate` after next, not the next: a write that other code began
+ * in the same turn and sends from a callback of its own goes out first. The one that matters is
+ * the model request that follows `agent:start`: undici sends its headers from a later callback,
+ * and a release queued before it made the request wait while the server wrote the group to every
+ * socket (about 1.8 ms in a room of 200, measured with undici's diagnostics channels).
  *
  * An `agent:delta` holds only to the end of its task (`queueMicrotask`): what is raised with it
  * (an agent's last text and its `agent:end`, a flush before `tool:start`, deltas of one network
@@ -37,7 +43,7 @@ export class WriteBatcher {
   private held: EngineTransport[] = [];
   /** Channels held in this event-loop turn: their later broadcasts in it need no new look. */
   private readonly channels = new Set<string>();
-  /** A release at the end of this event-loop turn is due (setImmediate). */
+  /** A release at the end of this event-loop turn is due (the setImmediate after next). */
   private scheduled = false;
   /** A release at the end of the current task is due (queueMicrotask). */
   private taskScheduled = false;
@@ -51,7 +57,7 @@ export class WriteBatcher {
   hold(nsp: Namespace, channel: string, socketIds: Iterable<string>, until: 'task' | 'turn' = 'turn'): void {
     if (until === 'turn' && !this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.release);
+      setImmediate(this.releaseNext);
     }
     if (!this.channels.has(channel)) {
       this.channels.add(channel);
@@ -69,6 +75,11 @@ export class WriteBatcher {
       queueMicrotask(this.releaseTask);
     }
   }
+
+  /** One hop more: callbacks queued in this turn, behind the first hop, run before the release. */
+  private readonly releaseNext = (): void => {
+    setImmediate(this.release);
+  };
 
   /** The end of the task that held only for itself: let go, unless a later event holds to the turn's end. */
   private readonly releaseTask = (): void => {

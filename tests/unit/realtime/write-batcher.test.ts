@@ -29,6 +29,8 @@ describe('WriteBatcher: one write per socket per event-loop turn', () => {
   const clients: Socket[] = [];
   const received = new Map<Socket, { event: string; seq: number }[]>();
   const counters = new Map<string, Counted>();
+  /** Every server-side TCP write, in order ('write'), and what a test adds between them. */
+  const writeLog: string[] = [];
 
   const event = () => ({ roomId: ROOM, epoch: 'e1', seq: ++seq, ts: Date.now() }) as unknown as RoomEvent;
   const serverSockets = () => [...ioServer.of('/').sockets.values()];
@@ -65,6 +67,7 @@ describe('WriteBatcher: one write per socket per event-loop turn', () => {
         const original = tcp[method]!;
         tcp[method] = function (this: unknown, ...args: unknown[]) {
           counted.writes++;
+          writeLog.push('write');
           return original.apply(this, args);
         };
       }
@@ -153,6 +156,18 @@ describe('WriteBatcher: one write per socket per event-loop turn', () => {
     await done;
     for (const c of clients) expect(received.get(c)!.slice(-3).map((r) => r.seq)).toEqual([first, first + 1, first + 2]);
     for (const s of serverSockets()) expect(counters.get(s.id)!.writes).toBe(1);
+  });
+
+  it('lets a write that another callback of the same turn begins go out before the batch (the model request after agent:start)', async () => {
+    await tick();
+    resetCounts();
+    writeLog.length = 0;
+    const done = arrivals(1);
+    delivery.deliver(ROOM, 'agent:start', event());
+    // Queued after the batcher's first hop, as undici queues the request's write.
+    setImmediate(() => writeLog.push('other'));
+    await done;
+    expect(writeLog).toEqual(['other', ...Array(CLIENTS).fill('write')]);
   });
 
   it('keeps what the socket is sent directly in the same turn in its order', async () => {
