@@ -17,6 +17,12 @@ export interface KeptSnapshotParts {
   recentMessages: RoomSnapshot['recentMessages'];
   recentTurns: RoomSnapshot['recentTurns'];
   pendingApprovals: RoomSnapshot['pendingApprovals'];
+  /**
+   * The room's budget as read with the parts, kept only when no daily limit applies to the room:
+   * its ledger row then changes only with spend a `budget:updated` announces (a limited room's
+   * holds move without an event, so its budget is read on every join). Null otherwise.
+   */
+  budget: RoomSnapshot['budget'] | null;
 }
 
 /**
@@ -31,7 +37,7 @@ export interface KeptSnapshotParts {
  * node did not see). A value read while such an event arrived is not kept (`generation`), and a
  * join whose join point this node has not seen in order reads afresh. What a snapshot shows that
  * can change without a room event (the budget ledger, turns in flight, who is online) is never
- * kept. Entries older than `maxAgeMs` are read again whatever happened.
+ * kept (the budget of a room without a daily limit is: see KeptSnapshotParts). Entries older than `maxAgeMs` are read again whatever happened.
  */
 export class JoinCache<T> {
   private readonly rooms = new Map<string, RoomState<T>>();

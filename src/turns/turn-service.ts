@@ -227,9 +227,11 @@ export class TurnService {
     };
   }
 
-  /** A room's spend of the day and what is left of its budgets (the join snapshot): the ledger is always read. */
-  async roomBudget(roomId: string, knownSettings?: ReturnType<TurnRepository['roomSettings']>): Promise<BudgetStatusDto> {
+  /** A room's spend of the day and what is left of its budgets (the join snapshot): the ledger is read unless `kept` stands. */
+  async roomBudget(roomId: string, knownSettings?: ReturnType<TurnRepository['roomSettings']>, kept?: BudgetStatusDto | null): Promise<BudgetStatusDto> {
     const day = utcDay(this.d.clock.now());
+    // Read earlier while no daily limit applied (a join keeps it until a room event): of today, it stands.
+    if (kept && kept.day === day && kept.tokens.limit === null && kept.costUsd.limit === null) return kept;
     const [settings, state] = await Promise.all([
       // The room's settings when the caller has them (a join keeps them until `room:updated`).
       knownSettings ?? this.repo.roomSettings(roomId),

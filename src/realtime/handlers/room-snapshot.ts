@@ -45,10 +45,15 @@ export async function snapshotAt(ctx: RealtimeContext, roomId: string, at: Strea
 }
 
 async function readKeptParts(ctx: RealtimeContext, roomId: string): Promise<KeptSnapshotParts> {
-  const [data, sessions, pendingApprovals] = await Promise.all([
-    ctx.services.rooms.snapshotData(roomId, { messages: SNAPSHOT_MESSAGES }),
+  const snapshotData = ctx.services.rooms.snapshotData(roomId, { messages: SNAPSHOT_MESSAGES });
+  const [data, sessions, pendingApprovals, budget] = await Promise.all([
+    snapshotData,
     ctx.services.rooms.recentSessions(roomId, SNAPSHOT_SESSIONS),
     ctx.services.approvals.pending(roomId),
+    ctx.services.turns.roomBudget(
+      roomId,
+      snapshotData.then((d) => d.room.settings ?? null),
+    ),
   ]);
   return {
     name: data.room.name,
@@ -59,21 +64,19 @@ async function readKeptParts(ctx: RealtimeContext, roomId: string): Promise<Kept
     recentMessages: data.recentMessages,
     recentTurns: data.recentTurns,
     pendingApprovals,
+    budget: budget.tokens.limit === null && budget.costUsd.limit === null ? budget : null,
   };
 }
 
 async function buildSnapshot(ctx: RealtimeContext, roomId: string, at: StreamPosition): Promise<RoomSnapshot> {
-  // What no room event announces is read on every join: the budget ledger (holds move without an
-  // event), the turns in flight and who is online.
+  // What no room event announces is read on every join: the budget ledger of a room with a daily
+  // limit (holds move without an event), the turns in flight and who is online.
   const keptParts = ctx.joinCache.parts(roomId, at, () => readKeptParts(ctx, roomId));
   const [kept, online, inFlight, budget] = await Promise.all([
     keptParts,
     membersOnline(ctx, roomId),
     ctx.services.turns.inFlight(roomId),
-    ctx.services.turns.roomBudget(
-      roomId,
-      keptParts.then((k) => k.settings),
-    ),
+    keptParts.then((k) => ctx.services.turns.roomBudget(roomId, Promise.resolve(k.settings), k.budget)),
   ]);
   const { pendingApprovals } = kept;
   // A turn with a tool call waiting for a member shows as `awaiting_approval`.
