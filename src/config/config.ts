@@ -100,6 +100,7 @@ const envSchema = z.object({
   DELTA_FLUSH_MS: intFrom(40, 0, 10_000),
   /** Presence changes within this long of the last one published in a room go out together (0: each at once). */
   PRESENCE_BATCH_MS: intFrom(200, 0, 10_000),
+  /** How long an agent's last text and `agent:end` may wait for the turn's next event (the last agent's: the commit); 0: at once. */
   AGENT_END_HOLD_MS: intFrom(50, 0, 10_000),
   /** On SIGTERM, how long running turns may take to finish before they are cancelled. */
   SHUTDOWN_GRACE_MS: intFrom(10_000, 0, 600_000),

@@ -36,8 +36,9 @@ export interface KeptSnapshotParts {
  * drops the room's kept parts (a role event only the member's role), and so does a break in the stream (a new epoch, a seq that jumps: events this
  * node did not see). A value read while such an event arrived is not kept (`generation`), and a
  * join whose join point this node has not seen in order reads afresh. What a snapshot shows that
- * can change without a room event (the budget ledger, turns in flight, who is online) is never
- * kept (the budget of a room without a daily limit is: see KeptSnapshotParts). Entries older than `maxAgeMs` are read again whatever happened.
+ * can change without a room event (a limited room's budget ledger, turns in flight, who is online)
+ * is never kept; the budget of a room without a daily limit is (see KeptSnapshotParts). Entries
+ * older than `maxAgeMs` are read again whatever happened.
  */
 export class JoinCache<T> {
   private readonly rooms = new Map<string, RoomState<T>>();
