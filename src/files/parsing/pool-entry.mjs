@@ -11,9 +11,13 @@ function serializeError(err) {
   return { name: err?.name ?? 'Error', message: err?.message ?? String(err) };
 }
 
+/** Task modules loaded so far: a thread's later tasks skip the module loader. */
+const modules = new Map();
+
 parentPort.on('message', async ({ id, moduleUrl, exportName, input }) => {
   try {
-    const mod = await import(moduleUrl);
+    let mod = modules.get(moduleUrl);
+    if (!mod) modules.set(moduleUrl, (mod = await import(moduleUrl)));
     const fn = mod[exportName];
     if (typeof fn !== 'function') throw new Error(`${moduleUrl} has no export "${exportName}"`);
     const result = await fn(input, (fraction) => parentPort.postMessage({ id, type: 'progress', fraction }));

@@ -13,9 +13,13 @@ const LOADERS: Record<FileKind, () => Promise<Parser>> = {
   md: async () => (await import('./text')).parseText,
 };
 
+/** Parsers loaded so far: a thread's later files of a kind skip the module loader (its resolve hooks included). */
+const loaded = new Map<FileKind, Parser>();
+
 /** Parses in the calling thread. The server never calls this directly: see parse-runner.ts. */
 export async function parseFile(kind: FileKind, bytes: Uint8Array, ctx: ParseContext): Promise<ParsedContent> {
-  const parse = await LOADERS[kind]();
+  let parse = loaded.get(kind);
+  if (!parse) loaded.set(kind, (parse = await LOADERS[kind]()));
   return parse(bytes, ctx);
 }
 
